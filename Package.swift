@@ -1,0 +1,85 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Compiler flags shared by every Swift target: whole-module builds specialise
+/// the `@inlinable` generic entry points in each caller.
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "swift-mpi",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "MPI", targets: ["MPI"]),
+        .executable(name: "swift-mpiexec", targets: ["swift-mpiexec"]),
+        .executable(name: "ring", targets: ["ring"]),
+    ],
+    traits: [
+        .trait(
+            name: "OpenMPI",
+            description: "Build the Open MPI backend (needs libopenmpi-dev: pkg-config `ompi-c`)."
+        ),
+        .default(enabledTraits: []),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // Public, backend-neutral API and the internal backend protocol. No C.
+        .target(name: "MPICore", swiftSettings: swiftSettings),
+
+        // Open MPI's <mpi.h> with its handle macros turned into inline functions.
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev"])]
+        ),
+        // The one place that calls MPI_*. Every file is wrapped in `#if OpenMPI`.
+        .target(
+            name: "MPIOpenMPI",
+            dependencies: [
+                "MPICore",
+                .target(name: "CMPI", condition: .when(traits: ["OpenMPI"])),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The pure-Swift shared-memory backend: segment, rings, matching, progress.
+        .target(name: "MPISharedMemory", dependencies: ["MPICore"], swiftSettings: swiftSettings),
+
+        // Umbrella: re-exports MPICore and chooses the backend at initialisation.
+        .target(
+            name: "MPI",
+            dependencies: [
+                "MPICore",
+                "MPISharedMemory",
+                .target(name: "MPIOpenMPI", condition: .when(traits: ["OpenMPI"])),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(
+            name: "swift-mpiexec",
+            dependencies: [
+                "MPISharedMemory",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .executableTarget(name: "ring", dependencies: ["MPI"], path: "Examples/ring", swiftSettings: swiftSettings),
+
+        // Multi-rank scenarios: one executable, launched by the scenario driver under
+        // `mpirun` and `swift-mpiexec` at several rank counts.
+        .executableTarget(name: "mpi-scenarios", dependencies: ["MPI"], path: "Tests/Scenarios", swiftSettings: swiftSettings),
+
+        .testTarget(name: "MPICoreTests", dependencies: ["MPICore"], swiftSettings: swiftSettings),
+        .testTarget(name: "MPISharedMemoryTests", dependencies: ["MPISharedMemory"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "ScenarioTests",
+            dependencies: ["mpi-scenarios", "swift-mpiexec"],
+            swiftSettings: swiftSettings
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

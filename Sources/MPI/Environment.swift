@@ -1,0 +1,123 @@
+import MPISharedMemory
+#if OpenMPI
+import MPIOpenMPI
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Starting, inspecting and ending MPI in this process (MPI-4.1 chapter 11).
+///
+/// The backend is chosen once, at ``initialize(threadLevel:backend:)``:
+/// 1. an explicit `backend` argument, else the `SWIFTMPI_BACKEND` variable (`openmpi` or `shm`);
+/// 2. started by Open MPI's `mpirun` → Open MPI (needs the `OpenMPI` package trait);
+/// 3. started by `swift-mpiexec` → the shared-memory backend;
+/// 4. started alone → a world of one process on the shared-memory backend.
+public enum Environment {
+    /// Initializes MPI, asking for thread support `threadLevel`, and returns the level the backend
+    /// provides, which may be lower (`MPI_Init_thread`).
+    ///
+    /// A program that never calls ``finalize()`` is finalized at exit.
+    @discardableResult
+    public static func initialize(
+        threadLevel: ThreadLevel = .single, backend: BackendKind? = nil
+    ) throws(MPIError) -> ThreadLevel {
+        let kind = try chooseBackend(explicit: backend)
+        let live: any Backend
+        switch kind {
+        case .sharedMemory:
+            live = try SharedMemoryBackend.start(threadLevel: threadLevel)
+        case .openMPI:
+            #if OpenMPI
+            live = try OpenMPIBackend.start(threadLevel: threadLevel)
+            #else
+            throw MPIError(.unsupported, "the Open MPI backend was not built: build with `--traits OpenMPI`")
+            #endif
+        }
+        do {
+            try Runtime.activate(live)
+        } catch {
+            try? live.finalize()
+            throw error
+        }
+        atexit { try? Runtime.finalize() }
+        return live.providedThreadLevel
+    }
+
+    /// Ends MPI in this process (`MPI_Finalize`). Idempotent; no MPI call may follow it.
+    public static func finalize() throws(MPIError) {
+        try Runtime.finalize()
+    }
+
+    /// Whether ``initialize(threadLevel:backend:)`` has succeeded (`MPI_Initialized`); stays true
+    /// after finalize, as in MPI.
+    public static var isInitialized: Bool {
+        if case .uninitialized = Runtime.current { return false }
+        return true
+    }
+
+    /// Whether ``finalize()`` has run (`MPI_Finalized`).
+    public static var isFinalized: Bool {
+        if case .finalized = Runtime.current { return true }
+        return false
+    }
+
+    /// The backend carrying this process's messages, `nil` before initialization.
+    public static var backend: BackendKind? {
+        switch Runtime.current {
+        case .uninitialized: nil
+        case .active(let backend, _, _): backend.kind
+        case .finalized(let kind): kind
+        }
+    }
+
+    /// The thread support the live backend provides (`MPI_Query_thread`).
+    public static func threadLevel() throws(MPIError) -> ThreadLevel {
+        try Runtime.activeBackend().providedThreadLevel
+    }
+
+    /// Seconds since an arbitrary point in the past, for timing (`MPI_Wtime`).
+    public static func wallTime() throws(MPIError) -> Double {
+        try Runtime.activeBackend().wallTime()
+    }
+
+    /// Resolution of ``wallTime()`` in seconds (`MPI_Wtick`).
+    public static func wallTick() throws(MPIError) -> Double {
+        try Runtime.activeBackend().wallTick
+    }
+
+    /// Name of the processor (host) this process runs on (`MPI_Get_processor_name`).
+    public static func processorName() throws(MPIError) -> String {
+        try Runtime.activeBackend().processorName
+    }
+
+    /// Version string of the library behind the live backend (`MPI_Get_library_version`).
+    public static func libraryVersion() throws(MPIError) -> String {
+        try Runtime.activeBackend().libraryVersion
+    }
+
+    /// Ends every process of the job with `errorCode` (`MPI_Abort` on the world). Before
+    /// initialization or after finalization it exits this process alone.
+    public static func abort(errorCode: Int = 1) -> Never {
+        if case .active(let backend, _, _) = Runtime.current { backend.abort(errorCode: errorCode) }
+        exit(Int32(truncatingIfNeeded: errorCode))
+    }
+
+    static func chooseBackend(explicit: BackendKind?) throws(MPIError) -> BackendKind {
+        if let explicit { return explicit }
+        if let name = variable("SWIFTMPI_BACKEND"), !name.isEmpty {
+            guard let kind = BackendKind(rawValue: name.lowercased()) else {
+                throw MPIError(.argument, "SWIFTMPI_BACKEND=\(name) is not a backend: use openmpi or shm")
+            }
+            return kind
+        }
+        if variable("OMPI_COMM_WORLD_SIZE") != nil || variable("PMIX_RANK") != nil { return .openMPI }
+        return .sharedMemory
+    }
+
+    private static func variable(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+}

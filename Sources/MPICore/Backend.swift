@@ -1,0 +1,97 @@
+/// Which implementation carries the job's messages.
+public enum BackendKind: String, Sendable, CaseIterable, CustomStringConvertible {
+    /// Open MPI through its C API (package trait `OpenMPI`; started by `mpirun`).
+    case openMPI = "openmpi"
+    /// swift-mpi's pure-Swift shared-memory transport (started by `swift-mpiexec` or alone).
+    case sharedMemory = "shm"
+
+    public var description: String { rawValue }
+}
+
+/// The thread support level (`MPI_THREAD_*`).
+public enum ThreadLevel: Int, Sendable, Comparable, CaseIterable {
+    /// Only one thread will execute (`MPI_THREAD_SINGLE`).
+    case single = 0
+    /// Only the thread that initialized makes MPI calls (`MPI_THREAD_FUNNELED`).
+    case funneled = 1
+    /// Any thread may call, but never two at once (`MPI_THREAD_SERIALIZED`).
+    case serialized = 2
+    /// Any thread may call at any time (`MPI_THREAD_MULTIPLE`).
+    case multiple = 3
+
+    public static func < (a: ThreadLevel, b: ThreadLevel) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// The send mode of a point-to-point send.
+public enum SendMode: Sendable, Hashable {
+    /// The library may buffer the message and return before it is received (`MPI_Send`).
+    case standard
+    /// Returns only once the matching receive has started (`MPI_Ssend`).
+    case synchronous
+}
+
+/// How two communicators relate (`MPI_Comm_compare`).
+public enum CommunicatorComparison: Sendable, Hashable {
+    /// The same communicator (`MPI_IDENT`).
+    case identical
+    /// Same group and order, different context (`MPI_CONGRUENT`).
+    case congruent
+    /// Same members, different order (`MPI_SIMILAR`).
+    case similar
+    /// Different members (`MPI_UNEQUAL`).
+    case unequal
+}
+
+/// A backend's name for one of its communicators.
+@usableFromInline
+package struct CommHandle: Hashable, Sendable {
+    @usableFromInline package var raw: UInt
+    @inlinable package init(raw: UInt) { self.raw = raw }
+}
+
+/// The contract between the public API and an implementation. One backend serves a process,
+/// chosen at initialization. Arguments arrive validated: ranks in range (or the wildcards where
+/// allowed, never the null process), tags in range, counts not negative.
+@usableFromInline
+package protocol Backend: AnyObject, Sendable {
+    var kind: BackendKind { get }
+    var providedThreadLevel: ThreadLevel { get }
+    /// False after `finalize`; read on every call, so it must be cheap.
+    var isActive: Bool { get }
+    var worldHandle: CommHandle { get }
+    var soloHandle: CommHandle { get }
+    var worldRank: Int { get }
+    var worldSize: Int { get }
+    var tagUpperBound: Int { get }
+    var processorName: String { get }
+    var libraryVersion: String { get }
+    var wallTick: Double { get }
+    func wallTime() -> Double
+    func finalize() throws(MPIError)
+    func abort(errorCode: Int) -> Never
+
+    func rank(of comm: CommHandle) -> Int
+    func size(of comm: CommHandle) -> Int
+    func duplicate(_ comm: CommHandle) throws(MPIError) -> CommHandle
+    /// `color == nil` is `MPI_UNDEFINED`: the caller joins no new communicator and gets `nil`.
+    func split(_ comm: CommHandle, color: Int?, key: Int) throws(MPIError) -> CommHandle?
+    func compare(_ a: CommHandle, _ b: CommHandle) throws(MPIError) -> CommunicatorComparison
+    func free(_ comm: CommHandle)
+    func barrier(_ comm: CommHandle) throws(MPIError)
+
+    func send(
+        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
+        to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
+    ) throws(MPIError)
+    func receive(
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
+        from source: Int, tag: Int, comm: CommHandle
+    ) throws(MPIError) -> Status
+    func sendReceive(
+        _ sendBuffer: UnsafeRawPointer?, sendCount: Int, sendType: Datatype, to dest: Int, sendTag: Int,
+        into receiveBuffer: UnsafeMutableRawPointer?, receiveCount: Int, receiveType: Datatype,
+        from source: Int, receiveTag: Int, comm: CommHandle
+    ) throws(MPIError) -> Status
+    /// Blocking probe when `blocking`; otherwise `nil` when nothing matches yet.
+    func probe(from source: Int, tag: Int, comm: CommHandle, blocking: Bool) throws(MPIError) -> Status?
+}

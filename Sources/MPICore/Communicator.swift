@@ -1,0 +1,103 @@
+/// A group of processes that exchange messages in a context of their own (`MPI_Comm`).
+///
+/// ``world`` holds every process of the job and ``solo`` the calling process alone. New
+/// communicators come from ``duplicate()`` and ``split(color:key:)`` and are freed when the last
+/// reference goes away (`MPI_Comm_free`), unless MPI has been finalized by then.
+public final class Communicator: Sendable, CustomStringConvertible {
+    @usableFromInline package let backend: any Backend
+    @usableFromInline package let handle: CommHandle
+    /// This process's rank in the communicator, `0..<size` (`MPI_Comm_rank`).
+    public let rank: Int
+    /// Number of processes in the communicator (`MPI_Comm_size`).
+    public let size: Int
+    private let predefined: Bool
+
+    package init(backend: any Backend, handle: CommHandle, rank: Int, size: Int, predefined: Bool) {
+        self.backend = backend
+        self.handle = handle
+        self.rank = rank
+        self.size = size
+        self.predefined = predefined
+    }
+
+    deinit {
+        if !predefined && backend.isActive { backend.free(handle) }
+    }
+
+    /// Wildcard source for receives and probes (`MPI_ANY_SOURCE`).
+    public static let anySource = -1
+    /// Wildcard tag for receives and probes (`MPI_ANY_TAG`).
+    public static let anyTag = -1
+    /// The null process: a send to it or a receive from it completes at once (`MPI_PROC_NULL`).
+    public static let nullProcess = -2
+
+    /// Every process of the job (`MPI_COMM_WORLD`).
+    public static var world: Communicator {
+        get throws(MPIError) {
+            switch Runtime.current {
+            case .active(_, let world, _): return world
+            case .uninitialized: throw MPIError.notInitialized()
+            case .finalized: throw MPIError.finalized()
+            }
+        }
+    }
+
+    /// The calling process alone (`MPI_COMM_SELF`).
+    public static var solo: Communicator {
+        get throws(MPIError) {
+            switch Runtime.current {
+            case .active(_, _, let solo): return solo
+            case .uninitialized: throw MPIError.notInitialized()
+            case .finalized: throw MPIError.finalized()
+            }
+        }
+    }
+
+    /// The largest tag a message may carry (the `MPI_TAG_UB` attribute); at least 32767.
+    public var tagUpperBound: Int { backend.tagUpperBound }
+
+    /// A new communicator with the same group and a new context (`MPI_Comm_dup`). Collective.
+    public func duplicate() throws(MPIError) -> Communicator {
+        try checkActive()
+        let handle = try backend.duplicate(handle)
+        return Communicator(backend: backend, handle: handle, rank: rank, size: size, predefined: false)
+    }
+
+    /// Partitions the group by `color`; ranks in each part are ordered by `key`, then by their
+    /// rank here (`MPI_Comm_split`). Collective. A `nil` color (`MPI_UNDEFINED`) joins no part
+    /// and returns `nil`.
+    public func split(color: Int?, key: Int = 0) throws(MPIError) -> Communicator? {
+        try checkActive()
+        if let color, color < 0 {
+            throw MPIError(.argument, "split color must be non-negative or nil (undefined), got \(color)")
+        }
+        guard let handle = try backend.split(handle, color: color, key: key) else { return nil }
+        return Communicator(
+            backend: backend, handle: handle,
+            rank: backend.rank(of: handle), size: backend.size(of: handle), predefined: false)
+    }
+
+    /// How this communicator relates to `other` (`MPI_Comm_compare`).
+    public func compare(_ other: Communicator) throws(MPIError) -> CommunicatorComparison {
+        try checkActive()
+        return try backend.compare(handle, other.handle)
+    }
+
+    /// Blocks until every process of the communicator has called it (`MPI_Barrier`).
+    public func barrier() throws(MPIError) {
+        try checkActive()
+        try backend.barrier(handle)
+    }
+
+    /// Ends every process of the job with `errorCode` (`MPI_Abort`).
+    public func abort(errorCode: Int = 1) -> Never {
+        backend.abort(errorCode: errorCode)
+    }
+
+    public var description: String { "Communicator(rank: \(rank), size: \(size), backend: \(backend.kind))" }
+
+    @inlinable
+    package func checkActive() throws(MPIError) {
+        guard backend.isActive else { throw MPIError.finalized() }
+    }
+}

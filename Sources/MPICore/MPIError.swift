@@ -1,0 +1,108 @@
+/// An error from an MPI operation: its error class, the implementation's error code and a
+/// message that says what went wrong.
+///
+/// Every MPI call of every backend returns through one checking function that turns a failure
+/// into an `MPIError`; communicators are set to return errors rather than abort, so a failed
+/// call throws and the program can go on.
+public struct MPIError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The error class: the portable part of an MPI error (`MPI_Error_class`).
+    public struct ErrorClass: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+        public let rawValue: Int
+        @inlinable public init(rawValue: Int) { self.rawValue = rawValue }
+
+        /// Invalid buffer pointer (`MPI_ERR_BUFFER`).
+        public static let buffer = ErrorClass(rawValue: 1)
+        /// Invalid count argument (`MPI_ERR_COUNT`).
+        public static let count = ErrorClass(rawValue: 2)
+        /// Invalid datatype (`MPI_ERR_TYPE`).
+        public static let type = ErrorClass(rawValue: 3)
+        /// Invalid tag (`MPI_ERR_TAG`).
+        public static let tag = ErrorClass(rawValue: 4)
+        /// Invalid communicator (`MPI_ERR_COMM`).
+        public static let communicator = ErrorClass(rawValue: 5)
+        /// Invalid rank (`MPI_ERR_RANK`).
+        public static let rank = ErrorClass(rawValue: 6)
+        /// Invalid request (`MPI_ERR_REQUEST`).
+        public static let request = ErrorClass(rawValue: 7)
+        /// Invalid root (`MPI_ERR_ROOT`).
+        public static let root = ErrorClass(rawValue: 8)
+        /// Invalid group (`MPI_ERR_GROUP`).
+        public static let group = ErrorClass(rawValue: 9)
+        /// Invalid operation (`MPI_ERR_OP`).
+        public static let operation = ErrorClass(rawValue: 10)
+        /// Invalid topology (`MPI_ERR_TOPOLOGY`).
+        public static let topology = ErrorClass(rawValue: 11)
+        /// Invalid dimension argument (`MPI_ERR_DIMS`).
+        public static let dimensions = ErrorClass(rawValue: 12)
+        /// Invalid argument of some other kind (`MPI_ERR_ARG`).
+        public static let argument = ErrorClass(rawValue: 13)
+        /// Unknown error (`MPI_ERR_UNKNOWN`).
+        public static let unknown = ErrorClass(rawValue: 14)
+        /// Message truncated on receive (`MPI_ERR_TRUNCATE`).
+        public static let truncate = ErrorClass(rawValue: 15)
+        /// Known error not in this list (`MPI_ERR_OTHER`).
+        public static let other = ErrorClass(rawValue: 16)
+        /// Internal error in the implementation (`MPI_ERR_INTERN`).
+        public static let intern = ErrorClass(rawValue: 17)
+        /// Out of memory (`MPI_ERR_NO_MEM`).
+        public static let noMemory = ErrorClass(rawValue: 39)
+        /// Collective arguments differ between ranks (`MPI_ERR_NOT_SAME`).
+        public static let notSame = ErrorClass(rawValue: 40)
+        /// Operation not supported by this backend (`MPI_ERR_UNSUPPORTED_OPERATION`).
+        public static let unsupported = ErrorClass(rawValue: 52)
+
+        /// A call was made before `Environment.initialize()` (swift-mpi's own class).
+        public static let notInitialized = ErrorClass(rawValue: 1001)
+        /// A call was made after `Environment.finalize()` (swift-mpi's own class).
+        public static let finalized = ErrorClass(rawValue: 1002)
+        /// Another rank of the job died or the job was aborted (swift-mpi's own class).
+        public static let processFailed = ErrorClass(rawValue: 1003)
+        /// The shared-memory job segment is missing, stale or foreign (swift-mpi's own class).
+        public static let segment = ErrorClass(rawValue: 1004)
+
+        public var description: String {
+            switch self {
+            case .buffer: "buffer"
+            case .count: "count"
+            case .type: "type"
+            case .tag: "tag"
+            case .communicator: "communicator"
+            case .rank: "rank"
+            case .request: "request"
+            case .root: "root"
+            case .group: "group"
+            case .operation: "operation"
+            case .topology: "topology"
+            case .dimensions: "dimensions"
+            case .argument: "argument"
+            case .unknown: "unknown"
+            case .truncate: "truncate"
+            case .other: "other"
+            case .intern: "internal"
+            case .noMemory: "no memory"
+            case .notSame: "not same"
+            case .unsupported: "unsupported"
+            case .notInitialized: "not initialized"
+            case .finalized: "finalized"
+            case .processFailed: "process failed"
+            case .segment: "segment"
+            default: "class \(rawValue)"
+            }
+        }
+    }
+
+    /// The error class.
+    public let errorClass: ErrorClass
+    /// The backend's error code (equal to the class value for errors swift-mpi raises itself).
+    public let code: Int
+    /// What went wrong, with the values involved.
+    public let message: String
+
+    public init(_ errorClass: ErrorClass, code: Int? = nil, _ message: String) {
+        self.errorClass = errorClass
+        self.code = code ?? errorClass.rawValue
+        self.message = message
+    }
+
+    public var description: String { "MPIError(\(errorClass)): \(message)" }
+}

@@ -1,0 +1,64 @@
+import Synchronization
+
+/// The process-wide MPI state: which backend is live and the predefined communicators.
+/// Set by the `MPI` module's `Environment`; read by everything else.
+package enum Runtime {
+    package enum Phase: Sendable {
+        case uninitialized
+        case active(any Backend, world: Communicator, solo: Communicator)
+        case finalized(BackendKind)
+    }
+
+    private static let phase = Mutex<Phase>(.uninitialized)
+
+    package static var current: Phase { phase.withLock { $0 } }
+
+    /// Makes `backend` the process's backend. Fails unless the process was never initialized.
+    package static func activate(_ backend: any Backend) throws(MPIError) {
+        try phase.withLock { (phase: inout Phase) throws(MPIError) in
+            switch phase {
+            case .uninitialized:
+                let world = Communicator(
+                    backend: backend, handle: backend.worldHandle,
+                    rank: backend.worldRank, size: backend.worldSize, predefined: true)
+                let solo = Communicator(
+                    backend: backend, handle: backend.soloHandle, rank: 0, size: 1, predefined: true)
+                phase = .active(backend, world: world, solo: solo)
+            case .active:
+                throw MPIError(.other, "MPI is already initialized")
+            case .finalized:
+                throw MPIError(.finalized, "MPI cannot be initialized again after finalize")
+            }
+        }
+    }
+
+    /// Ends the live backend; a no-op when already finalized or never initialized.
+    package static func finalize() throws(MPIError) {
+        let backend: (any Backend)? = phase.withLock { phase in
+            guard case .active(let backend, _, _) = phase else { return nil }
+            phase = .finalized(backend.kind)
+            return backend
+        }
+        try backend?.finalize()
+    }
+
+    package static func activeBackend() throws(MPIError) -> any Backend {
+        switch current {
+        case .active(let backend, _, _): return backend
+        case .uninitialized: throw MPIError.notInitialized()
+        case .finalized: throw MPIError.finalized()
+        }
+    }
+}
+
+extension MPIError {
+    @usableFromInline
+    package static func notInitialized() -> MPIError {
+        MPIError(.notInitialized, "MPI is not initialized: call Environment.initialize() first")
+    }
+
+    @usableFromInline
+    package static func finalized() -> MPIError {
+        MPIError(.finalized, "MPI has been finalized: no MPI call may follow Environment.finalize()")
+    }
+}

@@ -1,0 +1,35 @@
+/// What a receive or probe found: the message's source, tag and size (`MPI_Status`).
+public struct Status: Sendable, Hashable, CustomStringConvertible {
+    /// Rank of the sender in the communicator, or ``Communicator/nullProcess``.
+    public var source: Int
+    /// Tag of the message, or ``Communicator/anyTag`` for a receive from the null process.
+    public var tag: Int
+    /// The error class of this operation, `nil` when it succeeded.
+    public var error: MPIError.ErrorClass?
+    /// Size of the message in bytes.
+    public var byteCount: Int
+
+    @inlinable
+    public init(source: Int, tag: Int, error: MPIError.ErrorClass? = nil, byteCount: Int) {
+        self.source = source
+        self.tag = tag
+        self.error = error
+        self.byteCount = byteCount
+    }
+
+    /// Number of elements of `type` in the message, or `nil` when the size is not a whole
+    /// number of them (`MPI_Get_count`, which returns `MPI_UNDEFINED` then).
+    @inlinable
+    public func count<T: MessageElement>(of type: T.Type) -> Int? {
+        let stride = MemoryLayout<T>.stride
+        guard stride > 0 else { return byteCount == 0 ? 0 : nil }
+        return byteCount % stride == 0 ? byteCount / stride : nil
+    }
+
+    /// The status of a receive from the null process: source null, any tag, empty.
+    public static let null = Status(source: Communicator.nullProcess, tag: Communicator.anyTag, byteCount: 0)
+
+    public var description: String {
+        "Status(source: \(source), tag: \(tag), bytes: \(byteCount)\(error.map { ", error: \($0)" } ?? ""))"
+    }
+}
