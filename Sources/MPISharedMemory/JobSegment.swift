@@ -250,3 +250,11 @@ package struct JobSegment: @unchecked Sendable {
         MPIError(.other, "\(what) failed: \(String(cString: strerror(errno)))")
     }
 }
+
+extension JobSegment {
+    static let slotCrossMemoryResultOffset = 24  // atomic: 0 unknown, 1 can read its peer, 2 cannot
+
+    package func slotCrossMemoryResult(_ rank: Int) -> UnsafeMutablePointer<Atomic<Int>> {
+        JobSegment.atomic(base + JobSegment.headerBytes + rank * JobSegment.slotBytes + JobSegment.slotCrossMemoryResultOffset)
+    }
+}

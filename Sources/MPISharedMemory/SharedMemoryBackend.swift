@@ -1,8 +1,349 @@
+import Glibc
 import MPICore
+import Synchronization
 
-/// Bootstrap placeholder while the backend is written; replaced before landing.
-package final class SharedMemoryBackend {
-    package static func start(threadLevel: ThreadLevel) throws(MPIError) -> any Backend {
-        throw MPIError(.unsupported, "shared-memory backend under construction")
+/// swift-mpi's own transport: ranks on one machine exchanging messages through a shared segment
+/// created by `swift-mpiexec`, or a world of one when a program starts alone.
+///
+/// Environment contract with the launcher: `SWIFTMPI_RANK`, `SWIFTMPI_SIZE`, `SWIFTMPI_SEGMENT`
+/// (the segment name) and `SWIFTMPI_LAUNCHER_PID`. `SWIFTMPI_CMA=0` turns single-copy transfers
+/// off (every message then goes through the rings).
+package final class SharedMemoryBackend: Backend, @unchecked Sendable {
+    package let kind = BackendKind.sharedMemory
+    package let providedThreadLevel: ThreadLevel
+    package private(set) var isActive = true
+    package let worldHandle = CommHandle(raw: 0)
+    package let soloHandle = CommHandle(raw: 1)
+    package let worldRank: Int
+    package let worldSize: Int
+    package let tagUpperBound = Int(Int32.max)
+    package let wallTick: Double
+    package let processorName: String
+    package let libraryVersion: String
+
+    private let segment: JobSegment
+    private let engine: UnsafeMutablePointer<Engine>
+    /// A word peers read at start-up to find out whether single-copy transfers work.
+    private let probeWord: UnsafeMutablePointer<UInt64>
+
+    private static let probeMagic: UInt64 = 0x5357_4D50_4943_4D41
+
+    /// Starts the backend from the launcher's environment, or as a world of one without it.
+    package static func start(threadLevel: ThreadLevel) throws(MPIError) -> SharedMemoryBackend {
+        func variable(_ name: String) -> String? { getenv(name).map { String(cString: $0) } }
+        guard let name = variable("SWIFTMPI_SEGMENT") else {
+            return try SharedMemoryBackend(segment: JobSegment(privateRingBytes: 1 << 16), rank: 0, threadLevel: threadLevel)
+        }
+        guard let rank = variable("SWIFTMPI_RANK").flatMap({ Int($0) }),
+            let size = variable("SWIFTMPI_SIZE").flatMap({ Int($0) }), size >= 1, rank >= 0, rank < size
+        else {
+            throw MPIError(.argument, "SWIFTMPI_SEGMENT is set but SWIFTMPI_RANK/SWIFTMPI_SIZE are missing or invalid: start the program with swift-mpiexec")
+        }
+        let segment = try JobSegment(attaching: name, expectRanks: size)
+        do {
+            return try SharedMemoryBackend(segment: segment, rank: rank, threadLevel: threadLevel)
+        } catch {
+            segment.detach()
+            throw error
+        }
+    }
+
+    private init(segment: JobSegment, rank: Int, threadLevel: ThreadLevel) throws(MPIError) {
+        self.segment = segment
+        worldRank = rank
+        worldSize = segment.ranks
+        providedThreadLevel = min(threadLevel, .serialized)
+        var resolution = timespec()
+        clock_getres(CLOCK_MONOTONIC, &resolution)
+        wallTick = Double(resolution.tv_sec) + Double(resolution.tv_nsec) * 1e-9
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, host.count - 1)
+        processorName = String(cString: host)
+        probeWord = .allocate(capacity: 1)
+        probeWord.initialize(to: SharedMemoryBackend.probeMagic)
+
+        let (pids, crossMemory) = try SharedMemoryBackend.rendezvous(segment: segment, rank: rank, probe: probeWord)
+        let cores = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        engine = .allocate(capacity: 1)
+        engine.initialize(to: Engine(
+            segment: segment, rank: rank, useCrossMemory: crossMemory, peerPids: pids,
+            oversubscribed: segment.ranks > cores))
+        libraryVersion = "swift-mpi shared memory (segment v\(JobSegment.version), \(segment.ringBytes >> 10) KiB rings, single copy \(crossMemory ? "on" : "off"))"
+    }
+
+    /// Announces this rank in the segment, waits for every other rank, and finds out whether
+    /// every rank can read every other's memory directly.
+    private static func rendezvous(
+        segment: JobSegment, rank: Int, probe: UnsafeMutablePointer<UInt64>
+    ) throws(MPIError) -> (pids: [pid_t], crossMemory: Bool) {
+        guard segment.name != nil else { return ([getpid()], false) }
+        let wantCrossMemory = getenv("SWIFTMPI_CMA").map { String(cString: $0) != "0" } ?? true
+        if wantCrossMemory { CrossMemory.allowPeersToRead() }
+        guard segment.slotState(rank).pointee.load(ordering: .acquiring) == JobSegment.RankState.empty.rawValue else {
+            throw MPIError(.segment, "rank \(rank) of job segment \(segment.name!) is already taken: is SWIFTMPI_SEGMENT stale?")
+        }
+        segment.slotPid(rank).pointee.store(Int(getpid()), ordering: .relaxed)
+        segment.slotCMA(rank).pointee.store(Int(bitPattern: UInt(bitPattern: probe)), ordering: .relaxed)
+        segment.slotState(rank).pointee.store(JobSegment.RankState.attached.rawValue, ordering: .releasing)
+
+        let waiter = Backoff(oversubscribed: true, segment: segment)
+        func awaitAll(_ what: String, _ ready: (Int) -> Bool) throws(MPIError) {
+            var clock = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &clock)
+            let deadline = clock.tv_sec + 60
+            for peer in 0..<segment.ranks {
+                var rounds = 0
+                while !ready(peer) {
+                    rounds += 1
+                    if rounds & 255 == 0 {
+                        try waiter.checkJob()
+                        clock_gettime(CLOCK_MONOTONIC, &clock)
+                        if clock.tv_sec > deadline {
+                            throw MPIError(.segment, "rank \(peer) did not \(what) within 60 s in job segment \(segment.name!)")
+                        }
+                    }
+                    if rounds < 64 { continue }
+                    var pause = timespec(tv_sec: 0, tv_nsec: rounds < 1024 ? 0 : 100_000)
+                    if pause.tv_nsec == 0 { sched_yield() } else { nanosleep(&pause, nil) }
+                }
+            }
+        }
+        try awaitAll("attach") { segment.slotState($0).pointee.load(ordering: .acquiring) >= JobSegment.RankState.attached.rawValue }
+        let pids = (0..<segment.ranks).map { pid_t(truncatingIfNeeded: segment.slotPid($0).pointee.load(ordering: .relaxed)) }
+        guard segment.ranks > 1 else { return (pids, false) }
+
+        // Each rank reads the next rank's probe word; all must succeed for single copy to be used.
+        var works = false
+        if wantCrossMemory {
+            let peer = (rank + 1) % segment.ranks
+            let address = UInt(bitPattern: segment.slotCMA(peer).pointee.load(ordering: .relaxed))
+            var value: UInt64 = 0
+            let status = withUnsafeMutableBytes(of: &value) {
+                CrossMemory.read(from: pids[peer], remote: address, into: $0.baseAddress!, count: 8)
+            }
+            works = status == 0 && value == probeMagic
+        }
+        segment.slotCrossMemoryResult(rank).pointee.store(works ? 1 : 2, ordering: .releasing)
+        try awaitAll("report whether it can read its peers") { segment.slotCrossMemoryResult($0).pointee.load(ordering: .acquiring) != 0 }
+        let all = (0..<segment.ranks).allSatisfy { segment.slotCrossMemoryResult($0).pointee.load(ordering: .acquiring) == 1 }
+        return (pids, all)
+    }
+
+    // MARK: Environment
+
+    package func wallTime() -> Double {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
+    }
+
+    package func finalize() throws(MPIError) {
+        guard isActive else { return }
+        isActive = false
+        if segment.name != nil {
+            segment.slotState(worldRank).pointee.store(JobSegment.RankState.finalized.rawValue, ordering: .releasing)
+        }
+    }
+
+    package func abort(errorCode: Int) -> Never {
+        if segment.name != nil { segment.markAborted(code: errorCode) }
+        let message = "swift-mpi: rank \(worldRank) aborted the job with code \(errorCode)\n"
+        _ = message.withCString { write(2, $0, strlen($0)) }
+        exit(Int32(truncatingIfNeeded: errorCode == 0 ? 1 : errorCode))
+    }
+
+    // MARK: Communicators
+
+    @inline(__always)
+    private func info(_ comm: CommHandle) throws(MPIError) -> CommunicatorInfo {
+        let index = Int(comm.raw)
+        guard index < engine.pointee.communicators.count, let info = engine.pointee.communicators[index] else {
+            throw MPIError(.communicator, "communicator \(comm.raw) is not valid (freed?)")
+        }
+        return info
+    }
+
+    package func rank(of comm: CommHandle) -> Int { (try? info(comm).rank) ?? -1 }
+    package func size(of comm: CommHandle) -> Int { (try? info(comm).members.count) ?? 0 }
+
+    private func register(_ info: CommunicatorInfo) -> CommHandle {
+        if let free = engine.pointee.communicators.indices.dropFirst(2).first(where: { engine.pointee.communicators[$0] == nil }) {
+            engine.pointee.communicators[free] = info
+            return CommHandle(raw: UInt(free))
+        }
+        engine.pointee.communicators.append(info)
+        return CommHandle(raw: UInt(engine.pointee.communicators.count - 1))
+    }
+
+    package func duplicate(_ comm: CommHandle) throws(MPIError) -> CommHandle {
+        let parent = try info(comm)
+        let id = try agreeOnContexts(parent, count: 1)
+        return register(CommunicatorInfo(
+            context: UInt32(id * 2), members: parent.members, worldSize: worldSize, worldRank: worldRank))
+    }
+
+    package func split(_ comm: CommHandle, color: Int?, key: Int) throws(MPIError) -> CommHandle? {
+        let parent = try info(comm)
+        let entries = try allGather(parent, (color ?? -1, key))
+        let colors = Set(entries.map(\.0).filter { $0 >= 0 }).sorted()
+        let base = try agreeOnContexts(parent, count: colors.count)
+        guard let color, let colorIndex = colors.firstIndex(of: color) else { return nil }
+        let members = entries.indices
+            .filter { entries[$0].0 == color }
+            .sorted { (entries[$0].1, $0) < (entries[$1].1, $1) }
+            .map { parent.members[$0] }
+        return register(CommunicatorInfo(
+            context: UInt32((base + colorIndex) * 2), members: members, worldSize: worldSize, worldRank: worldRank))
+    }
+
+    package func compare(_ a: CommHandle, _ b: CommHandle) throws(MPIError) -> CommunicatorComparison {
+        if a == b { return .identical }
+        let (first, second) = (try info(a), try info(b))
+        if first.members == second.members { return .congruent }
+        if first.members.sorted() == second.members.sorted() { return .similar }
+        return .unequal
+    }
+
+    package func free(_ comm: CommHandle) {
+        let index = Int(comm.raw)
+        guard index >= 2, index < engine.pointee.communicators.count else { return }
+        engine.pointee.communicators[index] = nil
+    }
+
+    /// Rank 0 of `comm` takes `count` fresh context ids from the segment's counter and tells
+    /// the others; returns the first.
+    private func agreeOnContexts(_ comm: CommunicatorInfo, count: Int) throws(MPIError) -> Int {
+        var base = 0
+        if comm.rank == 0 {
+            base = segment.contextCounter.pointee.wrappingAdd(max(count, 1), ordering: .relaxed).oldValue
+            guard base + count < Int(UInt32.max / 2) else {
+                throw MPIError(.intern, "out of communicator context ids")
+            }
+        }
+        try broadcastInternal(comm, &base, tag: 2)
+        return base
+    }
+
+    // MARK: Internal collectives (on the communicator's collective context)
+
+    private func collectiveSend<T: BitwiseCopyable>(_ value: T, to rank: Int, in comm: CommunicatorInfo, tag: Int) throws(MPIError) {
+        try withUnsafeBytes(of: value) { (bytes) throws(MPIError) in
+            try engine.pointee.send(bytes.baseAddress, count: bytes.count, to: comm.members[rank],
+                context: comm.context + 1, tag: tag, synchronous: false)
+        }
+    }
+
+    private func collectiveReceive<T: BitwiseCopyable>(_ value: inout T, from rank: Int, in comm: CommunicatorInfo, tag: Int) throws(MPIError) {
+        try withUnsafeMutableBytes(of: &value) { (bytes) throws(MPIError) in
+            let id = engine.pointee.postReceive(into: bytes.baseAddress, capacity: bytes.count,
+                from: comm.members[rank], context: comm.context + 1, tag: tag)
+            _ = try engine.pointee.completeReceive(id)
+        }
+    }
+
+    private func broadcastInternal<T: BitwiseCopyable>(_ comm: CommunicatorInfo, _ value: inout T, tag: Int) throws(MPIError) {
+        if comm.rank == 0 {
+            for peer in 1..<max(comm.members.count, 1) { try collectiveSend(value, to: peer, in: comm, tag: tag) }
+        } else {
+            try collectiveReceive(&value, from: 0, in: comm, tag: tag)
+        }
+    }
+
+    private func allGather(_ comm: CommunicatorInfo, _ mine: (Int, Int)) throws(MPIError) -> [(Int, Int)] {
+        var all = [(Int, Int)](repeating: (0, 0), count: comm.members.count)
+        if comm.rank == 0 {
+            all[0] = mine
+            for peer in 1..<max(comm.members.count, 1) { try collectiveReceive(&all[peer], from: peer, in: comm, tag: 1) }
+        } else {
+            try collectiveSend(mine, to: 0, in: comm, tag: 1)
+        }
+        for index in all.indices { try broadcastInternal(comm, &all[index], tag: 3) }
+        return all
+    }
+
+    /// A dissemination barrier: ⌈log2 n⌉ rounds of empty messages.
+    package func barrier(_ comm: CommHandle) throws(MPIError) {
+        let comm = try info(comm)
+        let n = comm.members.count
+        var distance = 1
+        var token: UInt8 = 0
+        while distance < n {
+            try collectiveSend(token, to: (comm.rank + distance) % n, in: comm, tag: 4)
+            try collectiveReceive(&token, from: (comm.rank - distance + n) % n, in: comm, tag: 4)
+            distance <<= 1
+        }
+    }
+
+    // MARK: Point to point
+
+    @inline(__always)
+    private func byteCount(_ count: Int, _ type: Datatype) throws(MPIError) -> Int {
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: type.size)
+        guard !overflow else { throw MPIError(.count, "count \(count) of \(type) overflows the address space") }
+        return bytes
+    }
+
+    package func send(
+        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
+        to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
+    ) throws(MPIError) {
+        let bytes = try byteCount(count, type)
+        let destination = comm == worldHandle ? dest : try info(comm).members[dest]
+        let context = comm == worldHandle ? 0 : try info(comm).context
+        try engine.pointee.send(buffer, count: bytes, to: destination, context: context, tag: tag,
+            synchronous: mode == .synchronous)
+    }
+
+    package func receive(
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
+        from source: Int, tag: Int, comm: CommHandle
+    ) throws(MPIError) -> Status {
+        let capacity = try byteCount(count, type)
+        if comm == worldHandle {
+            let id = engine.pointee.postReceive(into: buffer, capacity: capacity, from: source, context: 0, tag: tag)
+            return try status(of: engine.pointee.completeReceive(id), rankOfWorld: nil, type: type)
+        }
+        let info = try info(comm)
+        let id = engine.pointee.postReceive(
+            into: buffer, capacity: capacity, from: source < 0 ? -1 : info.members[source],
+            context: info.context, tag: tag)
+        return try status(of: engine.pointee.completeReceive(id), rankOfWorld: info.rankOfWorld, type: type)
+    }
+
+    package func sendReceive(
+        _ sendBuffer: UnsafeRawPointer?, sendCount: Int, sendType: Datatype, to dest: Int, sendTag: Int,
+        into receiveBuffer: UnsafeMutableRawPointer?, receiveCount: Int, receiveType: Datatype,
+        from source: Int, receiveTag: Int, comm: CommHandle
+    ) throws(MPIError) -> Status {
+        let info = try info(comm)
+        let sendBytes = try byteCount(sendCount, sendType)
+        let capacity = try byteCount(receiveCount, receiveType)
+        let id = engine.pointee.postReceive(
+            into: receiveBuffer, capacity: capacity, from: source < 0 ? -1 : info.members[source],
+            context: info.context, tag: receiveTag)
+        try engine.pointee.send(sendBuffer, count: sendBytes, to: info.members[dest], context: info.context,
+            tag: sendTag, synchronous: false)
+        return try status(of: engine.pointee.completeReceive(id), rankOfWorld: info.rankOfWorld, type: receiveType)
+    }
+
+    package func probe(from source: Int, tag: Int, comm: CommHandle, blocking: Bool) throws(MPIError) -> Status? {
+        let info = try info(comm)
+        guard let message = try engine.pointee.probe(
+            source: source < 0 ? -1 : info.members[source], context: info.context, tag: tag, blocking: blocking)
+        else { return nil }
+        return Status(source: info.rankOfWorld[message.source], tag: message.tag, byteCount: message.total)
+    }
+
+    @inline(__always)
+    private func status(of receive: PostedReceive, rankOfWorld: [Int]?, type: Datatype) throws(MPIError) -> Status {
+        let source = rankOfWorld.map { $0[receive.matchedSource] } ?? receive.matchedSource
+        switch receive.failure {
+        case nil:
+            return Status(source: source, tag: receive.matchedTag, byteCount: receive.total)
+        case .truncated(let message, let buffer):
+            throw MPIError(.truncate, "message truncated: rank \(source) sent \(message) bytes with tag \(receive.matchedTag), but the receive buffer holds \(buffer) bytes (\(buffer / max(type.size, 1)) × \(type))")
+        case .copyFailed(let error, let bytes):
+            throw MPIError(.other, "single-copy read of \(bytes) bytes from rank \(source) failed: \(String(cString: strerror(error)))")
+        }
     }
 }

@@ -1,0 +1,46 @@
+import Glibc
+import MPICore
+
+/// How a rank waits for a peer: spin while a reply is likely within a cache-line transfer, then
+/// yield the core, then sleep, so that more ranks than cores still progress. Every so often it
+/// checks that the job is still alive, so a dead peer or launcher ends the wait with an error.
+struct Backoff {
+    private let spinLimit: Int
+    private let yieldLimit: Int
+    private let segment: JobSegment
+    private let launcherPid: pid_t
+    private var idleRounds = 0
+
+    init(oversubscribed: Bool, segment: JobSegment) {
+        spinLimit = oversubscribed ? 16 : 4096
+        yieldLimit = spinLimit + (oversubscribed ? 20_000 : 50_000)
+        self.segment = segment
+        launcherPid = segment.name == nil ? 0 : segment.launcherPid
+    }
+
+    @inline(__always)
+    mutating func reset() { idleRounds = 0 }
+
+    @inline(__always)
+    mutating func idle() throws(MPIError) {
+        idleRounds &+= 1
+        if idleRounds & 1023 == 0 { try checkJob() }
+        if idleRounds < spinLimit { return }
+        if idleRounds < yieldLimit {
+            sched_yield()
+        } else {
+            var pause = timespec(tv_sec: 0, tv_nsec: 50_000)
+            nanosleep(&pause, nil)
+        }
+    }
+
+    /// Throws when another rank aborted the job or the launcher is gone.
+    func checkJob() throws(MPIError) {
+        if let code = segment.abortCode {
+            throw MPIError(.processFailed, "the job was aborted by another rank with code \(code)")
+        }
+        if launcherPid != 0 && getppid() != launcherPid {
+            throw MPIError(.processFailed, "the launcher (pid \(launcherPid)) is gone; ending this rank")
+        }
+    }
+}

@@ -1,0 +1,386 @@
+import Glibc
+import MPICore
+import Synchronization
+
+/// A communicator as the engine sees it: its context ids and its group in world ranks.
+struct CommunicatorInfo {
+    /// Context id for point-to-point traffic; collective traffic uses `context + 1`.
+    let context: UInt32
+    /// World rank of each member, in communicator rank order.
+    let members: [Int]
+    /// Communicator rank of each world rank, or -1 for non-members.
+    let rankOfWorld: [Int]
+    let rank: Int
+
+    init(context: UInt32, members: [Int], worldSize: Int, worldRank: Int) {
+        self.context = context
+        self.members = members
+        var rankOfWorld = [Int](repeating: -1, count: worldSize)
+        for (rank, world) in members.enumerated() { rankOfWorld[world] = rank }
+        self.rankOfWorld = rankOfWorld
+        self.rank = rankOfWorld[worldRank]
+    }
+}
+
+/// The shared-memory transport's mutable state and its progress engine. It lives at a fixed
+/// address (allocated once by the backend), so its methods mutate it in place without dynamic
+/// exclusivity checks or copies on the hot path.
+struct Engine {
+    let segment: JobSegment
+    let rank: Int
+    let size: Int
+    let useCrossMemory: Bool
+    /// Messages of more bytes than this go by single copy (ready-to-send) when possible.
+    let eagerLimit: Int
+    var producers: [RingProducer]
+    var consumers: [RingConsumer]
+    let peerPids: [pid_t]
+    var backoff: Backoff
+
+    var posted: [PostedReceive] = []
+    var unexpected: [UnexpectedMessage] = []
+    var fragmentTargets: [FragmentTarget]
+    /// Cookies of sends waiting for an acknowledgement.
+    var awaiting: [UInt64] = []
+    /// Acknowledgements not yet written because the ring back to their sender was full.
+    var pendingAcknowledgements: [(destination: Int, cookie: UInt64)] = []
+    var nextID = 1
+    var nextCookie: UInt64 = 1
+    var communicators: [CommunicatorInfo?] = []
+
+    init(segment: JobSegment, rank: Int, useCrossMemory: Bool, peerPids: [pid_t], oversubscribed: Bool) {
+        self.segment = segment
+        self.rank = rank
+        self.size = segment.ranks
+        self.useCrossMemory = useCrossMemory
+        self.peerPids = peerPids
+        self.eagerLimit = useCrossMemory ? 16 << 10 : Int.max
+        producers = (0..<segment.ranks).map {
+            RingProducer(ring: segment.ring(from: rank, to: $0), capacity: segment.ringBytes)
+        }
+        consumers = (0..<segment.ranks).map {
+            RingConsumer(ring: segment.ring(from: $0, to: rank), capacity: segment.ringBytes)
+        }
+        fragmentTargets = Array(repeating: .none, count: segment.ranks)
+        backoff = Backoff(oversubscribed: oversubscribed, segment: segment)
+        posted.reserveCapacity(64)
+        unexpected.reserveCapacity(64)
+        awaiting.reserveCapacity(64)
+        pendingAcknowledgements.reserveCapacity(16)
+        communicators.append(
+            CommunicatorInfo(context: 0, members: Array(0..<size), worldSize: size, worldRank: rank))
+        communicators.append(CommunicatorInfo(context: 2, members: [rank], worldSize: size, worldRank: rank))
+    }
+
+    // MARK: Progress
+
+    /// Handles every record that has arrived; returns whether there was any.
+    @inline(__always)
+    mutating func progress() throws(MPIError) -> Bool {
+        if !pendingAcknowledgements.isEmpty { flushAcknowledgements() }
+        var any = false
+        var source = 0
+        while source < size {
+            while let record = consumers[source].peek() {
+                try handle(record, from: source)
+                any = true
+            }
+            source &+= 1
+        }
+        return any
+    }
+
+    /// Waits, progressing, until `done` holds.
+    @inline(__always)
+    mutating func wait(until done: (inout Engine) -> Bool) throws(MPIError) {
+        backoff.reset()
+        while !done(&self) {
+            if try progress() { backoff.reset() } else { try backoff.idle() }
+        }
+    }
+
+    private mutating func handle(_ record: UnsafeMutableRawPointer, from source: Int) throws(MPIError) {
+        let kind = Record.Kind(rawValue: record.load(fromByteOffset: Record.kindOffset, as: UInt8.self))
+        switch kind {
+        case .eager:
+            let context = record.load(fromByteOffset: Record.contextOffset, as: UInt32.self)
+            let tag = Int(record.load(fromByteOffset: Record.tagOffset, as: Int32.self))
+            let total = Int(record.load(fromByteOffset: Record.totalOffset, as: UInt64.self))
+            let fragment = Int(record.load(fromByteOffset: Record.fragmentOffset, as: UInt32.self))
+            let flags = record.load(fromByteOffset: Record.flagsOffset, as: UInt8.self)
+            let cookie = record.load(fromByteOffset: Record.cookieOffset, as: UInt64.self)
+            let payload = UnsafeRawPointer(record + Record.headerBytes)
+            if let index = postedIndex(context: context, source: source, tag: tag) {
+                posted[index].matched = true
+                posted[index].matchedSource = source
+                posted[index].matchedTag = tag
+                posted[index].total = total
+                deliver(payload, count: fragment, toPosted: index)
+                if posted[index].done {
+                    fragmentTargets[source] = .none
+                } else {
+                    fragmentTargets[source] = .posted(id: posted[index].id)
+                }
+                if flags & Record.needsAcknowledgement != 0 { acknowledge(cookie, to: source) }
+            } else {
+                let buffer = malloc(max(total, 1))!
+                buffer.copyMemory(from: payload, byteCount: fragment)
+                let id = takeID()
+                unexpected.append(UnexpectedMessage(
+                    id: id, source: source, context: context, tag: tag, total: total, kind: .eager,
+                    cookie: cookie, needsAcknowledgement: flags & Record.needsAcknowledgement != 0,
+                    buffer: buffer, arrived: fragment))
+                fragmentTargets[source] = fragment == total ? .none : .unexpected(id: id)
+            }
+            consumers[source].release(record, size: Record.size(payload: fragment))
+        case .fragment:
+            let fragment = Int(record.load(fromByteOffset: Record.fragmentOffset, as: UInt32.self))
+            let payload = UnsafeRawPointer(record + Record.headerBytes)
+            switch fragmentTargets[source] {
+            case .posted(let id):
+                if let index = posted.firstIndex(where: { $0.id == id }) {
+                    deliver(payload, count: fragment, toPosted: index)
+                    if posted[index].done { fragmentTargets[source] = .none }
+                }
+            case .unexpected(let id):
+                if let index = unexpected.firstIndex(where: { $0.id == id }) {
+                    let offset = unexpected[index].arrived
+                    (unexpected[index].buffer! + offset).copyMemory(from: payload, byteCount: fragment)
+                    unexpected[index].arrived += fragment
+                    if unexpected[index].complete { fragmentTargets[source] = .none }
+                }
+            case .none:
+                throw MPIError(.intern, "fragment from rank \(source) without a message in progress")
+            }
+            consumers[source].release(record, size: Record.size(payload: fragment))
+        case .readyToSend:
+            let context = record.load(fromByteOffset: Record.contextOffset, as: UInt32.self)
+            let tag = Int(record.load(fromByteOffset: Record.tagOffset, as: Int32.self))
+            let total = Int(record.load(fromByteOffset: Record.totalOffset, as: UInt64.self))
+            let cookie = record.load(fromByteOffset: Record.cookieOffset, as: UInt64.self)
+            let address = record.load(fromByteOffset: Record.headerBytes, as: UInt.self)
+            consumers[source].release(record, size: Record.size(payload: 8))
+            if let index = postedIndex(context: context, source: source, tag: tag) {
+                posted[index].matched = true
+                posted[index].matchedSource = source
+                posted[index].matchedTag = tag
+                posted[index].total = total
+                pull(from: source, address: address, total: total, cookie: cookie, intoPosted: index)
+            } else {
+                unexpected.append(UnexpectedMessage(
+                    id: takeID(), source: source, context: context, tag: tag, total: total, kind: .readyToSend,
+                    cookie: cookie, needsAcknowledgement: true, buffer: nil, arrived: 0, remoteAddress: address))
+            }
+        case .acknowledge:
+            let cookie = record.load(fromByteOffset: Record.cookieOffset, as: UInt64.self)
+            consumers[source].release(record, size: Record.size(payload: 0))
+            if let index = awaiting.firstIndex(of: cookie) { awaiting.remove(at: index) }
+        case .skip:
+            consumers[source].releaseSkip(record)
+        case nil:
+            throw MPIError(.intern, "corrupt record from rank \(source) in the job segment")
+        }
+    }
+
+    @inline(__always)
+    private func postedIndex(context: UInt32, source: Int, tag: Int) -> Int? {
+        var index = 0
+        while index < posted.count {
+            if !posted[index].matched && posted[index].accepts(context: context, source: source, tag: tag) {
+                return index
+            }
+            index &+= 1
+        }
+        return nil
+    }
+
+    /// Copies the next `count` bytes of a message into a posted receive, dropping what does not
+    /// fit (the receive then fails with a truncation error).
+    @inline(__always)
+    private mutating func deliver(_ payload: UnsafeRawPointer, count: Int, toPosted index: Int) {
+        let offset = posted[index].arrived
+        let room = max(0, posted[index].capacity - offset)
+        if count > 0 && room > 0 {
+            (posted[index].buffer! + offset).copyMemory(from: payload, byteCount: min(count, room))
+        }
+        posted[index].arrived = offset + count
+        if posted[index].arrived >= posted[index].total { finish(index) }
+    }
+
+    private mutating func finish(_ index: Int) {
+        if posted[index].total > posted[index].capacity && posted[index].failure == nil {
+            posted[index].failure = .truncated(message: posted[index].total, buffer: posted[index].capacity)
+        }
+        posted[index].done = true
+    }
+
+    /// Copies a ready-to-send message straight from the sender, then acknowledges it.
+    private mutating func pull(from source: Int, address: UInt, total: Int, cookie: UInt64, intoPosted index: Int) {
+        let count = min(total, posted[index].capacity)
+        if count > 0 {
+            let status = CrossMemory.read(
+                from: peerPids[source], remote: address, into: posted[index].buffer!, count: count)
+            if status != 0 { posted[index].failure = .copyFailed(errno: status, bytes: count) }
+        }
+        posted[index].arrived = total
+        finish(index)
+        acknowledge(cookie, to: source)
+    }
+
+    // MARK: Sending
+
+    private mutating func takeID() -> Int {
+        defer { nextID &+= 1 }
+        return nextID
+    }
+
+    /// Reserves `size` bytes in the ring to `destination`, progressing while it is full.
+    @inline(__always)
+    private mutating func reserve(_ size: Int, to destination: Int) throws(MPIError) -> UnsafeMutableRawPointer {
+        if let record = producers[destination].reserve(size) { return record }
+        backoff.reset()
+        while true {
+            if let record = producers[destination].reserve(size) { return record }
+            if try progress() { backoff.reset() } else { try backoff.idle() }
+        }
+    }
+
+    @inline(__always)
+    private func writeHeader(
+        _ record: UnsafeMutableRawPointer, kind: Record.Kind, context: UInt32, tag: Int, total: Int,
+        fragment: Int, flags: UInt8, cookie: UInt64
+    ) {
+        record.storeBytes(of: UInt64(total), toByteOffset: Record.totalOffset, as: UInt64.self)
+        record.storeBytes(of: context, toByteOffset: Record.contextOffset, as: UInt32.self)
+        record.storeBytes(of: Int32(truncatingIfNeeded: tag), toByteOffset: Record.tagOffset, as: Int32.self)
+        record.storeBytes(of: UInt32(fragment), toByteOffset: Record.fragmentOffset, as: UInt32.self)
+        record.storeBytes(of: kind.rawValue, toByteOffset: Record.kindOffset, as: UInt8.self)
+        record.storeBytes(of: flags, toByteOffset: Record.flagsOffset, as: UInt8.self)
+        record.storeBytes(of: cookie, toByteOffset: Record.cookieOffset, as: UInt64.self)
+    }
+
+    /// Sends `count` bytes to world rank `destination`; returns once the buffer may be reused
+    /// (and, when `synchronous`, once the receiver has matched the message).
+    mutating func send(
+        _ bytes: UnsafeRawPointer?, count: Int, to destination: Int, context: UInt32, tag: Int, synchronous: Bool
+    ) throws(MPIError) {
+        if useCrossMemory && count > eagerLimit && destination != rank {
+            let cookie = nextCookie
+            nextCookie &+= 1
+            let size = Record.size(payload: 8)
+            let record = try reserve(size, to: destination)
+            writeHeader(record, kind: .readyToSend, context: context, tag: tag, total: count, fragment: 8,
+                flags: Record.needsAcknowledgement, cookie: cookie)
+            record.storeBytes(of: UInt(bitPattern: bytes), toByteOffset: Record.headerBytes, as: UInt.self)
+            awaiting.append(cookie)
+            producers[destination].publish(record, size: size)
+            try waitForAcknowledgement(cookie)
+            return
+        }
+        var cookie: UInt64 = 0
+        if synchronous {
+            cookie = nextCookie
+            nextCookie &+= 1
+            awaiting.append(cookie)
+        }
+        let maxPayload = producers[destination].maxPayload
+        var offset = 0
+        var kind = Record.Kind.eager
+        repeat {
+            let fragment = min(count - offset, maxPayload)
+            let size = Record.size(payload: fragment)
+            let record = try reserve(size, to: destination)
+            writeHeader(record, kind: kind, context: context, tag: tag, total: count, fragment: fragment,
+                flags: synchronous ? Record.needsAcknowledgement : 0, cookie: cookie)
+            if fragment > 0 { (record + Record.headerBytes).copyMemory(from: bytes! + offset, byteCount: fragment) }
+            producers[destination].publish(record, size: size)
+            offset += fragment
+            kind = .fragment
+        } while offset < count
+        if synchronous { try waitForAcknowledgement(cookie) }
+    }
+
+    private mutating func waitForAcknowledgement(_ cookie: UInt64) throws(MPIError) {
+        try wait { engine in !engine.awaiting.contains(cookie) }
+    }
+
+    private mutating func acknowledge(_ cookie: UInt64, to destination: Int) {
+        let size = Record.size(payload: 0)
+        guard let record = producers[destination].reserve(size) else {
+            pendingAcknowledgements.append((destination, cookie))
+            return
+        }
+        writeHeader(record, kind: .acknowledge, context: 0, tag: 0, total: 0, fragment: 0, flags: 0, cookie: cookie)
+        producers[destination].publish(record, size: size)
+    }
+
+    private mutating func flushAcknowledgements() {
+        let pending = pendingAcknowledgements
+        pendingAcknowledgements.removeAll(keepingCapacity: true)
+        for (destination, cookie) in pending { acknowledge(cookie, to: destination) }
+    }
+
+    // MARK: Receiving
+
+    /// Posts a receive: matches it against the unexpected queue first, else queues it. Returns
+    /// its id for `completeReceive`.
+    mutating func postReceive(
+        into buffer: UnsafeMutableRawPointer?, capacity: Int, from source: Int, context: UInt32, tag: Int
+    ) -> Int {
+        let id = takeID()
+        var receive = PostedReceive(
+            id: id, context: context, source: source, tag: tag, buffer: buffer, capacity: capacity)
+        if let index = unexpected.firstIndex(where: {
+            $0.context == context && (source < 0 || $0.source == source) && (tag < 0 || $0.tag == tag)
+        }) {
+            let message = unexpected.remove(at: index)
+            receive.matched = true
+            receive.matchedSource = message.source
+            receive.matchedTag = message.tag
+            receive.total = message.total
+            posted.append(receive)
+            let last = posted.count - 1
+            switch message.kind {
+            case .readyToSend:
+                pull(from: message.source, address: message.remoteAddress, total: message.total,
+                    cookie: message.cookie, intoPosted: last)
+            default:
+                if message.total == 0 {
+                    finish(last)
+                } else {
+                    deliver(message.buffer!, count: message.arrived, toPosted: last)
+                }
+                free(message.buffer)
+                if !message.complete { fragmentTargets[message.source] = .posted(id: id) }
+                if message.needsAcknowledgement { acknowledge(message.cookie, to: message.source) }
+            }
+        } else {
+            posted.append(receive)
+        }
+        return id
+    }
+
+    /// Waits for the posted receive `id` and removes it from the queue.
+    mutating func completeReceive(_ id: Int) throws(MPIError) -> PostedReceive {
+        try wait { engine in
+            engine.posted.contains { $0.id == id && $0.done }
+        }
+        let index = posted.firstIndex { $0.id == id }!
+        return posted.remove(at: index)
+    }
+
+    /// The first unexpected message matching, after draining what has arrived.
+    mutating func probe(source: Int, context: UInt32, tag: Int, blocking: Bool) throws(MPIError) -> UnexpectedMessage? {
+        var found: UnexpectedMessage?
+        func look(_ engine: inout Engine) -> Bool {
+            found = engine.unexpected.first {
+                $0.context == context && (source < 0 || $0.source == source) && (tag < 0 || $0.tag == tag)
+            }
+            return found != nil
+        }
+        _ = try progress()
+        if look(&self) || !blocking { return found }
+        try wait(until: look)
+        return found
+    }
+}

@@ -1,0 +1,59 @@
+import Glibc
+
+/// A receive waiting for its message (the posted-receive queue of MPI matching).
+struct PostedReceive {
+    let id: Int
+    let context: UInt32
+    /// World rank to match, or -1 for any source.
+    let source: Int
+    /// Tag to match, or -1 for any tag.
+    let tag: Int
+    let buffer: UnsafeMutableRawPointer?
+    let capacity: Int
+    /// Set once a message matched.
+    var matched = false
+    var matchedSource = 0
+    var matchedTag = 0
+    var total = 0
+    /// Bytes of the message accounted for so far (copied or, past `capacity`, dropped).
+    var arrived = 0
+    var done = false
+    var failure: MPIFailure? = nil
+
+    @inline(__always)
+    func accepts(context: UInt32, source: Int, tag: Int) -> Bool {
+        self.context == context && (self.source < 0 || self.source == source) && (self.tag < 0 || self.tag == tag)
+    }
+}
+
+/// A message that arrived before any receive matched it (the unexpected queue).
+struct UnexpectedMessage {
+    let id: Int
+    let source: Int
+    let context: UInt32
+    let tag: Int
+    let total: Int
+    let kind: Record.Kind
+    let cookie: UInt64
+    let needsAcknowledgement: Bool
+    /// Eager messages: a heap copy of the bytes that have arrived.
+    var buffer: UnsafeMutableRawPointer?
+    var arrived = 0
+    /// Ready-to-send messages: where the bytes are in the sender.
+    var remoteAddress: UInt = 0
+
+    var complete: Bool { kind == .readyToSend || arrived == total }
+}
+
+/// Where the further fragments from one sender go.
+enum FragmentTarget {
+    case none
+    case posted(id: Int)
+    case unexpected(id: Int)
+}
+
+/// A failure recorded by the progress engine for the receive it concerns.
+enum MPIFailure {
+    case truncated(message: Int, buffer: Int)
+    case copyFailed(errno: Int32, bytes: Int)
+}
