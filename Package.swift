@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "MPI", targets: ["MPI"]),
         .executable(name: "swift-mpiexec", targets: ["swift-mpiexec"]),
         .executable(name: "ring", targets: ["ring"]),
+        .executable(name: "mpi-bench", targets: ["mpi-bench"]),
     ],
     traits: [
         .trait(
@@ -68,6 +69,13 @@ let package = Package(
         ),
 
         .executableTarget(name: "ring", dependencies: ["MPI"], path: "Examples/ring", swiftSettings: swiftSettings),
+
+        .executableTarget(
+            name: "mpi-bench",
+            dependencies: ["MPI", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/mpi-bench",
+            swiftSettings: swiftSettings
+        ),
 
         // Multi-rank scenarios: one executable, launched by the scenario driver under
         // `mpirun` and `swift-mpiexec` at several rank counts.

@@ -1,0 +1,64 @@
+import ArgumentParser
+import MPI
+
+/// Element type of benchmark messages (`--type`).
+enum ElementType: String, ExpressibleByArgument, CaseIterable {
+    case byte, int32, float, double
+
+    var size: Int {
+        switch self {
+        case .byte: 1
+        case .int32, .float: 4
+        case .double: 8
+        }
+    }
+}
+
+/// Message sizes in bytes: a list (`0,8,1024`) or a range of powers of two (`0:4194304`, where a
+/// lower bound of 0 includes the empty message).
+struct SizeList: ExpressibleByArgument {
+    var bytes: [Int]
+
+    init?(argument: String) {
+        if let colon = argument.firstIndex(of: ":") {
+            guard let low = Int(argument[..<colon]), let high = Int(argument[argument.index(after: colon)...]),
+                low >= 0, high >= low
+            else { return nil }
+            var sizes: [Int] = low == 0 ? [0] : []
+            var size = 1
+            while size <= high {
+                if size >= low { sizes.append(size) }
+                size <<= 1
+            }
+            bytes = sizes
+        } else {
+            let parts = argument.split(separator: ",").map { Int($0) }
+            guard !parts.isEmpty, parts.allSatisfy({ ($0 ?? -1) >= 0 }) else { return nil }
+            bytes = parts.map { $0! }
+        }
+    }
+
+    init(_ bytes: [Int]) { self.bytes = bytes }
+}
+
+/// Options every benchmark shares, following the OSU Micro-Benchmarks conventions.
+struct BenchmarkOptions: ParsableArguments {
+    @Option(help: "Message sizes in bytes: a list (0,8,1024) or powers of two in a range (0:4194304).")
+    var sizes = SizeList([0] + (0...22).map { 1 << $0 })
+
+    @Option(help: "Timed iterations for small messages (reduced 10x above 64 KiB, as OSU does).")
+    var iterations = 10_000
+
+    @Option(help: "Untimed warm-up iterations (reduced 10x above 64 KiB).")
+    var warmup = 200
+
+    @Option(help: "Element type of the messages.")
+    var type: ElementType = .byte
+
+    @Flag(help: "Print one JSON object per line instead of a table.")
+    var json = false
+
+    func iterations(for size: Int) -> (timed: Int, warmup: Int) {
+        size > 65536 ? (max(iterations / 10, 10), max(warmup / 10, 2)) : (iterations, warmup)
+    }
+}

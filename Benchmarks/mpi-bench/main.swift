@@ -1,0 +1,53 @@
+import ArgumentParser
+import MPI
+
+/// `mpi-bench`: OSU-style micro-benchmarks that run under `mpirun` and `swift-mpiexec` alike
+/// and say which backend they measured.
+struct MPIBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mpi-bench",
+        abstract: "OSU-style MPI micro-benchmarks for swift-mpi.",
+        discussion: """
+            Run under a launcher, e.g. `swift-mpiexec -n 2 mpi-bench latency` (shared memory) or
+            `mpirun -n 2 mpi-bench latency` (Open MPI, when built with --traits OpenMPI).
+            """)
+
+    enum Benchmark: String, ExpressibleByArgument, CaseIterable {
+        case latency
+        case multiLatency = "multi-latency"
+        case barrier
+    }
+
+    @Argument(help: "Benchmarks to run: \(Benchmark.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var benchmarks: [Benchmark] = [.latency]
+
+    @OptionGroup var options: BenchmarkOptions
+
+    func run() throws {
+        try Environment.initialize()
+        let world = try Communicator.world
+        for benchmark in benchmarks {
+            var reporter = Reporter(json: options.json, isRoot: world.rank == 0)
+            switch options.type {
+            case .byte: try run(benchmark, UInt8.self, world: world, reporter: &reporter)
+            case .int32: try run(benchmark, Int32.self, world: world, reporter: &reporter)
+            case .float: try run(benchmark, Float.self, world: world, reporter: &reporter)
+            case .double: try run(benchmark, Double.self, world: world, reporter: &reporter)
+            }
+            if world.rank == 0 && !options.json && benchmarks.count > 1 { print() }
+        }
+        try Environment.finalize()
+    }
+
+    private func run<T: MessageElement>(
+        _ benchmark: Benchmark, _ type: T.Type, world: Communicator, reporter: inout Reporter
+    ) throws {
+        switch benchmark {
+        case .latency: try PointToPoint.latency(type, world: world, options: options, reporter: &reporter)
+        case .multiLatency: try PointToPoint.multiLatency(type, world: world, options: options, reporter: &reporter)
+        case .barrier: try CollectiveBenchmarks.barrier(world: world, options: options, reporter: &reporter)
+        }
+    }
+}
+
+MPIBench.main()
