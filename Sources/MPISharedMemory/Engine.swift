@@ -32,18 +32,20 @@ struct Engine {
     let useCrossMemory: Bool
     /// Messages of more bytes than this go by single copy (ready-to-send) when possible.
     let eagerLimit: Int
-    var producers: [RingProducer]
-    var consumers: [RingConsumer]
+    /// False once the backend is finalized (read on every call).
+    var active = true
+    let producers: UnsafeMutablePointer<RingProducer>
+    let consumers: UnsafeMutablePointer<RingConsumer>
+    let fragmentTargets: UnsafeMutablePointer<FragmentTarget>
     let peerPids: [pid_t]
     var backoff: Backoff
 
-    var posted: [PostedReceive] = []
-    var unexpected: [UnexpectedMessage] = []
-    var fragmentTargets: [FragmentTarget]
+    var posted = Slab<PostedReceive>(capacity: 64)
+    var unexpected = Slab<UnexpectedMessage>(capacity: 64)
     /// Cookies of sends waiting for an acknowledgement.
-    var awaiting: [UInt64] = []
+    var awaiting = Slab<UInt64>(capacity: 64)
     /// Acknowledgements not yet written because the ring back to their sender was full.
-    var pendingAcknowledgements: [(destination: Int, cookie: UInt64)] = []
+    var pendingAcknowledgements = Slab<(destination: Int, cookie: UInt64)>(capacity: 16)
     var nextID = 1
     var nextCookie: UInt64 = 1
     var communicators: [CommunicatorInfo?] = []
@@ -55,18 +57,15 @@ struct Engine {
         self.useCrossMemory = useCrossMemory
         self.peerPids = peerPids
         self.eagerLimit = useCrossMemory ? 16 << 10 : Int.max
-        producers = (0..<segment.ranks).map {
-            RingProducer(ring: segment.ring(from: rank, to: $0), capacity: segment.ringBytes)
+        producers = .allocate(capacity: segment.ranks)
+        consumers = .allocate(capacity: segment.ranks)
+        fragmentTargets = .allocate(capacity: segment.ranks)
+        for peer in 0..<segment.ranks {
+            (producers + peer).initialize(to: RingProducer(ring: segment.ring(from: rank, to: peer), capacity: segment.ringBytes))
+            (consumers + peer).initialize(to: RingConsumer(ring: segment.ring(from: peer, to: rank), capacity: segment.ringBytes))
+            (fragmentTargets + peer).initialize(to: .none)
         }
-        consumers = (0..<segment.ranks).map {
-            RingConsumer(ring: segment.ring(from: $0, to: rank), capacity: segment.ringBytes)
-        }
-        fragmentTargets = Array(repeating: .none, count: segment.ranks)
         backoff = Backoff(oversubscribed: oversubscribed, segment: segment)
-        posted.reserveCapacity(64)
-        unexpected.reserveCapacity(64)
-        awaiting.reserveCapacity(64)
-        pendingAcknowledgements.reserveCapacity(16)
         communicators.append(
             CommunicatorInfo(context: 0, members: Array(0..<size), worldSize: size, worldRank: rank))
         communicators.append(CommunicatorInfo(context: 2, members: [rank], worldSize: size, worldRank: rank))
@@ -174,7 +173,7 @@ struct Engine {
         case .acknowledge:
             let cookie = record.load(fromByteOffset: Record.cookieOffset, as: UInt64.self)
             consumers[source].release(record, size: Record.size(payload: 0))
-            if let index = awaiting.firstIndex(of: cookie) { awaiting.remove(at: index) }
+            if let index = awaiting.firstIndex(where: { $0 == cookie }) { _ = awaiting.remove(at: index) }
         case .skip:
             consumers[source].releaseSkip(record)
         case nil:
@@ -301,7 +300,7 @@ struct Engine {
     }
 
     private mutating func waitForAcknowledgement(_ cookie: UInt64) throws(MPIError) {
-        try wait { engine in !engine.awaiting.contains(cookie) }
+        try wait { engine in engine.awaiting.firstIndex(where: { $0 == cookie }) == nil }
     }
 
     private mutating func acknowledge(_ cookie: UInt64, to destination: Int) {
@@ -315,9 +314,12 @@ struct Engine {
     }
 
     private mutating func flushAcknowledgements() {
-        let pending = pendingAcknowledgements
-        pendingAcknowledgements.removeAll(keepingCapacity: true)
-        for (destination, cookie) in pending { acknowledge(cookie, to: destination) }
+        var remaining = pendingAcknowledgements.count
+        while remaining > 0 {
+            let (destination, cookie) = pendingAcknowledgements.remove(at: 0)
+            acknowledge(cookie, to: destination)
+            remaining -= 1
+        }
     }
 
     // MARK: Receiving
@@ -361,11 +363,12 @@ struct Engine {
     }
 
     /// Waits for the posted receive `id` and removes it from the queue.
+    /// Only the owner of a receive removes it, so its index is stable while the owner waits.
     mutating func completeReceive(_ id: Int) throws(MPIError) -> PostedReceive {
-        try wait { engine in
-            engine.posted.contains { $0.id == id && $0.done }
-        }
         let index = posted.firstIndex { $0.id == id }!
+        if !posted[index].done {
+            try wait { engine in engine.posted[index].done }
+        }
         return posted.remove(at: index)
     }
 
@@ -373,8 +376,10 @@ struct Engine {
     mutating func probe(source: Int, context: UInt32, tag: Int, blocking: Bool) throws(MPIError) -> UnexpectedMessage? {
         var found: UnexpectedMessage?
         func look(_ engine: inout Engine) -> Bool {
-            found = engine.unexpected.first {
+            if let index = engine.unexpected.firstIndex(where: {
                 $0.context == context && (source < 0 || $0.source == source) && (tag < 0 || $0.tag == tag)
+            }) {
+                found = engine.unexpected[index]
             }
             return found != nil
         }

@@ -11,7 +11,7 @@ import Synchronization
 package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     package let kind = BackendKind.sharedMemory
     package let providedThreadLevel: ThreadLevel
-    package private(set) var isActive = true
+    package var isActive: Bool { engine.pointee.active }
     package let worldHandle = CommHandle(raw: 0)
     package let soloHandle = CommHandle(raw: 1)
     package let worldRank: Int
@@ -139,7 +139,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
 
     package func finalize() throws(MPIError) {
         guard isActive else { return }
-        isActive = false
+        engine.pointee.active = false
         if segment.name != nil {
             segment.slotState(worldRank).pointee.store(JobSegment.RankState.finalized.rawValue, ordering: .releasing)
         }
