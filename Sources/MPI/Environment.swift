@@ -24,6 +24,12 @@ public enum Environment {
     public static func initialize(
         threadLevel: ThreadLevel = .single, backend: BackendKind? = nil
     ) throws(MPIError) -> ThreadLevel {
+        // Checked before a backend starts: starting one twice would initialize its library twice.
+        switch Runtime.current {
+        case .uninitialized: break
+        case .active: throw MPIError(.other, "MPI is already initialized")
+        case .finalized: throw MPIError(.finalized, "MPI cannot be initialized again after finalize")
+        }
         let kind = try chooseBackend(explicit: backend)
         let live: any Backend
         switch kind {

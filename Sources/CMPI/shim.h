@@ -1,0 +1,40 @@
+// Open MPI's <mpi.h> plus what Swift cannot import from it.
+//
+// Open MPI spells its predefined handles (MPI_COMM_WORLD, MPI_DOUBLE, MPI_ERRORS_RETURN, …) as
+// cast-of-address macros, and some limits as macros of macros. Swift imports neither, so each is
+// exposed here as a `static inline` function prefixed `cmpi_`; the compiler inlines them into the
+// Swift caller, so using one costs what the macro costs in C. Handles are the addresses of Open
+// MPI's predefined objects, never NULL, and are marked so: Swift sees them as non-optional.
+#ifndef CMPI_SHIM_H
+#define CMPI_SHIM_H
+
+#include <mpi.h>
+
+// Communicators and error handlers.
+static inline MPI_Comm _Nonnull cmpi_comm_world(void) { return MPI_COMM_WORLD; }
+static inline MPI_Comm _Nonnull cmpi_comm_self(void) { return MPI_COMM_SELF; }
+static inline MPI_Comm _Nonnull cmpi_comm_null(void) { return MPI_COMM_NULL; }
+static inline MPI_Errhandler _Nonnull cmpi_errors_return(void) { return MPI_ERRORS_RETURN; }
+static inline MPI_Status *_Nullable cmpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
+
+// Predefined datatypes.
+static inline MPI_Datatype _Nonnull cmpi_datatype_null(void) { return MPI_DATATYPE_NULL; }
+static inline MPI_Datatype _Nonnull cmpi_int8(void) { return MPI_INT8_T; }
+static inline MPI_Datatype _Nonnull cmpi_int16(void) { return MPI_INT16_T; }
+static inline MPI_Datatype _Nonnull cmpi_int32(void) { return MPI_INT32_T; }
+static inline MPI_Datatype _Nonnull cmpi_int64(void) { return MPI_INT64_T; }
+static inline MPI_Datatype _Nonnull cmpi_uint8(void) { return MPI_UINT8_T; }
+static inline MPI_Datatype _Nonnull cmpi_uint16(void) { return MPI_UINT16_T; }
+static inline MPI_Datatype _Nonnull cmpi_uint32(void) { return MPI_UINT32_T; }
+static inline MPI_Datatype _Nonnull cmpi_uint64(void) { return MPI_UINT64_T; }
+static inline MPI_Datatype _Nonnull cmpi_float(void) { return MPI_FLOAT; }
+static inline MPI_Datatype _Nonnull cmpi_double(void) { return MPI_DOUBLE; }
+static inline MPI_Datatype _Nonnull cmpi_c_bool(void) { return MPI_C_BOOL; }
+static inline MPI_Datatype _Nonnull cmpi_byte(void) { return MPI_BYTE; }
+
+// Limits defined through other macros.
+static inline int cmpi_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }
+static inline int cmpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }
+static inline int cmpi_max_library_version_string(void) { return MPI_MAX_LIBRARY_VERSION_STRING; }
+
+#endif

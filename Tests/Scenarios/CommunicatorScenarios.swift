@@ -1,0 +1,89 @@
+import MPI
+
+let communicatorScenarios: [Scenario] = [
+    Scenario("split") { c in
+        // By parity, ordered by descending world rank.
+        guard let half = try c.world.split(color: c.rank % 2, key: -c.rank) else {
+            throw ScenarioFailure("split with a color returned nil")
+        }
+        let members = (0..<c.size).filter { $0 % 2 == c.rank % 2 }.sorted(by: >)
+        try expect(half.size == members.count, "parity half has size \(half.size), expected \(members.count)")
+        try expect(half.rank == members.firstIndex(of: c.rank), "parity half rank \(half.rank), expected \(members.firstIndex(of: c.rank)!)")
+        try ringTraffic(on: half, members: members, what: "parity half")
+
+        // Every third rank stays out (undefined color); the rest keep their world order.
+        let outside = c.rank % 3 == 2
+        let part = try c.world.split(color: outside ? nil : 0, key: c.rank)
+        if outside {
+            try expect(part == nil, "split with a nil color returned a communicator")
+        } else {
+            guard let part else { throw ScenarioFailure("split with color 0 returned nil") }
+            let members = (0..<c.size).filter { $0 % 3 != 2 }
+            try expect(part.size == members.count && part.rank == members.firstIndex(of: c.rank), "partial split gave rank \(part.rank) of \(part.size)")
+            try ringTraffic(on: part, members: members, what: "partial split")
+        }
+        return .passed
+    },
+
+    Scenario("compare") { c in
+        try expect(try c.world.compare(c.world) == .identical, "world vs world")
+        let dup = try c.world.duplicate()
+        try expect(try c.world.compare(dup) == .congruent, "world vs its duplicate")
+        try expect(try dup.compare(try dup.duplicate()) == .congruent, "duplicate vs its duplicate")
+        guard let reversed = try c.world.split(color: 0, key: -c.rank) else { throw ScenarioFailure("split with color 0 returned nil") }
+        let reversedExpected: CommunicatorComparison = c.size > 1 ? .similar : .congruent
+        try expect(try c.world.compare(reversed) == reversedExpected, "world vs world reversed: expected \(reversedExpected)")
+        guard let half = try c.world.split(color: c.rank % 2) else { throw ScenarioFailure("parity split returned nil") }
+        let halfExpected: CommunicatorComparison = c.size > 1 ? .unequal : .congruent
+        try expect(try c.world.compare(half) == halfExpected, "world vs parity half: expected \(halfExpected)")
+        let solo = try Communicator.solo
+        try expect(solo.rank == 0 && solo.size == 1, "solo is rank \(solo.rank) of \(solo.size)")
+        try expect(try c.world.compare(solo) == halfExpected, "world vs solo: expected \(halfExpected)")
+        try expect(try solo.compare(solo) == .identical, "solo vs solo")
+        return .passed
+    },
+
+    Scenario("dup-isolation") { c in
+        let dup = try c.world.duplicate()
+        try expect(dup.rank == c.rank && dup.size == c.size, "duplicate has rank \(dup.rank) of \(dup.size)")
+        for wildcard in [false, true] {
+            try c.ringStep {
+                try dup.send(111 + c.rank, to: c.next, tag: 5)
+                try c.world.send(222 + c.rank, to: c.next, tag: 5)
+            } receive: {
+                let (source, tag) = wildcard ? (Communicator.anySource, Communicator.anyTag) : (c.previous, 5)
+                // Opposite order: the world receive must not match the message sent first on the duplicate.
+                let fromWorld = try c.world.receive(Int.self, from: source, tag: tag)
+                try expect(fromWorld == 222 + c.previous, "world receive got \(fromWorld): a message crossed from the duplicate")
+                let fromDup = try dup.receive(Int.self, from: source, tag: tag)
+                try expect(fromDup == 111 + c.previous, "duplicate receive got \(fromDup)")
+            }
+        }
+        return .passed
+    },
+
+    Scenario("comm-free-on-drop") { c in
+        for i in 0..<1000 {
+            let dup = try c.world.duplicate()
+            if i % 100 == 0 {
+                var token = [-1]
+                try dup.sendReceive([i + c.rank], to: c.next, into: &token, from: c.previous)
+                try expect(token == [i + c.previous], "traffic on duplicate \(i) got \(token)")
+            }
+        }
+        return .passed
+    },
+]
+
+/// Shifts each member's world rank one step along `comm`'s ring and checks what arrives;
+/// `members` lists the world ranks in `comm` rank order.
+private func ringTraffic(on comm: Communicator, members: [Int], what: String) throws {
+    let next = (comm.rank + 1) % comm.size
+    let previous = (comm.rank + comm.size - 1) % comm.size
+    var received = [-1]
+    let me = members[comm.rank]
+    let status = try comm.sendReceive([me], to: next, sendTag: 3, into: &received, from: previous, receiveTag: 3)
+    try expect(received == [members[previous]], "\(what): rank \(comm.rank) received \(received), expected world rank \(members[previous])")
+    try expect(status.source == previous, "\(what): status source \(status.source), expected \(previous)")
+    try comm.barrier()
+}
