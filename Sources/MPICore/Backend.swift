@@ -94,4 +94,44 @@ package protocol Backend: AnyObject, Sendable {
     ) throws(MPIError) -> Status
     /// Blocking probe when `blocking`; otherwise `nil` when nothing matches yet.
     func probe(from source: Int, tag: Int, comm: CommHandle, blocking: Bool) throws(MPIError) -> Status?
+
+    // Nonblocking operations. A request started with `immediate…` is freed by the backend when
+    // `test`/`wait` reports it complete; a persistent request stays until `release`, and `start`
+    // reactivates it. The caller keeps buffers alive and untouched until completion.
+    func immediateSend(
+        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
+        to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
+    ) throws(MPIError) -> RequestHandle
+    func immediateReceive(
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
+        from source: Int, tag: Int, comm: CommHandle
+    ) throws(MPIError) -> RequestHandle
+    func persistentSend(
+        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
+        to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
+    ) throws(MPIError) -> RequestHandle
+    func persistentReceive(
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
+        from source: Int, tag: Int, comm: CommHandle
+    ) throws(MPIError) -> RequestHandle
+    /// Starts an inactive persistent request (`MPI_Start`).
+    func start(_ request: RequestHandle) throws(MPIError)
+    /// The status when complete (freeing an immediate request, deactivating a persistent one),
+    /// else `nil`. Errors of the operation itself are thrown.
+    func test(_ request: RequestHandle) throws(MPIError) -> Status?
+    func wait(_ request: RequestHandle) throws(MPIError) -> Status
+    /// Waits until one of `requests` completes and completes it, as `wait` would.
+    func waitAny(_ requests: UnsafeBufferPointer<RequestHandle>) throws(MPIError) -> (index: Int, status: Status)
+    /// Asks for a pending receive to be cancelled; it still has to be completed by test/wait,
+    /// whose status then says whether it was cancelled (`MPI_Cancel`).
+    func cancel(_ request: RequestHandle) throws(MPIError)
+    /// Frees an inactive persistent request (`MPI_Request_free`).
+    func release(_ request: RequestHandle)
+}
+
+/// A backend's name for one of its pending operations.
+@usableFromInline
+package struct RequestHandle: Hashable, Sendable {
+    @usableFromInline package var raw: UInt
+    @inlinable package init(raw: UInt) { self.raw = raw }
 }

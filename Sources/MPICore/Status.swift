@@ -8,6 +8,8 @@ public struct Status: Sendable, Hashable, CustomStringConvertible {
     public var error: MPIError.ErrorClass?
     /// Size of the message in bytes.
     public var byteCount: Int
+    /// Whether the operation was cancelled instead of completing (`MPI_Test_cancelled`).
+    public var isCancelled: Bool = false
 
     @inlinable
     public init(source: Int, tag: Int, error: MPIError.ErrorClass? = nil, byteCount: Int) {
@@ -30,6 +32,6 @@ public struct Status: Sendable, Hashable, CustomStringConvertible {
     public static let null = Status(source: Communicator.nullProcess, tag: Communicator.anyTag, byteCount: 0)
 
     public var description: String {
-        "Status(source: \(source), tag: \(tag), bytes: \(byteCount)\(error.map { ", error: \($0)" } ?? ""))"
+        "Status(source: \(source), tag: \(tag), bytes: \(byteCount)\(isCancelled ? ", cancelled" : "")\(error.map { ", error: \($0)" } ?? ""))"
     }
 }

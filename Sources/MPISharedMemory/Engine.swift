@@ -42,8 +42,12 @@ struct Engine {
 
     var posted = Slab<PostedReceive>(capacity: 64)
     var unexpected = Slab<UnexpectedMessage>(capacity: 64)
-    /// Cookies of sends waiting for an acknowledgement.
-    var awaiting = Slab<UInt64>(capacity: 64)
+    /// Sends not yet complete: queued behind others to the same rank, blocked on a full ring, or
+    /// waiting for an acknowledgement. In posting order.
+    var pendingSends = Slab<PendingSend>(capacity: 64)
+    /// Scratch for `advanceSends`: whether an earlier send to each rank is still being written.
+    let lineBlocked: UnsafeMutablePointer<Bool>
+    var persistents = Slab<PersistentRequest>(capacity: 8)
     /// Acknowledgements not yet written because the ring back to their sender was full.
     var pendingAcknowledgements = Slab<(destination: Int, cookie: UInt64)>(capacity: 16)
     var nextID = 1
@@ -60,6 +64,8 @@ struct Engine {
         producers = .allocate(capacity: segment.ranks)
         consumers = .allocate(capacity: segment.ranks)
         fragmentTargets = .allocate(capacity: segment.ranks)
+        lineBlocked = .allocate(capacity: segment.ranks)
+        lineBlocked.initialize(repeating: false, count: segment.ranks)
         for peer in 0..<segment.ranks {
             (producers + peer).initialize(to: RingProducer(ring: segment.ring(from: rank, to: peer), capacity: segment.ringBytes))
             (consumers + peer).initialize(to: RingConsumer(ring: segment.ring(from: peer, to: rank), capacity: segment.ringBytes))
@@ -78,6 +84,7 @@ struct Engine {
     mutating func progress() throws(MPIError) -> Bool {
         if !pendingAcknowledgements.isEmpty { flushAcknowledgements() }
         var any = false
+        if !pendingSends.isEmpty { any = try advanceSends() }
         var source = 0
         while source < size {
             while let record = consumers[source].peek() {
@@ -173,7 +180,9 @@ struct Engine {
         case .acknowledge:
             let cookie = record.load(fromByteOffset: Record.cookieOffset, as: UInt64.self)
             consumers[source].release(record, size: Record.size(payload: 0))
-            if let index = awaiting.firstIndex(where: { $0 == cookie }) { _ = awaiting.remove(at: index) }
+            if let index = pendingSends.firstIndex(where: { $0.cookie == cookie && $0.started }) {
+                pendingSends[index].acknowledged = true
+            }
         case .skip:
             consumers[source].releaseSkip(record)
         case nil:
@@ -263,25 +272,26 @@ struct Engine {
     mutating func send(
         _ bytes: UnsafeRawPointer?, count: Int, to destination: Int, context: UInt32, tag: Int, synchronous: Bool
     ) throws(MPIError) {
-        if useCrossMemory && count > eagerLimit && destination != rank {
-            let cookie = nextCookie
-            nextCookie &+= 1
-            let size = Record.size(payload: 8)
-            let record = try reserve(size, to: destination)
-            writeHeader(record, kind: .readyToSend, context: context, tag: tag, total: count, fragment: 8,
-                flags: Record.needsAcknowledgement, cookie: cookie)
-            record.storeBytes(of: UInt(bitPattern: bytes), toByteOffset: Record.headerBytes, as: UInt.self)
-            awaiting.append(cookie)
-            producers[destination].publish(record, size: size)
-            try waitForAcknowledgement(cookie)
+        // Fast path: nothing queued, so this message may go straight into the ring.
+        if pendingSends.isEmpty && !synchronous && !usesRendezvous(count, to: destination) {
+            try writeEager(bytes, count: count, to: destination, context: context, tag: tag, flags: 0, cookie: 0)
             return
         }
-        var cookie: UInt64 = 0
-        if synchronous {
-            cookie = nextCookie
-            nextCookie &+= 1
-            awaiting.append(cookie)
-        }
+        let id = try startSend(bytes, count: count, to: destination, context: context, tag: tag, synchronous: synchronous)
+        try completeSend(id)
+    }
+
+    @inline(__always)
+    func usesRendezvous(_ count: Int, to destination: Int) -> Bool {
+        useCrossMemory && count > eagerLimit && destination != rank
+    }
+
+    /// Writes a whole eager message, progressing while the ring is full.
+    @inline(__always)
+    private mutating func writeEager(
+        _ bytes: UnsafeRawPointer?, count: Int, to destination: Int, context: UInt32, tag: Int,
+        flags: UInt8, cookie: UInt64
+    ) throws(MPIError) {
         let maxPayload = producers[destination].maxPayload
         var offset = 0
         var kind = Record.Kind.eager
@@ -290,17 +300,105 @@ struct Engine {
             let size = Record.size(payload: fragment)
             let record = try reserve(size, to: destination)
             writeHeader(record, kind: kind, context: context, tag: tag, total: count, fragment: fragment,
-                flags: synchronous ? Record.needsAcknowledgement : 0, cookie: cookie)
+                flags: flags, cookie: cookie)
             if fragment > 0 { (record + Record.headerBytes).copyMemory(from: bytes! + offset, byteCount: fragment) }
             producers[destination].publish(record, size: size)
             offset += fragment
             kind = .fragment
         } while offset < count
-        if synchronous { try waitForAcknowledgement(cookie) }
     }
 
-    private mutating func waitForAcknowledgement(_ cookie: UInt64) throws(MPIError) {
-        try wait { engine in engine.awaiting.firstIndex(where: { $0 == cookie }) == nil }
+    /// Queues a send and starts writing it if nothing is ahead of it; returns its id.
+    mutating func startSend(
+        _ bytes: UnsafeRawPointer?, count: Int, to destination: Int, context: UInt32, tag: Int, synchronous: Bool
+    ) throws(MPIError) -> Int {
+        let id = takeID()
+        let rendezvous = usesRendezvous(count, to: destination)
+        var cookie: UInt64 = 0
+        if synchronous || rendezvous {
+            cookie = nextCookie
+            nextCookie &+= 1
+        }
+        pendingSends.append(PendingSend(
+            id: id, destination: destination, bytes: bytes, count: count, context: context, tag: tag,
+            cookie: cookie, rendezvous: rendezvous, needsAcknowledgement: synchronous || rendezvous))
+        _ = try advanceSends()
+        return id
+    }
+
+    /// Writes what the rings have room for, in posting order per destination; returns whether
+    /// any send moved.
+    private mutating func advanceSends() throws(MPIError) -> Bool {
+        var moved = false
+        for peer in 0..<size { lineBlocked[peer] = false }
+        var index = 0
+        while index < pendingSends.count {
+            let destination = pendingSends[index].destination
+            if pendingSends[index].written || lineBlocked[destination] {
+                index &+= 1
+                continue
+            }
+            if advance(index) { moved = true }
+            if !pendingSends[index].written { lineBlocked[destination] = true }
+            index &+= 1
+        }
+        return moved
+    }
+
+    /// Writes as much of pending send `index` as fits; returns whether anything was written.
+    private mutating func advance(_ index: Int) -> Bool {
+        let send = pendingSends[index]
+        if send.rendezvous {
+            let size = Record.size(payload: 8)
+            guard let record = producers[send.destination].reserve(size) else { return false }
+            writeHeader(record, kind: .readyToSend, context: send.context, tag: send.tag, total: send.count,
+                fragment: 8, flags: Record.needsAcknowledgement, cookie: send.cookie)
+            record.storeBytes(of: UInt(bitPattern: send.bytes), toByteOffset: Record.headerBytes, as: UInt.self)
+            producers[send.destination].publish(record, size: size)
+            pendingSends[index].started = true
+            pendingSends[index].written = true
+            return true
+        }
+        let maxPayload = producers[send.destination].maxPayload
+        var offset = send.offset
+        var moved = false
+        repeat {
+            let fragment = min(send.count - offset, maxPayload)
+            let size = Record.size(payload: fragment)
+            guard let record = producers[send.destination].reserve(size) else { break }
+            writeHeader(record, kind: pendingSends[index].started ? .fragment : .eager, context: send.context,
+                tag: send.tag, total: send.count, fragment: fragment,
+                flags: send.needsAcknowledgement ? Record.needsAcknowledgement : 0, cookie: send.cookie)
+            if fragment > 0 { (record + Record.headerBytes).copyMemory(from: send.bytes! + offset, byteCount: fragment) }
+            producers[send.destination].publish(record, size: size)
+            offset += fragment
+            pendingSends[index].started = true
+            moved = true
+        } while offset < send.count
+        pendingSends[index].offset = offset
+        if offset >= send.count && pendingSends[index].started { pendingSends[index].written = true }
+        return moved
+    }
+
+    /// Index of pending send `id`.
+    @inline(__always)
+    func sendIndex(_ id: Int) -> Int? { pendingSends.firstIndex { $0.id == id } }
+
+    /// Whether pending send `id` is complete: all written and, if needed, acknowledged.
+    @inline(__always)
+    func sendDone(_ index: Int) -> Bool {
+        pendingSends[index].written && (!pendingSends[index].needsAcknowledgement || pendingSends[index].acknowledged)
+    }
+
+    /// Waits for pending send `id` and removes it.
+    mutating func completeSend(_ id: Int) throws(MPIError) {
+        guard let index = sendIndex(id) else { return }
+        if !sendDone(index) {
+            // Entries before it may complete and be removed by no one but their owners, so the
+            // index stays valid while this owner waits.
+            try wait { engine in engine.sendDone(index) }
+        }
+        _ = pendingSends.remove(at: index)
     }
 
     private mutating func acknowledge(_ cookie: UInt64, to destination: Int) {
@@ -327,11 +425,13 @@ struct Engine {
     /// Posts a receive: matches it against the unexpected queue first, else queues it. Returns
     /// its id for `completeReceive`.
     mutating func postReceive(
-        into buffer: UnsafeMutableRawPointer?, capacity: Int, from source: Int, context: UInt32, tag: Int
+        into buffer: UnsafeMutableRawPointer?, capacity: Int, from source: Int, context: UInt32, tag: Int,
+        communicator: Int = 0
     ) -> Int {
         let id = takeID()
         var receive = PostedReceive(
             id: id, context: context, source: source, tag: tag, buffer: buffer, capacity: capacity)
+        receive.communicator = communicator
         if let index = unexpected.firstIndex(where: {
             $0.context == context && (source < 0 || $0.source == source) && (tag < 0 || $0.tag == tag)
         }) {
@@ -370,6 +470,18 @@ struct Engine {
             try wait { engine in engine.posted[index].done }
         }
         return posted.remove(at: index)
+    }
+
+    /// Index of posted receive `id`.
+    @inline(__always)
+    func receiveIndex(_ id: Int) -> Int? { posted.firstIndex { $0.id == id } }
+
+    /// Cancels posted receive `id` unless a message already matched it.
+    mutating func cancelReceive(_ id: Int) {
+        guard let index = receiveIndex(id), !posted[index].matched else { return }
+        posted[index].matched = true
+        posted[index].cancelled = true
+        posted[index].done = true
     }
 
     /// The first unexpected message matching, after draining what has arrived.

@@ -18,7 +18,10 @@ struct PostedReceive {
     /// Bytes of the message accounted for so far (copied or, past `capacity`, dropped).
     var arrived = 0
     var done = false
+    var cancelled = false
     var failure: MPIFailure? = nil
+    /// Communicator handle, to report the source as a rank in it.
+    var communicator = 0
 
     @inline(__always)
     func accepts(context: UInt32, source: Int, tag: Int) -> Bool {
@@ -56,4 +59,43 @@ enum FragmentTarget {
 enum MPIFailure {
     case truncated(message: Int, buffer: Int)
     case copyFailed(errno: Int32, bytes: Int)
+}
+
+/// A send that could not complete on the spot: queued, partly written, or awaiting its
+/// acknowledgement.
+struct PendingSend {
+    let id: Int
+    let destination: Int
+    let bytes: UnsafeRawPointer?
+    let count: Int
+    let context: UInt32
+    let tag: Int
+    let cookie: UInt64
+    /// Ready-to-send: the receiver copies from `bytes` directly.
+    let rendezvous: Bool
+    let needsAcknowledgement: Bool
+    /// Bytes written into the ring so far (eager).
+    var offset = 0
+    /// The first record has been written.
+    var started = false
+    /// Every record has been written.
+    var written = false
+    var acknowledged = false
+}
+
+/// A persistent request: the arguments of an operation that `start` runs again and again.
+struct PersistentRequest {
+    var id: Int
+    let isSend: Bool
+    let buffer: UnsafeMutableRawPointer?
+    let count: Int
+    /// World rank (or -1 for any source).
+    let peer: Int
+    let context: UInt32
+    let tag: Int
+    let synchronous: Bool
+    /// Communicator handle of a receive, to report its source as a rank there.
+    var communicator = 0
+    /// The request handle of the current start, while active.
+    var current: Int? = nil
 }

@@ -22,7 +22,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     package let libraryVersion: String
 
     private let segment: JobSegment
-    private let engine: UnsafeMutablePointer<Engine>
+    let engine: UnsafeMutablePointer<Engine>
     /// A word peers read at start-up to find out whether single-copy transfers work.
     private let probeWord: UnsafeMutablePointer<UInt64>
 
@@ -155,7 +155,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     // MARK: Communicators
 
     @inline(__always)
-    private func info(_ comm: CommHandle) throws(MPIError) -> CommunicatorInfo {
+    func info(_ comm: CommHandle) throws(MPIError) -> CommunicatorInfo {
         let index = Int(comm.raw)
         guard index < engine.pointee.communicators.count, let info = engine.pointee.communicators[index] else {
             throw MPIError(.communicator, "communicator \(comm.raw) is not valid (freed?)")
@@ -277,7 +277,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     // MARK: Point to point
 
     @inline(__always)
-    private func byteCount(_ count: Int, _ type: Datatype) throws(MPIError) -> Int {
+    func byteCount(_ count: Int, _ type: Datatype) throws(MPIError) -> Int {
         let (bytes, overflow) = count.multipliedReportingOverflow(by: type.size)
         guard !overflow else { throw MPIError(.count, "count \(count) of \(type) overflows the address space") }
         return bytes
@@ -334,6 +334,17 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         return Status(source: info.rankOfWorld[message.source], tag: message.tag, byteCount: message.total)
     }
 
+    /// The status of a completed receive, with its source as a rank of its communicator.
+    func status(of receive: PostedReceive) throws(MPIError) -> Status {
+        if receive.cancelled {
+            var status = Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0)
+            status.isCancelled = true
+            return status
+        }
+        let rankOfWorld = receive.communicator == 0 ? nil : try? info(CommHandle(raw: UInt(receive.communicator))).rankOfWorld
+        return try status(of: receive, rankOfWorld: rankOfWorld, type: .byte)
+    }
+
     @inline(__always)
     private func status(of receive: PostedReceive, rankOfWorld: [Int]?, type: Datatype) throws(MPIError) -> Status {
         let source = rankOfWorld.map { $0[receive.matchedSource] } ?? receive.matchedSource
@@ -341,7 +352,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         case nil:
             return Status(source: source, tag: receive.matchedTag, byteCount: receive.total)
         case .truncated(let message, let buffer):
-            throw MPIError(.truncate, "message truncated: rank \(source) sent \(message) bytes with tag \(receive.matchedTag), but the receive buffer holds \(buffer) bytes (\(buffer / max(type.size, 1)) × \(type))")
+            let elements = type == .byte ? "" : " (\(buffer / max(type.size, 1)) × \(type))"
+            throw MPIError(.truncate, "message truncated: rank \(source) sent \(message) bytes with tag \(receive.matchedTag), but the receive buffer holds \(buffer) bytes\(elements)")
         case .copyFailed(let error, let bytes):
             throw MPIError(.other, "single-copy read of \(bytes) bytes from rank \(source) failed: \(String(cString: strerror(error)))")
         }

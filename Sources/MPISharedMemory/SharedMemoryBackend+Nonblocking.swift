@@ -1,0 +1,186 @@
+import MPICore
+
+/// Request handles: the engine's operation id shifted left two bits, with the kind below.
+private enum RequestKind: UInt {
+    case receive = 0, send = 1, persistent = 2, completedAtOnce = 3
+}
+
+extension SharedMemoryBackend {
+    @inline(__always)
+    private func handle(_ id: Int, _ kind: RequestKind) -> RequestHandle {
+        RequestHandle(raw: UInt(id) << 2 | kind.rawValue)
+    }
+
+    @inline(__always)
+    private func decode(_ request: RequestHandle) -> (id: Int, kind: RequestKind) {
+        (Int(request.raw >> 2), RequestKind(rawValue: request.raw & 3)!)
+    }
+
+    /// The status MPI gives a completed send: empty, source and tag undefined.
+    private static let sendStatus = Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0)
+
+    package func immediateSend(
+        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
+        to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
+    ) throws(MPIError) -> RequestHandle {
+        let bytes = try byteCount(count, type)
+        let info = try info(comm)
+        let id = try engine.pointee.startSend(
+            buffer, count: bytes, to: info.members[dest], context: info.context, tag: tag,
+            synchronous: mode == .synchronous)
+        if let index = engine.pointee.sendIndex(id), engine.pointee.sendDone(index) {
+            _ = engine.pointee.pendingSends.remove(at: index)
+            return handle(0, .completedAtOnce)
+        }
+        return handle(id, .send)
+    }
+
+    package func immediateReceive(
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
+        from source: Int, tag: Int, comm: CommHandle
+    ) throws(MPIError) -> RequestHandle {
+        let capacity = try byteCount(count, type)
+        let info = try info(comm)
+        let id = engine.pointee.postReceive(
+            into: buffer, capacity: capacity, from: source < 0 ? -1 : info.members[source],
+            context: info.context, tag: tag, communicator: Int(comm.raw))
+        return handle(id, .receive)
+    }
+
+    package func persistentSend(
+        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
+        to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
+    ) throws(MPIError) -> RequestHandle {
+        let info = try info(comm)
+        return try persistent(PersistentRequest(
+            id: 0, isSend: true, buffer: UnsafeMutableRawPointer(mutating: buffer), count: byteCount(count, type),
+            peer: info.members[dest], context: info.context, tag: tag, synchronous: mode == .synchronous))
+    }
+
+    package func persistentReceive(
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
+        from source: Int, tag: Int, comm: CommHandle
+    ) throws(MPIError) -> RequestHandle {
+        let info = try info(comm)
+        var request = try PersistentRequest(
+            id: 0, isSend: false, buffer: buffer, count: byteCount(count, type),
+            peer: source < 0 ? -1 : info.members[source], context: info.context, tag: tag, synchronous: false)
+        request.communicator = Int(comm.raw)
+        return persistent(request)
+    }
+
+    private func persistent(_ request: PersistentRequest) -> RequestHandle {
+        let id = engine.pointee.persistents.count == 0 ? 1 : engine.pointee.persistents[engine.pointee.persistents.count - 1].id + 1
+        var request = request
+        request.id = id
+        engine.pointee.persistents.append(request)
+        return handle(id, .persistent)
+    }
+
+    private func persistentIndex(_ id: Int) throws(MPIError) -> Int {
+        guard let index = engine.pointee.persistents.firstIndex(where: { $0.id == id }) else {
+            throw MPIError(.request, "persistent request \(id) does not exist (already released?)")
+        }
+        return index
+    }
+
+    package func start(_ request: RequestHandle) throws(MPIError) {
+        let (id, kind) = decode(request)
+        guard kind == .persistent else { throw MPIError(.request, "only persistent requests can be started") }
+        let index = try persistentIndex(id)
+        let p = engine.pointee.persistents[index]
+        guard p.current == nil else { throw MPIError(.request, "persistent request started while still active") }
+        let current: RequestHandle
+        if p.isSend {
+            let operation = try engine.pointee.startSend(
+                p.buffer, count: p.count, to: p.peer, context: p.context, tag: p.tag, synchronous: p.synchronous)
+            current = handle(operation, .send)
+        } else {
+            let operation = engine.pointee.postReceive(
+                into: p.buffer, capacity: p.count, from: p.peer, context: p.context, tag: p.tag,
+                communicator: p.communicator)
+            current = handle(operation, .receive)
+        }
+        engine.pointee.persistents[index].current = Int(current.raw)
+    }
+
+    package func release(_ request: RequestHandle) {
+        let (id, kind) = decode(request)
+        guard kind == .persistent, let index = try? persistentIndex(id) else { return }
+        if engine.pointee.persistents[index].current != nil { _ = try? wait(request) }
+        _ = engine.pointee.persistents.remove(at: index)
+    }
+
+    /// Completes `request` if it is done, without progressing.
+    private func complete(_ request: RequestHandle) throws(MPIError) -> Status? {
+        let (id, kind) = decode(request)
+        switch kind {
+        case .completedAtOnce:
+            return SharedMemoryBackend.sendStatus
+        case .send:
+            guard let index = engine.pointee.sendIndex(id) else {
+                throw MPIError(.request, "request \(id) is not pending (completed already?)")
+            }
+            guard engine.pointee.sendDone(index) else { return nil }
+            _ = engine.pointee.pendingSends.remove(at: index)
+            return SharedMemoryBackend.sendStatus
+        case .receive:
+            guard let index = engine.pointee.receiveIndex(id) else {
+                throw MPIError(.request, "request \(id) is not pending (completed already?)")
+            }
+            guard engine.pointee.posted[index].done else { return nil }
+            let receive = engine.pointee.posted.remove(at: index)
+            return try status(of: receive)
+        case .persistent:
+            let index = try persistentIndex(id)
+            guard let current = engine.pointee.persistents[index].current else {
+                return Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0)
+            }
+            guard let status = try complete(RequestHandle(raw: UInt(current))) else { return nil }
+            engine.pointee.persistents[index].current = nil
+            return status
+        }
+    }
+
+    package func test(_ request: RequestHandle) throws(MPIError) -> Status? {
+        if let status = try complete(request) { return status }
+        _ = try engine.pointee.progress()
+        return try complete(request)
+    }
+
+    package func wait(_ request: RequestHandle) throws(MPIError) -> Status {
+        if let status = try complete(request) { return status }
+        engine.pointee.backoff.reset()
+        while true {
+            if try engine.pointee.progress() {
+                engine.pointee.backoff.reset()
+                if let status = try complete(request) { return status }
+            } else {
+                try engine.pointee.backoff.idle()
+            }
+        }
+    }
+
+    package func waitAny(_ requests: UnsafeBufferPointer<RequestHandle>) throws(MPIError) -> (index: Int, status: Status) {
+        engine.pointee.backoff.reset()
+        var progressed = true
+        while true {
+            if progressed {
+                for (index, request) in requests.enumerated() {
+                    if let status = try complete(request) { return (index, status) }
+                }
+            }
+            progressed = try engine.pointee.progress()
+            if progressed { engine.pointee.backoff.reset() } else { try engine.pointee.backoff.idle() }
+        }
+    }
+
+    package func cancel(_ request: RequestHandle) throws(MPIError) {
+        var (id, kind) = decode(request)
+        if kind == .persistent {
+            guard let current = engine.pointee.persistents[try persistentIndex(id)].current else { return }
+            (id, kind) = decode(RequestHandle(raw: UInt(current)))
+        }
+        if kind == .receive { engine.pointee.cancelReceive(id) }
+    }
+}
