@@ -15,9 +15,6 @@ struct OutputForwarder {
     private let destination: Int32
     private let prefix: [UInt8]
     private var partialLine: [UInt8] = []
-    /// Set when the destination is gone (EPIPE): output is then read and dropped, so that a rank
-    /// never blocks on a full pipe.
-    private var destinationBroken = false
 
     /// Takes ownership of `source`, which it switches to nonblocking.
     init(rank: Int, source: Int32, destination: Int32) {
@@ -29,15 +26,19 @@ struct OutputForwarder {
 
     var isOpen: Bool { source >= 0 }
 
-    /// Reads what the pipe holds now and forwards the complete lines; closes the pipe at end of
-    /// file. Never blocks.
-    mutating func forwardAvailable() {
-        guard isOpen else { return }
+    /// Reads from the pipe and forwards the complete lines; closes the pipe at end of file.
+    /// Never blocks.
+    ///
+    /// - Parameter reads: how many reads at most. One per wake-up keeps a rank that writes without
+    ///   pause from starving the other ranks and the launcher's signals.
+    mutating func forwardAvailable(reads: Int = 1) {
         withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 1 << 16) { buffer in
-            while true {
+            var remaining = reads
+            while isOpen && remaining > 0 {
                 let count = read(source, buffer.baseAddress, buffer.count)
                 if count > 0 {
                     forward(UnsafeBufferPointer(rebasing: buffer[..<count]))
+                    remaining -= 1
                 } else if count < 0 && errno == EINTR {
                     continue
                 } else {
@@ -48,11 +49,12 @@ struct OutputForwarder {
         }
     }
 
-    /// Forwards everything left once the rank has exited, completing a final partial line, and
-    /// closes the pipe. A process the rank started may still hold the pipe open, so this reads
-    /// only what is already there rather than waiting for end of file.
+    /// Forwards what the pipe still holds once the rank has exited, completing a final partial
+    /// line, and closes the pipe. A process the rank started may still hold the pipe open, so
+    /// this takes what is already there (a pipe holds at most 1 MiB) rather than waiting for end
+    /// of file.
     mutating func finish() {
-        forwardAvailable()
+        forwardAvailable(reads: 16)
         if !partialLine.isEmpty {
             partialLine.append(UInt8(ascii: "\n"))
             emit(prefix + partialLine)
@@ -82,7 +84,7 @@ struct OutputForwarder {
     }
 
     private mutating func emit(_ output: [UInt8]) {
-        guard !destinationBroken, !output.isEmpty else { return }
+        guard !output.isEmpty else { return }
         output.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
@@ -96,7 +98,11 @@ struct OutputForwarder {
                 } else if written < 0 && errno == EINTR {
                     continue
                 } else {
-                    destinationBroken = true
+                    // The reader went away (EPIPE, as with `| head`). Closing the rank's pipe
+                    // passes that on: the rank's next write fails as it would have without
+                    // --tag-output, instead of the launcher reading and dropping output forever.
+                    closeSource()
+                    partialLine.removeAll()
                     return
                 }
             }
