@@ -154,19 +154,24 @@ struct Launcher {
             guard let index = ranks.firstIndex(where: { $0.pid == pid }) else { continue }
             ranks[index].reaped(status: status)
             guard endingSince == nil else { continue }
-            // A rank that aborts sets the abort word before it exits, so whichever rank exits
-            // first, the abort is seen here and reported instead of its consequences.
-            if let code = JobSegment.abortCode(name: segmentName) {
-                beginEnding(.aborted(code: code))
+            if let abort = abortOutcome() {
+                beginEnding(abort)
             } else if let failure = JobOutcome(rank: ranks[index].rank, pid: pid, waitStatus: status) {
                 beginEnding(failure)
             }
         }
     }
 
+    /// The abort, if a rank has aborted the job. A rank that aborts sets the abort word before it
+    /// exits or signals anyone, so checking at every exit and every signal reports the abort
+    /// rather than its consequences, whichever comes first.
+    private func abortOutcome() -> JobOutcome? {
+        JobSegment.abortCode(name: segmentName).map { .aborted(code: $0) }
+    }
+
     private mutating func handleLauncherSignal(_ number: Int32) {
         if endingSince == nil {
-            beginEnding(.interrupted(signal: number), signal: number)
+            beginEnding(abortOutcome() ?? .interrupted(signal: number), signal: number)
         } else if !sentKill {
             // Asked again while the ranks are still going: stop waiting for them.
             endJob(signal: SIGKILL)

@@ -76,8 +76,18 @@ final class LauncherProcess {
         self.outputFDs = [output.read, error.read]
     }
 
+    /// Set once the launcher has been reaped.
+    private var reaped = false
+
     deinit {
         for descriptor in outputFDs + [stdinFD] where descriptor >= 0 { close(descriptor) }
+        // A test that stopped early (a failed #require) must not leave its job running.
+        if !reaped {
+            killEverything()
+            var status: Int32 = 0
+            while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+            for name in remainingSegments { unlink("/dev/shm/\(name)") }
+        }
     }
 
     var stdoutText: String { String(decoding: outputs[0], as: UTF8.self) }
@@ -109,14 +119,14 @@ final class LauncherProcess {
         while outputFDs.contains(where: { $0 >= 0 }) {
             if !pump(until: deadline) {
                 overran = true
-                kill(pid, SIGKILL)
-                for process in LauncherProcess.processes(startedBy: pid) { kill(process, SIGKILL) }
+                killEverything()
                 break
             }
         }
         // End of file on both pipes means the launcher has exited or is exiting: this returns.
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        reaped = true
         let elapsed = started.duration(to: clock.now)
         let signal = status & 0x7F
         return Result(
@@ -162,6 +172,11 @@ final class LauncherProcess {
     }
 
     // MARK: Helpers
+
+    private func killEverything() {
+        kill(pid, SIGKILL)
+        for process in LauncherProcess.processes(startedBy: pid) { kill(process, SIGKILL) }
+    }
 
     /// Moves available output into the buffers; false once `deadline` has passed with pipes
     /// still open.

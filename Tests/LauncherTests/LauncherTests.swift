@@ -115,18 +115,34 @@ struct LauncherTests {
     @Test func abortWordDecidesTheStatus() throws {
         // Rank 0 exits 1 only when the test lets it, after the test has set the abort word: the
         // launcher must report the abort code, not the exit code.
-        let script = #"echo "$SWIFTMPI_RANK $SWIFTMPI_SEGMENT"; [ "$SWIFTMPI_RANK" = 0 ] && { read line; exit 1; }; sleep 100"#
+        let script = #"echo "$SWIFTMPI_SEGMENT"; [ "$SWIFTMPI_RANK" = 0 ] && { read line; exit 1; }; sleep 100"#
         let launcher = try LauncherProcess(["-n", "2", "/bin/sh", "-c", script])
-        #expect(launcher.readStdout { $0.hasSuffix("\n") && $0.split(separator: "\n").count == 2 })
-        let segmentName = launcher.stdoutText.split(separator: "\n").first?.split(separator: " ").last.map(String.init)
-        let segment = try JobSegment(attaching: try #require(segmentName), expectRanks: 2)
-        segment.markAborted(code: 7)
-        segment.detach()
+        try abortJob(of: launcher, ranks: 2, code: 7)
         launcher.writeStdin("go\n")
         let result = launcher.finish()
         expectCleanEnd(of: launcher, result)
         #expect(result.exitCode == 7)
         #expect(result.stderr.contains("rank aborted the job with code 7"))
+    }
+
+    @Test func abortWordIsCheckedWhenTheLauncherIsSignalled() throws {
+        let launcher = try LauncherProcess(["-n", "2", "/bin/sh", "-c", #"echo "$SWIFTMPI_SEGMENT"; sleep 100"#])
+        try abortJob(of: launcher, ranks: 2, code: 9)
+        launcher.send(signal: SIGTERM)
+        let result = launcher.finish()
+        expectCleanEnd(of: launcher, result)
+        #expect(result.exitCode == 9)
+        #expect(result.stderr.contains("rank aborted the job with code 9"))
+    }
+
+    /// Sets the abort word of the job, as `Environment.abort` does in a rank, once every rank
+    /// has printed the segment name.
+    private func abortJob(of launcher: LauncherProcess, ranks: Int, code: Int) throws {
+        try #require(launcher.readStdout { $0.hasSuffix("\n") && $0.split(separator: "\n").count == ranks })
+        let name = try #require(launcher.stdoutText.split(separator: "\n").first.map(String.init))
+        let segment = try JobSegment(attaching: name, expectRanks: ranks)
+        segment.markAborted(code: code)
+        segment.detach()
     }
 
     @Test func sigtermToTheLauncherEndsTheRanks() throws {
