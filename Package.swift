@@ -88,6 +88,12 @@ let package = Package(
             dependencies: ["mpi-scenarios", "swift-mpiexec"],
             swiftSettings: swiftSettings
         ),
+        // End-to-end tests of the launcher; they run the swift-mpiexec binary built beside them.
+        .testTarget(
+            name: "LauncherTests",
+            dependencies: ["swift-mpiexec", "MPISharedMemory"],
+            swiftSettings: swiftSettings
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,214 @@
+import Glibc
+import MPISharedMemory
+
+/// Runs one shared-memory job: creates the segment, starts the ranks, forwards their output and
+/// the launcher's signals, ends the whole job when one rank fails, and unlinks the segment.
+///
+/// Everything happens on one thread in one `poll()` loop. Its inputs are the ranks' output pipes
+/// (with `--tag-output`) and the ``SignalRelay`` pipe, which says when a rank may have exited or the
+/// launcher was signalled; the only timeouts are the deadlines of `--timeout` and of the grace
+/// period between SIGTERM and SIGKILL.
+struct Launcher {
+    /// What to run, from the command line.
+    struct Configuration {
+        var ranks: Int
+        /// The program followed by its arguments.
+        var command: [String]
+        var timeout: Double?
+        var tagOutput: Bool
+        var ringBytes: Int
+    }
+
+    /// How long ranks have between SIGTERM and SIGKILL once the job is being ended. Short enough
+    /// that every rank is gone within 2 s of a failure, long enough for a rank to flush output.
+    static let terminationGrace: Duration = .seconds(1)
+
+    private let configuration: Configuration
+    private let segmentName: String
+    private let clock = ContinuousClock()
+    private var ranks: [RankProcess] = []
+    /// The process group of the ranks; 0 until the first rank exists.
+    private var processGroup: pid_t = 0
+    /// Why the job is being ended, once it is.
+    private var outcome: JobOutcome?
+    /// When the ranks were told to end, or `nil` while the job runs normally.
+    private var endingSince: ContinuousClock.Instant?
+    private var sentKill = false
+
+    private init(configuration: Configuration, segmentName: String) {
+        self.configuration = configuration
+        self.segmentName = segmentName
+    }
+
+    /// Runs the job to its end and says how it ended. When this returns, every rank has been
+    /// reaped and the segment is gone.
+    static func run(_ configuration: Configuration) throws(LaunchError) -> JobOutcome {
+        // A launcher that was SIGKILLed could not unlink its segment; its pid, in the name, is dead.
+        JobSegment.removeStale()
+        try SignalRelay.install()
+        let segmentName: String
+        do {
+            segmentName = try JobSegment.create(ranks: configuration.ranks, ringBytes: configuration.ringBytes)
+        } catch {
+            throw .segment(error)
+        }
+        defer { JobSegment.unlink(name: segmentName) }
+
+        var launcher = Launcher(configuration: configuration, segmentName: segmentName)
+        do {
+            try launcher.spawnRanks()
+        } catch {
+            launcher.endJob(signal: SIGTERM)
+            launcher.waitForRanks()
+            throw error
+        }
+        launcher.waitForRanks()
+        return launcher.outcome ?? .completed
+    }
+
+    /// Writes `swift-mpiexec: <line>` to stderr in one `write`, so it never splits around output
+    /// of the ranks.
+    static func report(_ line: String) {
+        let text = "swift-mpiexec: \(line)\n"
+        _ = text.utf8CString.withUnsafeBufferPointer { write(STDERR_FILENO, $0.baseAddress, $0.count - 1) }
+    }
+
+    // MARK: Starting
+
+    private mutating func spawnRanks() throws(LaunchError) {
+        let reserved = ["SWIFTMPI_RANK=", "SWIFTMPI_SIZE=", "SWIFTMPI_SEGMENT=", "SWIFTMPI_LAUNCHER_PID="]
+        // Variables inherited from an enclosing job would otherwise appear twice.
+        let inherited = CStringArray.currentEnvironment.filter { entry in
+            !reserved.contains { entry.hasPrefix($0) }
+        }
+        let shared = inherited + [
+            "SWIFTMPI_SIZE=\(configuration.ranks)",
+            "SWIFTMPI_SEGMENT=\(segmentName)",
+            "SWIFTMPI_LAUNCHER_PID=\(getpid())",
+        ]
+        let argv = CStringArray(configuration.command)
+        ranks.reserveCapacity(configuration.ranks)
+        for rank in 0..<configuration.ranks {
+            let process = try RankProcess.spawn(
+                rank: rank,
+                argv: argv,
+                environment: CStringArray(shared + ["SWIFTMPI_RANK=\(rank)"]),
+                processGroup: processGroup,
+                tagOutput: configuration.tagOutput,
+                defaultSignals: SignalRelay.ignoredForLauncherOnly
+            )
+            // The leader stays a zombie (never reaped before all ranks exist), so the group
+            // outlives it even if it exits at once.
+            if rank == 0 { processGroup = process.pid }
+            ranks.append(process)
+        }
+    }
+
+    // MARK: Waiting
+
+    private mutating func waitForRanks() {
+        let jobDeadline = configuration.timeout.map { clock.now + .seconds($0) }
+        while ranks.contains(where: { !$0.hasExited }) {
+            let now = clock.now
+            if endingSince == nil, let jobDeadline, now >= jobDeadline {
+                beginEnding(.timedOut(seconds: configuration.timeout!))
+            }
+            if let endingSince, !sentKill, now >= endingSince + Launcher.terminationGrace {
+                endJob(signal: SIGKILL)
+            }
+            let deadline = endingSince.map { sentKill ? nil : $0 + Launcher.terminationGrace } ?? jobDeadline
+
+            var sources: [(rank: Int, output: Int)] = []
+            var descriptors = [pollfd(fd: SignalRelay.readEnd, events: Int16(POLLIN), revents: 0)]
+            for (rank, process) in ranks.enumerated() {
+                for output in process.openOutputs {
+                    sources.append((rank, output.index))
+                    descriptors.append(pollfd(fd: output.descriptor, events: Int16(POLLIN), revents: 0))
+                }
+            }
+            // EINTR (a signal arrived) needs no handling: the relay pipe is readable next time.
+            guard poll(&descriptors, nfds_t(descriptors.count), milliseconds(until: deadline)) > 0 else {
+                continue
+            }
+            for (position, source) in sources.enumerated() where descriptors[position + 1].revents != 0 {
+                ranks[source.rank].forwardOutput(at: source.output)
+            }
+            if descriptors[0].revents != 0 {
+                for number in SignalRelay.drain() {
+                    if number == SIGCHLD { reapExitedRanks() } else { handleLauncherSignal(number) }
+                }
+            }
+        }
+        if endingSince != nil && !sentKill {
+            // The ranks are gone; whatever they started and left in the group goes with them.
+            endJob(signal: SIGKILL)
+        }
+    }
+
+    private mutating func reapExitedRanks() {
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            if pid < 0 && errno == EINTR { continue }
+            guard pid > 0 else { return }
+            guard let index = ranks.firstIndex(where: { $0.pid == pid }) else { continue }
+            ranks[index].reaped(status: status)
+            guard endingSince == nil else { continue }
+            if let abort = abortOutcome() {
+                beginEnding(abort)
+            } else if let failure = JobOutcome(rank: ranks[index].rank, pid: pid, waitStatus: status) {
+                beginEnding(failure)
+            }
+        }
+    }
+
+    /// The abort, if a rank has aborted the job. A rank that aborts sets the abort word before it
+    /// exits or signals anyone, so checking at every exit and every signal reports the abort
+    /// rather than its consequences, whichever comes first.
+    private func abortOutcome() -> JobOutcome? {
+        JobSegment.abortCode(name: segmentName).map { .aborted(code: $0) }
+    }
+
+    private mutating func handleLauncherSignal(_ number: Int32) {
+        if endingSince == nil {
+            beginEnding(abortOutcome() ?? .interrupted(signal: number), signal: number)
+        } else if !sentKill {
+            // Asked again while the ranks are still going: stop waiting for them.
+            endJob(signal: SIGKILL)
+        }
+    }
+
+    // MARK: Ending
+
+    /// Records why the job ends, says so on stderr, and asks every rank to stop with `signal`;
+    /// SIGKILL follows after ``terminationGrace``.
+    private mutating func beginEnding(_ reason: JobOutcome, signal: Int32 = SIGTERM) {
+        guard endingSince == nil else { return }
+        outcome = reason
+        if let message = reason.message { Launcher.report(message) }
+        endJob(signal: signal)
+    }
+
+    /// Sends `signal` to the ranks' process group and to each rank still running (a rank may
+    /// have moved itself to another group).
+    private mutating func endJob(signal: Int32) {
+        if endingSince == nil { endingSince = clock.now }
+        if signal == SIGKILL { sentKill = true }
+        // kill(-0) would signal the launcher's own group.
+        guard processGroup > 0 else { return }
+        kill(-processGroup, signal)
+        for process in ranks where !process.hasExited {
+            kill(process.pid, signal)
+        }
+    }
+
+    /// The `poll` timeout that wakes the loop at `deadline`, rounded up so it never wakes early.
+    private func milliseconds(until deadline: ContinuousClock.Instant?) -> Int32 {
+        guard let deadline else { return -1 }
+        let remaining = clock.now.duration(to: deadline)
+        guard remaining > .zero else { return 0 }
+        let (seconds, attoseconds) = remaining.components
+        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(clamping: milliseconds)
+    }
+}
