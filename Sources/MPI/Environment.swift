@@ -12,8 +12,8 @@ import Darwin
 ///
 /// The backend is chosen once, at ``initialize(threadLevel:backend:)``:
 /// 1. an explicit `backend` argument, else the `SWIFTMPI_BACKEND` variable (`openmpi` or `shm`);
-/// 2. started by Open MPI's `mpirun` → Open MPI (needs the `OpenMPI` package trait);
-/// 3. started by `swift-mpiexec` → the shared-memory backend;
+/// 2. started by `swift-mpiexec` → the shared-memory backend;
+/// 3. started by Open MPI's `mpirun` → Open MPI (needs the `OpenMPI` package trait);
 /// 4. started alone → a world of one process on the shared-memory backend.
 public enum Environment {
     /// Initializes MPI, asking for thread support `threadLevel`, and returns the level the backend
@@ -119,6 +119,8 @@ public enum Environment {
             }
             return kind
         }
+        // swift-mpiexec first: its ranks may inherit Open MPI's variables from an outer job.
+        if variable("SWIFTMPI_SEGMENT") != nil { return .sharedMemory }
         if variable("OMPI_COMM_WORLD_SIZE") != nil || variable("PMIX_RANK") != nil { return .openMPI }
         return .sharedMemory
     }
