@@ -38,7 +38,11 @@ struct Engine {
     let consumers: UnsafeMutablePointer<RingConsumer>
     let fragmentTargets: UnsafeMutablePointer<FragmentTarget>
     let peerPids: [pid_t]
-    var backoff: Backoff
+    /// The waiting policy each wait starts from (copied, so waits on several threads never share one).
+    let backoffTemplate: Backoff
+    /// Held by whichever thread is inside the engine, when the process asked for
+    /// `ThreadLevel.multiple`; released while a wait idles.
+    var lock: UnsafeMutablePointer<pthread_mutex_t>? = nil
 
     var posted = Slab<PostedReceive>(capacity: 64)
     var unexpected = Slab<UnexpectedMessage>(capacity: 64)
@@ -71,7 +75,7 @@ struct Engine {
             (consumers + peer).initialize(to: RingConsumer(ring: segment.ring(from: peer, to: rank), capacity: segment.ringBytes))
             (fragmentTargets + peer).initialize(to: .none)
         }
-        backoff = Backoff(oversubscribed: oversubscribed, segment: segment)
+        backoffTemplate = Backoff(oversubscribed: oversubscribed, segment: segment)
         communicators.append(
             CommunicatorInfo(context: 0, members: Array(0..<size), worldSize: size, worldRank: rank))
         communicators.append(CommunicatorInfo(context: 2, members: [rank], worldSize: size, worldRank: rank))
@@ -99,10 +103,19 @@ struct Engine {
     /// Waits, progressing, until `done` holds.
     @inline(__always)
     mutating func wait(until done: (inout Engine) -> Bool) throws(MPIError) {
-        backoff.reset()
+        var backoff = backoffTemplate
         while !done(&self) {
-            if try progress() { backoff.reset() } else { try backoff.idle() }
+            if try progress() { backoff.reset() } else { try idle(&backoff) }
         }
+    }
+
+    /// One idle step of a wait; other threads may use the engine meanwhile.
+    @inline(__always)
+    func idle(_ backoff: inout Backoff) throws(MPIError) {
+        guard let lock else { return try backoff.idle() }
+        pthread_mutex_unlock(lock)
+        defer { pthread_mutex_lock(lock) }
+        try backoff.idle()
     }
 
     private mutating func handle(_ record: UnsafeMutableRawPointer, from source: Int) throws(MPIError) {
@@ -246,10 +259,10 @@ struct Engine {
     @inline(__always)
     private mutating func reserve(_ size: Int, to destination: Int) throws(MPIError) -> UnsafeMutableRawPointer {
         if let record = producers[destination].reserve(size) { return record }
-        backoff.reset()
+        var backoff = backoffTemplate
         while true {
             if let record = producers[destination].reserve(size) { return record }
-            if try progress() { backoff.reset() } else { try backoff.idle() }
+            if try progress() { backoff.reset() } else { try idle(&backoff) }
         }
     }
 
@@ -390,15 +403,11 @@ struct Engine {
         pendingSends[index].written && (!pendingSends[index].needsAcknowledgement || pendingSends[index].acknowledged)
     }
 
-    /// Waits for pending send `id` and removes it.
+    /// Waits for pending send `id` and removes it. (Other threads may remove entries while
+    /// this one idles, so the index is looked up again each time.)
     mutating func completeSend(_ id: Int) throws(MPIError) {
-        guard let index = sendIndex(id) else { return }
-        if !sendDone(index) {
-            // Entries before it may complete and be removed by no one but their owners, so the
-            // index stays valid while this owner waits.
-            try wait { engine in engine.sendDone(index) }
-        }
-        _ = pendingSends.remove(at: index)
+        try wait { engine in engine.sendIndex(id).map { engine.sendDone($0) } ?? true }
+        if let index = sendIndex(id) { _ = pendingSends.remove(at: index) }
     }
 
     private mutating func acknowledge(_ cookie: UInt64, to destination: Int) {
@@ -463,13 +472,9 @@ struct Engine {
     }
 
     /// Waits for the posted receive `id` and removes it from the queue.
-    /// Only the owner of a receive removes it, so its index is stable while the owner waits.
     mutating func completeReceive(_ id: Int) throws(MPIError) -> PostedReceive {
-        let index = posted.firstIndex { $0.id == id }!
-        if !posted[index].done {
-            try wait { engine in engine.posted[index].done }
-        }
-        return posted.remove(at: index)
+        try wait { engine in engine.receiveIndex(id).map { engine.posted[$0].done } ?? true }
+        return posted.remove(at: receiveIndex(id)!)
     }
 
     /// Index of posted receive `id`.

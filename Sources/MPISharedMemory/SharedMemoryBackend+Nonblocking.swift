@@ -23,6 +23,8 @@ extension SharedMemoryBackend {
         _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
         to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
     ) throws(MPIError) -> RequestHandle {
+        lockEngine()
+        defer { unlockEngine() }
         let bytes = try byteCount(count, type)
         let info = try info(comm)
         let id = try engine.pointee.startSend(
@@ -39,6 +41,8 @@ extension SharedMemoryBackend {
         into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
         from source: Int, tag: Int, comm: CommHandle
     ) throws(MPIError) -> RequestHandle {
+        lockEngine()
+        defer { unlockEngine() }
         let capacity = try byteCount(count, type)
         let info = try info(comm)
         let id = engine.pointee.postReceive(
@@ -51,6 +55,8 @@ extension SharedMemoryBackend {
         _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
         to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
     ) throws(MPIError) -> RequestHandle {
+        lockEngine()
+        defer { unlockEngine() }
         let info = try info(comm)
         return try persistent(PersistentRequest(
             id: 0, isSend: true, buffer: UnsafeMutableRawPointer(mutating: buffer), count: byteCount(count, type),
@@ -61,6 +67,8 @@ extension SharedMemoryBackend {
         into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
         from source: Int, tag: Int, comm: CommHandle
     ) throws(MPIError) -> RequestHandle {
+        lockEngine()
+        defer { unlockEngine() }
         let info = try info(comm)
         var request = try PersistentRequest(
             id: 0, isSend: false, buffer: buffer, count: byteCount(count, type),
@@ -85,6 +93,8 @@ extension SharedMemoryBackend {
     }
 
     package func start(_ request: RequestHandle) throws(MPIError) {
+        lockEngine()
+        defer { unlockEngine() }
         let (id, kind) = decode(request)
         guard kind == .persistent else { throw MPIError(.request, "only persistent requests can be started") }
         let index = try persistentIndex(id)
@@ -105,9 +115,11 @@ extension SharedMemoryBackend {
     }
 
     package func release(_ request: RequestHandle) {
+        lockEngine()
+        defer { unlockEngine() }
         let (id, kind) = decode(request)
         guard kind == .persistent, let index = try? persistentIndex(id) else { return }
-        if engine.pointee.persistents[index].current != nil { _ = try? wait(request) }
+        if engine.pointee.persistents[index].current != nil { _ = try? waitInside(request) }
         _ = engine.pointee.persistents.remove(at: index)
     }
 
@@ -143,39 +155,64 @@ extension SharedMemoryBackend {
     }
 
     package func test(_ request: RequestHandle) throws(MPIError) -> Status? {
+        lockEngine()
+        defer { unlockEngine() }
         if let status = try complete(request) { return status }
         _ = try engine.pointee.progress()
         return try complete(request)
     }
 
     package func wait(_ request: RequestHandle) throws(MPIError) -> Status {
-        if let status = try complete(request) { return status }
-        engine.pointee.backoff.reset()
-        while true {
-            if try engine.pointee.progress() {
-                engine.pointee.backoff.reset()
-                if let status = try complete(request) { return status }
-            } else {
-                try engine.pointee.backoff.idle()
+        lockEngine()
+        defer { unlockEngine() }
+        return try waitInside(request)
+    }
+
+    private func waitInside(_ request: RequestHandle) throws(MPIError) -> Status {
+        do {
+            var result: Status?
+            var failure: MPIError?
+            try engine.pointee.wait { engine in
+                do throws(MPIError) {
+                    result = try self.complete(request)
+                } catch {
+                    failure = error
+                }
+                return result != nil || failure != nil
             }
+            if let failure { throw failure }
+            return result!
         }
     }
 
     package func waitAny(_ requests: UnsafeBufferPointer<RequestHandle>) throws(MPIError) -> (index: Int, status: Status) {
-        engine.pointee.backoff.reset()
-        var progressed = true
-        while true {
-            if progressed {
+        lockEngine()
+        defer { unlockEngine() }
+        do {
+            var result: (Int, Status)?
+            var failure: MPIError?
+            try engine.pointee.wait { engine in
                 for (index, request) in requests.enumerated() {
-                    if let status = try complete(request) { return (index, status) }
+                    do throws(MPIError) {
+                        if let status = try self.complete(request) {
+                            result = (index, status)
+                            return true
+                        }
+                    } catch {
+                        failure = error
+                        return true
+                    }
                 }
+                return false
             }
-            progressed = try engine.pointee.progress()
-            if progressed { engine.pointee.backoff.reset() } else { try engine.pointee.backoff.idle() }
+            if let failure { throw failure }
+            return result!
         }
     }
 
     package func cancel(_ request: RequestHandle) throws(MPIError) {
+        lockEngine()
+        defer { unlockEngine() }
         var (id, kind) = decode(request)
         if kind == .persistent {
             guard let current = engine.pointee.persistents[try persistentIndex(id)].current else { return }

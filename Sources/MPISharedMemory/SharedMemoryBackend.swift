@@ -52,7 +52,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         self.segment = segment
         worldRank = rank
         worldSize = segment.ranks
-        providedThreadLevel = min(threadLevel, .serialized)
+        providedThreadLevel = threadLevel
         var resolution = timespec()
         clock_getres(CLOCK_MONOTONIC, &resolution)
         wallTick = Double(resolution.tv_sec) + Double(resolution.tv_nsec) * 1e-9
@@ -68,6 +68,11 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         engine.initialize(to: Engine(
             segment: segment, rank: rank, useCrossMemory: crossMemory, peerPids: pids,
             oversubscribed: segment.ranks > cores))
+        if threadLevel == .multiple {
+            let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+            pthread_mutex_init(lock, nil)
+            engine.pointee.lock = lock
+        }
         libraryVersion = "swift-mpi shared memory (segment v\(JobSegment.version), \(segment.ringBytes >> 10) KiB rings, single copy \(crossMemory ? "on" : "off"))"
     }
 
@@ -138,6 +143,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     }
 
     package func finalize() throws(MPIError) {
+        lockEngine()
+        defer { unlockEngine() }
         guard isActive else { return }
         engine.pointee.active = false
         if segment.name != nil {
@@ -163,8 +170,16 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         return info
     }
 
-    package func rank(of comm: CommHandle) -> Int { (try? info(comm).rank) ?? -1 }
-    package func size(of comm: CommHandle) -> Int { (try? info(comm).members.count) ?? 0 }
+    package func rank(of comm: CommHandle) -> Int {
+        lockEngine()
+        defer { unlockEngine() }
+        return (try? info(comm).rank) ?? -1
+    }
+    package func size(of comm: CommHandle) -> Int {
+        lockEngine()
+        defer { unlockEngine() }
+        return (try? info(comm).members.count) ?? 0
+    }
 
     private func register(_ info: CommunicatorInfo) -> CommHandle {
         if let free = engine.pointee.communicators.indices.dropFirst(2).first(where: { engine.pointee.communicators[$0] == nil }) {
@@ -176,6 +191,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     }
 
     package func duplicate(_ comm: CommHandle) throws(MPIError) -> CommHandle {
+        lockEngine()
+        defer { unlockEngine() }
         let parent = try info(comm)
         let id = try agreeOnContexts(parent, count: 1)
         return register(CommunicatorInfo(
@@ -183,6 +200,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     }
 
     package func split(_ comm: CommHandle, color: Int?, key: Int) throws(MPIError) -> CommHandle? {
+        lockEngine()
+        defer { unlockEngine() }
         let parent = try info(comm)
         let entries = try allGather(parent, (color ?? -1, key))
         let colors = Set(entries.map(\.0).filter { $0 >= 0 }).sorted()
@@ -197,6 +216,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     }
 
     package func compare(_ a: CommHandle, _ b: CommHandle) throws(MPIError) -> CommunicatorComparison {
+        lockEngine()
+        defer { unlockEngine() }
         if a == b { return .identical }
         let (first, second) = (try info(a), try info(b))
         if first.members == second.members { return .congruent }
@@ -205,6 +226,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     }
 
     package func free(_ comm: CommHandle) {
+        lockEngine()
+        defer { unlockEngine() }
         let index = Int(comm.raw)
         guard index >= 2, index < engine.pointee.communicators.count else { return }
         engine.pointee.communicators[index] = nil
@@ -263,6 +286,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
 
     /// A dissemination barrier: ⌈log2 n⌉ rounds of empty messages.
     package func barrier(_ comm: CommHandle) throws(MPIError) {
+        lockEngine()
+        defer { unlockEngine() }
         let comm = try info(comm)
         let n = comm.members.count
         var distance = 1
@@ -287,6 +312,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
         to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
     ) throws(MPIError) {
+        lockEngine()
+        defer { unlockEngine() }
         let bytes = try byteCount(count, type)
         let destination = comm == worldHandle ? dest : try info(comm).members[dest]
         let context = comm == worldHandle ? 0 : try info(comm).context
@@ -298,6 +325,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
         from source: Int, tag: Int, comm: CommHandle
     ) throws(MPIError) -> Status {
+        lockEngine()
+        defer { unlockEngine() }
         let capacity = try byteCount(count, type)
         if comm == worldHandle {
             let id = engine.pointee.postReceive(into: buffer, capacity: capacity, from: source, context: 0, tag: tag)
@@ -315,6 +344,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         into receiveBuffer: UnsafeMutableRawPointer?, receiveCount: Int, receiveType: Datatype,
         from source: Int, receiveTag: Int, comm: CommHandle
     ) throws(MPIError) -> Status {
+        lockEngine()
+        defer { unlockEngine() }
         let info = try info(comm)
         let sendBytes = try byteCount(sendCount, sendType)
         let capacity = try byteCount(receiveCount, receiveType)
@@ -327,6 +358,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     }
 
     package func probe(from source: Int, tag: Int, comm: CommHandle, blocking: Bool) throws(MPIError) -> Status? {
+        lockEngine()
+        defer { unlockEngine() }
         let info = try info(comm)
         guard let message = try engine.pointee.probe(
             source: source < 0 ? -1 : info.members[source], context: info.context, tag: tag, blocking: blocking)
@@ -357,5 +390,18 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         case .copyFailed(let error, let bytes):
             throw MPIError(.other, "single-copy read of \(bytes) bytes from rank \(source) failed: \(String(cString: strerror(error)))")
         }
+    }
+}
+
+extension SharedMemoryBackend {
+    /// Enters the engine (a no-op below `ThreadLevel.multiple`).
+    @inline(__always)
+    func lockEngine() {
+        if let lock = engine.pointee.lock { pthread_mutex_lock(lock) }
+    }
+
+    @inline(__always)
+    func unlockEngine() {
+        if let lock = engine.pointee.lock { pthread_mutex_unlock(lock) }
     }
 }

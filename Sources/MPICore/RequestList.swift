@@ -1,0 +1,174 @@
+/// Many nonblocking operations completed together: wait or test for all, any or some of them
+/// (`MPI_Waitall`, `MPI_Waitany`, `MPI_Waitsome` and the `MPI_Test…` forms).
+///
+/// Requests move in with ``add(_:)`` and are known by the index it returns. Like a single
+/// ``Request``, the list keeps the memory of every pending operation alive, and dropping the list
+/// waits for whatever is still pending.
+public struct RequestList: ~Copyable {
+    @usableFromInline struct Slot {
+        var handle: RequestHandle?
+        var loan: Loan
+        var status: Status?
+        var isPersistent: Bool
+    }
+
+    @usableFromInline var backend: (any Backend)?
+    @usableFromInline var slots: [Slot] = []
+    /// Scratch for `waitAny`: handles of the pending slots and their indices.
+    @usableFromInline var pendingHandles: [RequestHandle] = []
+    @usableFromInline var pendingIndices: [Int] = []
+
+    /// An empty list.
+    public init() {}
+
+    deinit {
+        for index in slots.indices where slots[index].status == nil {
+            if let handle = slots[index].handle { _ = try? backend?.wait(handle) }
+            slots[index].loan.end()
+        }
+        for slot in slots where slot.isPersistent {
+            if let handle = slot.handle { backend?.release(handle) }
+        }
+    }
+
+    /// Number of requests in the list.
+    public var count: Int { slots.count }
+
+    /// Number of requests not yet complete.
+    public var pendingCount: Int { slots.count { $0.status == nil } }
+
+    /// Moves `request` into the list and returns its index.
+    @discardableResult
+    public mutating func add(_ request: consuming Request) -> Int {
+        if backend == nil { backend = request.backend }
+        slots.append(Slot(
+            handle: request.handle, loan: request.loan, status: request.result, isPersistent: request.persistent))
+        // The list now owns the operation; leave the moved-from request with nothing to do.
+        request.handle = nil
+        request.loan = .none
+        request.result = nil
+        return slots.count - 1
+    }
+
+    /// The status of request `index` once it has completed, else `nil`.
+    public func status(at index: Int) -> Status? { slots[index].status }
+
+    /// Asks for pending request `index` (a receive) to be cancelled (`MPI_Cancel`).
+    public mutating func cancel(at index: Int) throws(MPIError) {
+        guard slots[index].status == nil, let handle = slots[index].handle else { return }
+        try backend!.cancel(handle)
+    }
+
+    /// Starts every persistent request of the list again (`MPI_Startall`).
+    public mutating func startAll() throws(MPIError) {
+        for index in slots.indices where slots[index].isPersistent {
+            guard slots[index].status != nil else {
+                throw MPIError(.request, "persistent request \(index) started while still active")
+            }
+            try slots[index].loan.renew()
+            try backend!.start(slots[index].handle!)
+            slots[index].status = nil
+        }
+    }
+
+    @usableFromInline
+    mutating func finish(_ index: Int, _ status: Status) {
+        slots[index].status = status
+        slots[index].loan.end()
+        if !slots[index].isPersistent {
+            slots[index].handle = nil
+            slots[index].loan = .none
+        }
+    }
+
+    // MARK: Wait
+
+    /// Waits for every request and returns their statuses in list order (`MPI_Waitall`). On an
+    /// error the remaining requests are still completed before it is thrown.
+    @discardableResult
+    public mutating func waitAll() throws(MPIError) -> [Status] {
+        var firstError: MPIError?
+        for index in slots.indices where slots[index].status == nil {
+            do throws(MPIError) {
+                finish(index, try backend!.wait(slots[index].handle!))
+            } catch {
+                finish(index, Status(source: Communicator.anySource, tag: Communicator.anyTag, error: error.errorClass, byteCount: 0))
+                if firstError == nil { firstError = error }
+            }
+        }
+        if let firstError { throw firstError }
+        return slots.map { $0.status! }
+    }
+
+    /// Waits until one pending request completes and returns its index and status
+    /// (`MPI_Waitany`); `nil` when none is pending.
+    public mutating func waitAny() throws(MPIError) -> (index: Int, status: Status)? {
+        collectPending()
+        guard !pendingHandles.isEmpty else { return nil }
+        let (position, status) = try pendingHandles.withUnsafeBufferPointer { (handles) throws(MPIError) in
+            try backend!.waitAny(handles)
+        }
+        let index = pendingIndices[position]
+        finish(index, status)
+        return (index, status)
+    }
+
+    /// Waits until at least one pending request completes and returns every one that has
+    /// (`MPI_Waitsome`); empty when none is pending.
+    public mutating func waitSome() throws(MPIError) -> [(index: Int, status: Status)] {
+        guard let first = try waitAny() else { return [] }
+        return [first] + (try testSome())
+    }
+
+    // MARK: Test
+
+    /// The statuses of all requests if all have completed, else `nil` (`MPI_Testall`). Requests
+    /// found complete stay complete.
+    public mutating func testAll() throws(MPIError) -> [Status]? {
+        _ = try testSome()
+        return slots.allSatisfy { $0.status != nil } ? slots.map { $0.status! } : nil
+    }
+
+    /// One request that has completed, if any (`MPI_Testany`).
+    public mutating func testAny() throws(MPIError) -> (index: Int, status: Status)? {
+        for index in slots.indices where slots[index].status == nil {
+            if let status = try backend!.test(slots[index].handle!) {
+                finish(index, status)
+                return (index, status)
+            }
+        }
+        return nil
+    }
+
+    /// Every pending request that has completed (`MPI_Testsome`).
+    public mutating func testSome() throws(MPIError) -> [(index: Int, status: Status)] {
+        var done: [(index: Int, status: Status)] = []
+        for index in slots.indices where slots[index].status == nil {
+            if let status = try backend!.test(slots[index].handle!) {
+                finish(index, status)
+                done.append((index, status))
+            }
+        }
+        return done
+    }
+
+    @usableFromInline
+    mutating func collectPending() {
+        pendingHandles.removeAll(keepingCapacity: true)
+        pendingIndices.removeAll(keepingCapacity: true)
+        for index in slots.indices where slots[index].status == nil {
+            pendingHandles.append(slots[index].handle!)
+            pendingIndices.append(index)
+        }
+    }
+}
+
+extension Communicator {
+    /// Runs `body` with an empty request list and waits for every request still pending in it
+    /// when `body` returns or throws, so memory lent to those requests outlives them.
+    public func withRequests<R, E: Error>(_ body: (inout RequestList) throws(E) -> R) throws(E) -> R {
+        var list = RequestList()
+        defer { _ = try? list.waitAll() }
+        return try body(&list)
+    }
+}
