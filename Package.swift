@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "MPI", targets: ["MPI"]),
         .executable(name: "swift-mpiexec", targets: ["swift-mpiexec"]),
         .executable(name: "ring", targets: ["ring"]),
+        .executable(name: "pingpong", targets: ["pingpong"]),
     ],
     traits: [
         .trait(
@@ -68,6 +69,8 @@ let package = Package(
         ),
 
         .executableTarget(name: "ring", dependencies: ["MPI"], path: "Examples/ring", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "pingpong", dependencies: ["MPI"], path: "Examples/pingpong", swiftSettings: swiftSettings),
 
         // Multi-rank scenarios: one executable, launched by the scenario driver under
         // `mpirun` and `swift-mpiexec` at several rank counts.
