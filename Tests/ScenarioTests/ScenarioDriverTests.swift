@@ -95,11 +95,20 @@ struct Launch {
 
         let command: [String]
         var environment: [String: String?]
+        var scratch: [String] = []
+        defer { for directory in scratch { _ = try? Child.run(["rm", "-rf", directory], environment: [:], timeout: 60) } }
         switch launcher {
         case .openMPI:
             command = ["mpirun", "-n", "\(ranks)", "--oversubscribe", scenarios]
+            // Open MPI's shared-memory files and session directory go to directories of this
+            // launch, removed afterwards: a job that aborts or is killed leaves them behind.
+            let segments = try Child.temporaryDirectory(in: "/dev/shm")
+            scratch.append(segments)
+            let session = try Child.temporaryDirectory(in: "/tmp")
+            scratch.append(session)
             environment = [
                 "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_pml": "ob1",
+                "OMPI_MCA_btl_vader_backing_directory": segments, "OMPI_MCA_orte_tmpdir_base": session,
                 "SWIFTMPI_BACKEND": "openmpi",
             ]
         case .sharedMemory:
@@ -284,6 +293,17 @@ enum Child {
         let termination: Termination =
             (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signalled(status & 0x7f)
         return Result(termination: termination, timedOut: timedOut, output: readAll(outputPath))
+    }
+
+    /// A new, empty directory in `parent` (or in /tmp when `parent` is not writable).
+    static func temporaryDirectory(in parent: String) throws -> String {
+        for base in [parent, "/tmp"] {
+            var template = Array("\(base)/swift-mpi-scenarios-XXXXXX".utf8CString)
+            if mkdtemp(&template) != nil {
+                return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+        }
+        throw SpawnError(description: "mkdtemp in \(parent): \(String(cString: strerror(errno)))")
     }
 
     /// Every process below `root` in the process tree, from the parent pids in /proc.
