@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "swift-mpiexec", targets: ["swift-mpiexec"]),
         .executable(name: "ring", targets: ["ring"]),
         .executable(name: "mpi-bench", targets: ["mpi-bench"]),
+        .executable(name: "pingpong", targets: ["pingpong"]),
     ],
     traits: [
         .trait(
@@ -69,6 +70,8 @@ let package = Package(
         ),
 
         .executableTarget(name: "ring", dependencies: ["MPI"], path: "Examples/ring", swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "pingpong", dependencies: ["MPI"], path: "Examples/pingpong", swiftSettings: swiftSettings),
 
         .executableTarget(
             name: "mpi-bench",

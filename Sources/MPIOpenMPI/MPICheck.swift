@@ -20,7 +20,8 @@ func check(_ code: Int32, _ call: StaticString, _ context: @autoclosure () -> St
 }
 
 /// Builds the error for a failed call: the class from `MPI_Error_class`, the text from
-/// `MPI_Error_string`, then the call and its context.
+/// `MPI_Error_string`, then the call and its context. (These two calls are the only ones not
+/// checked: their failure leaves a less precise message, not an unreported error.)
 @inline(never)
 func mpiError(code: Int32, call: StaticString, context: String) -> MPIError {
     var errorClass: Int32 = 0

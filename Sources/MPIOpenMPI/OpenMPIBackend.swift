@@ -65,7 +65,7 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
         do {
             return try OpenMPIBackend(threadLevel: ThreadLevel(mpi: provided))
         } catch {
-            MPI_Finalize()
+            try? check(MPI_Finalize(), "MPI_Finalize")
             throw error
         }
     }

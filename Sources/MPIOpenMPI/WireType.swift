@@ -85,7 +85,12 @@ struct WireType {
             }
             try check(code, "MPI_Type_create_struct", "\(chunks) chunks of \(chunkElements) elements + \(remainder)")
         }
-        try check(MPI_Type_commit(&result), "MPI_Type_commit", "derived datatype of \(count) elements")
+        do {
+            try check(MPI_Type_commit(&result), "MPI_Type_commit", "derived datatype of \(count) elements")
+        } catch {
+            try? check(MPI_Type_free(&result), "MPI_Type_free")
+            throw error
+        }
         return result.unsafelyUnwrapped
     }
 }

@@ -1,0 +1,165 @@
+import MPICore
+import Testing
+
+/// A backend that records what reaches it, so the checks the public API makes before calling a
+/// backend can be tested in one process.
+final class RecordingBackend: Backend, @unchecked Sendable {
+    let kind = BackendKind.sharedMemory
+    let providedThreadLevel = ThreadLevel.single
+    var isActive = true
+    let worldHandle = CommHandle(raw: 0)
+    let soloHandle = CommHandle(raw: 1)
+    let worldRank = 1
+    let worldSize = 3
+    let tagUpperBound = 32767
+    let processorName = "test"
+    let libraryVersion = "recording backend"
+    let wallTick = 1e-9
+    /// One line per call that reached the backend.
+    var calls: [String] = []
+    /// Size of the message a probe reports.
+    var probedBytes = 0
+    private var nextHandle: UInt = 2
+
+    func wallTime() -> Double { 0 }
+    func finalize() throws(MPIError) { isActive = false }
+    func abort(errorCode: Int) -> Never { fatalError("abort \(errorCode)") }
+    func rank(of comm: CommHandle) -> Int { worldRank }
+    func size(of comm: CommHandle) -> Int { worldSize }
+
+    func duplicate(_ comm: CommHandle) throws(MPIError) -> CommHandle {
+        nextHandle += 1
+        calls.append("duplicate \(comm.raw) -> \(nextHandle)")
+        return CommHandle(raw: nextHandle)
+    }
+
+    func split(_ comm: CommHandle, color: Int?, key: Int) throws(MPIError) -> CommHandle? {
+        calls.append("split \(color.map(String.init) ?? "nil") \(key)")
+        return nil
+    }
+
+    func compare(_ a: CommHandle, _ b: CommHandle) throws(MPIError) -> CommunicatorComparison { .identical }
+    func free(_ comm: CommHandle) { calls.append("free \(comm.raw)") }
+    func barrier(_ comm: CommHandle) throws(MPIError) { calls.append("barrier") }
+
+    func send(
+        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
+        to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
+    ) throws(MPIError) {
+        calls.append("send \(count) \(type) to \(dest) tag \(tag)")
+    }
+
+    func receive(
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
+        from source: Int, tag: Int, comm: CommHandle
+    ) throws(MPIError) -> Status {
+        calls.append("receive \(count) \(type) from \(source) tag \(tag)")
+        return Status(source: max(source, 0), tag: max(tag, 0), byteCount: probedBytes)
+    }
+
+    func sendReceive(
+        _ sendBuffer: UnsafeRawPointer?, sendCount: Int, sendType: Datatype, to dest: Int, sendTag: Int,
+        into receiveBuffer: UnsafeMutableRawPointer?, receiveCount: Int, receiveType: Datatype,
+        from source: Int, receiveTag: Int, comm: CommHandle
+    ) throws(MPIError) -> Status {
+        calls.append("sendReceive to \(dest) from \(source)")
+        return Status(source: source, tag: receiveTag, byteCount: receiveCount * receiveType.size)
+    }
+
+    func probe(from source: Int, tag: Int, comm: CommHandle, blocking: Bool) throws(MPIError) -> Status? {
+        calls.append("probe \(source) \(tag) \(blocking ? "blocking" : "nonblocking")")
+        return Status(source: max(source, 0), tag: max(tag, 0), byteCount: probedBytes)
+    }
+}
+
+@Suite("Argument checks before the backend")
+struct CommunicatorValidationTests {
+    let backend = RecordingBackend()
+    var world: Communicator {
+        Communicator(backend: backend, handle: backend.worldHandle, rank: 1, size: 3, predefined: true)
+    }
+
+    private func expectError(_ expected: MPIError.ErrorClass, mentioning text: String, _ body: () throws(MPIError) -> Void) {
+        do {
+            try body()
+            Issue.record("expected an MPIError of class \(expected)")
+        } catch {
+            #expect(error.errorClass == expected, "\(error)")
+            #expect(error.message.contains(text), "\(error.message) does not mention \(text)")
+        }
+    }
+
+    @Test func sendToRankSizeNamesTheRank() {
+        expectError(.rank, mentioning: "rank 3") { () throws(MPIError) in try world.send(1, to: 3) }
+        expectError(.rank, mentioning: "rank -5") { () throws(MPIError) in try world.send(1, to: -5) }
+        expectError(.rank, mentioning: "rank 4") { () throws(MPIError) in _ = try world.receive(Int.self, from: 4) }
+        expectError(.rank, mentioning: "rank 3") { () throws(MPIError) in _ = try world.probe(from: 3) }
+        #expect(backend.calls.isEmpty)
+    }
+
+    @Test func countsAndTags() {
+        var value = 0
+        expectError(.count, mentioning: "-1") { () throws(MPIError) in
+            try withUnsafePointer(to: value) { (p) throws(MPIError) in try world.send(p, count: -1, to: 0) }
+        }
+        expectError(.count, mentioning: "-2") { () throws(MPIError) in
+            try withUnsafeMutablePointer(to: &value) { (p) throws(MPIError) in _ = try world.receive(into: p, count: -2, from: 0) }
+        }
+        expectError(.buffer, mentioning: "nil") { () throws(MPIError) in try world.send(UnsafePointer<Int>?.none, count: 1, to: 0) }
+        expectError(.tag, mentioning: "-1") { () throws(MPIError) in try world.send(1, to: 0, tag: Communicator.anyTag) }
+        expectError(.tag, mentioning: "32768") { () throws(MPIError) in try world.send(1, to: 0, tag: 32768) }
+        expectError(.tag, mentioning: "-7") { () throws(MPIError) in _ = try world.receive(Int.self, from: 0, tag: -7) }
+        expectError(.argument, mentioning: "-1") { () throws(MPIError) in _ = try world.split(color: -1) }
+        #expect(backend.calls.isEmpty)
+        try? world.send(1, to: 0, tag: 32767)
+        #expect(backend.calls == ["send 1 int64 to 0 tag 32767"])
+    }
+
+    @Test func nullProcessNeverReachesTheBackend() throws {
+        let null = Communicator.nullProcess
+        try world.send([1, 2, 3], to: null)
+        var buffer = [7, 7]
+        #expect(try world.receive(into: &buffer, from: null) == .null)
+        #expect(buffer == [7, 7])
+        #expect(try world.probe(from: null) == .null)
+        #expect(try world.iprobe(from: null) == .null)
+        #expect(try world.sendReceive([1], to: null, into: &buffer, from: null) == .null)
+        #expect(backend.calls.isEmpty)
+        // Half null: only the live half reaches the backend.
+        #expect(try world.sendReceive([1], to: 2, sendTag: 4, into: &buffer, from: null) == .null)
+        #expect(backend.calls == ["send 1 int64 to 2 tag 4"])
+    }
+
+    @Test func singleValueReceiveChecksTheSize() {
+        backend.probedBytes = 4
+        expectError(.truncate, mentioning: "4 bytes") { () throws(MPIError) in _ = try world.receive(Int.self, from: 0) }
+    }
+
+    @Test func receiveArrayIsSizedByTheProbe() throws {
+        backend.probedBytes = 24
+        let (values, status) = try world.receiveArray(of: Int32.self, from: 2, tag: 5)
+        #expect(values.count == 6 && status.byteCount == 24)
+        #expect(backend.calls == ["probe 2 5 blocking", "receive 6 int32 from 2 tag 5"])
+        backend.probedBytes = 5
+        expectError(.type, mentioning: "5 bytes") { () throws(MPIError) in _ = try world.receiveArray(of: Int32.self) }
+    }
+
+    @Test func droppedCommunicatorsAreFreedWhileActive() throws {
+        do {
+            let dup = try world.duplicate()
+            #expect(dup.rank == 1 && dup.size == 3)
+        }
+        #expect(backend.calls == ["duplicate 0 -> 3", "free 3"])
+        let survivor = try world.duplicate()
+        try backend.finalize()
+        _ = consume survivor
+        #expect(backend.calls == ["duplicate 0 -> 3", "free 3", "duplicate 0 -> 4"])
+    }
+
+    @Test func callsAfterFinalizeThrow() throws {
+        try backend.finalize()
+        expectError(.finalized, mentioning: "finalized") { () throws(MPIError) in try world.send(1, to: 0) }
+        expectError(.finalized, mentioning: "finalized") { () throws(MPIError) in try world.barrier() }
+        #expect(backend.calls.isEmpty)
+    }
+}

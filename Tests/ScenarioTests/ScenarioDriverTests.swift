@@ -1,0 +1,363 @@
+// Runs the `mpi-scenarios` suite under each launcher at several job sizes and turns what the
+// ranks print into a verdict: every rank must print PASS (or SKIP) for every scenario and the
+// launcher must exit 0. A failure names the scenario and rank from the FAIL lines; a hang (the
+// launch outlives its timeout) names, per rank, the last scenario it began and never finished.
+//
+// Environment:
+//   SWIFTMPI_TEST_BACKENDS   comma-separated subset of `openmpi,shm` to run (default: both)
+//   SWIFTMPI_TEST_TIMEOUT    seconds one launch may take (default 300)
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Testing
+
+@Suite("Scenarios under each launcher", .serialized)
+struct ScenarioDriverTests {
+    #if OpenMPI
+    @Test(
+        "mpirun -n N --oversubscribe mpi-scenarios",
+        .enabled(if: Launch.selected("openmpi"), "SWIFTMPI_TEST_BACKENDS excludes openmpi"),
+        .enabled(if: Launch.onPath("mpirun") != nil, "mpirun is not on PATH"),
+        arguments: [1, 2, 3, 4]
+    )
+    func openMPI(ranks: Int) throws {
+        try Launch(launcher: .openMPI, ranks: ranks).runAndCheck()
+    }
+    #endif
+
+    @Test(
+        "swift-mpiexec -n N mpi-scenarios",
+        .enabled(if: Launch.selected("shm"), "SWIFTMPI_TEST_BACKENDS excludes shm"),
+        arguments: [1, 2, 3, 4, 8]
+    )
+    func sharedMemory(ranks: Int) throws {
+        try Launch(launcher: .sharedMemory, ranks: ranks).runAndCheck()
+    }
+}
+
+/// One launch of the whole scenario suite: a launcher and a job size.
+struct Launch {
+    enum Launcher: String {
+        case openMPI = "mpirun"
+        case sharedMemory = "swift-mpiexec"
+    }
+
+    let launcher: Launcher
+    let ranks: Int
+
+    static var timeout: Double {
+        getenv("SWIFTMPI_TEST_TIMEOUT").flatMap { Double(String(cString: $0)) } ?? 300
+    }
+
+    /// Whether `SWIFTMPI_TEST_BACKENDS` (when set) names `backend`.
+    static func selected(_ backend: String) -> Bool {
+        guard let value = getenv("SWIFTMPI_TEST_BACKENDS").map({ String(cString: $0) }), !value.isEmpty else { return true }
+        return value.split(separator: ",").contains { $0.trimmingWhitespace() == backend }
+    }
+
+    /// The full path of `program` found on PATH.
+    static func onPath(_ program: String) -> String? {
+        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin"
+        for directory in path.split(separator: ":") {
+            let candidate = "\(directory)/\(program)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
+    }
+
+    /// The build products directory: where the test bundle runs from, next to the executables
+    /// it depends on.
+    static var productsDirectory: String {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, Int(PATH_MAX))
+        let executable = length > 0
+            ? String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            : CommandLine.arguments[0]
+        guard let slash = executable.lastIndex(of: "/") else { return "." }
+        return String(executable[..<slash])
+    }
+
+    func runAndCheck() throws {
+        let products = Launch.productsDirectory
+        let scenarios = "\(products)/mpi-scenarios"
+        guard access(scenarios, X_OK) == 0 else {
+            Issue.record("mpi-scenarios is not built at \(scenarios)")
+            return
+        }
+        let listing = try Child.run([scenarios, "--list"], environment: [:], timeout: 60)
+        let names = listing.output.split(separator: "\n").map(String.init)
+        guard listing.termination == .exited(0), !names.isEmpty else {
+            Issue.record("`mpi-scenarios --list` failed (\(listing.termination)): \(listing.output)")
+            return
+        }
+
+        let command: [String]
+        var environment: [String: String?]
+        var scratch: [String] = []
+        defer { for directory in scratch { _ = try? Child.run(["rm", "-rf", directory], environment: [:], timeout: 60) } }
+        switch launcher {
+        case .openMPI:
+            command = ["mpirun", "-n", "\(ranks)", "--oversubscribe", scenarios]
+            // Open MPI's shared-memory files and session directory go to directories of this
+            // launch, removed afterwards: a job that aborts or is killed leaves them behind.
+            let segments = try Child.temporaryDirectory(in: "/dev/shm")
+            scratch.append(segments)
+            let session = try Child.temporaryDirectory(in: "/tmp")
+            scratch.append(session)
+            environment = [
+                "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_pml": "ob1",
+                "OMPI_MCA_btl_vader_backing_directory": segments, "OMPI_MCA_orte_tmpdir_base": session,
+                "SWIFTMPI_BACKEND": "openmpi",
+            ]
+        case .sharedMemory:
+            let launcherTimeout = max(1, Int(Launch.timeout) - 10)
+            command = ["\(products)/swift-mpiexec", "-n", "\(ranks)", "--timeout", "\(launcherTimeout)", "--", scenarios]
+            environment = ["SWIFTMPI_BACKEND": "shm", "OMPI_COMM_WORLD_SIZE": nil, "PMIX_RANK": nil]
+        }
+        let result = try Child.run(command, environment: environment, timeout: Launch.timeout)
+        let report = ScenarioReport(output: result.output, ranks: ranks, scenarios: names)
+        let verdict = report.problems(termination: result.termination, timedOut: result.timedOut)
+        if !verdict.isEmpty {
+            let lines = result.output.split(separator: "\n")
+            // What is not a progress line is what the ranks and the launcher said went wrong.
+            let messages = lines.filter { $0.firstMatch(of: ScenarioReport.progress) == nil }.prefix(40)
+            Issue.record(
+                """
+                \(command.joined(separator: " ")) failed:
+                \(verdict.map { "  - \($0)" }.joined(separator: "\n"))
+                other output (first \(messages.count) lines):
+                \(messages.joined(separator: "\n"))
+                last lines of output:
+                \(lines.suffix(15).joined(separator: "\n"))
+                """)
+        }
+    }
+}
+
+/// What the ranks printed, by rank: which scenarios began, passed or were skipped, and the
+/// FAIL lines.
+struct ScenarioReport {
+    var begun: [Int: [String]] = [:]
+    var finished: [Int: Set<String>] = [:]
+    var failures: [String] = []
+    let ranks: Int
+    let scenarios: [String]
+
+    nonisolated(unsafe) static let progress = /\[(\d+)\] (BEGIN|PASS|SKIP) (\S+)/
+    nonisolated(unsafe) static let failure = /FAIL (\S+) rank (\S+): (.*)/
+
+    init(output: String, ranks: Int, scenarios: [String]) {
+        self.ranks = ranks
+        self.scenarios = scenarios
+        for line in output.split(separator: "\n") {
+            if let match = line.firstMatch(of: ScenarioReport.failure) {
+                failures.append("scenario \(match.1) failed on rank \(match.2): \(match.3)")
+            } else if let match = line.firstMatch(of: ScenarioReport.progress), let rank = Int(match.1) {
+                if match.2 == "BEGIN" {
+                    begun[rank, default: []].append(String(match.3))
+                } else {
+                    finished[rank, default: []].insert(String(match.3))
+                }
+            }
+        }
+    }
+
+    /// Everything wrong with the launch; empty when every rank finished every scenario and the
+    /// launcher exited 0.
+    func problems(termination: Child.Termination, timedOut: Bool) -> [String] {
+        var problems: [String] = []
+        if timedOut {
+            problems.append("the launch did not finish within its timeout and was killed (hang)")
+        } else if termination != .exited(0) {
+            problems.append("the launcher \(termination)")
+        }
+        problems += failures
+        if begun.isEmpty {
+            problems.append("no rank began any scenario")
+            return problems
+        }
+        for rank in 0..<ranks {
+            let done = finished[rank] ?? []
+            let missing = scenarios.filter { !done.contains($0) }
+            guard !missing.isEmpty else { continue }
+            if let stuck = (begun[rank] ?? []).last(where: { !done.contains($0) }) {
+                problems.append("rank \(rank) began scenario \(stuck) and never finished it")
+            } else {
+                problems.append("rank \(rank) never began: \(missing.joined(separator: ", "))")
+            }
+        }
+        return problems
+    }
+}
+
+/// A child process in a process group of its own, its standard output and error captured
+/// together in a temporary file.
+enum Child {
+    enum Termination: Equatable, CustomStringConvertible {
+        case exited(Int32)
+        case signalled(Int32)
+
+        var description: String {
+            switch self {
+            case .exited(let code): "exited with status \(code)"
+            case .signalled(let signal): "was killed by signal \(signal)"
+            }
+        }
+    }
+
+    struct Result {
+        var termination: Termination
+        var timedOut: Bool
+        var output: String
+    }
+
+    struct SpawnError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Runs `command` (searched on PATH) with the current environment changed by `environment`
+    /// (a nil value removes the variable). After `timeout` seconds the whole process group gets
+    /// SIGTERM, then SIGKILL five seconds later.
+    static func run(_ command: [String], environment: [String: String?], timeout: Double) throws -> Result {
+        var template = Array("/tmp/swift-mpi-scenarios-XXXXXX".utf8CString)
+        let outputFile = mkstemp(&template)
+        guard outputFile >= 0 else { throw SpawnError(description: "mkstemp: \(String(cString: strerror(errno)))") }
+        let outputPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        defer {
+            close(outputFile)
+            unlink(outputPath)
+        }
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, outputFile, 1)
+        posix_spawn_file_actions_adddup2(&actions, outputFile, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
+
+        var variables: [String: String] = [:]
+        var entry = environ
+        while let pointer = entry.pointee {
+            let text = String(cString: pointer)
+            if let equals = text.firstIndex(of: "=") {
+                variables[String(text[..<equals])] = String(text[text.index(after: equals)...])
+            }
+            entry += 1
+        }
+        for (name, value) in environment { variables[name] = value }
+
+        let argv = command.map { strdup($0) } + [nil]
+        let envp = variables.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let spawned = posix_spawnp(&pid, command[0], &actions, &attributes, argv, envp)
+        guard spawned == 0 else {
+            throw SpawnError(description: "cannot start \(command[0]): \(String(cString: strerror(spawned)))")
+        }
+
+        let start = now()
+        var status: Int32 = 0
+        var timedOut = false
+        var killedAt: Double?
+        // Launchers may put ranks in process groups of their own (mpirun does), so a hung job
+        // is ended process by process: the launcher's group and every descendant.
+        var job: [pid_t] = []
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            let elapsed = now() - start
+            if !timedOut && elapsed > timeout {
+                timedOut = true
+                killedAt = elapsed
+                job = descendants(of: pid)
+                kill(-pid, SIGTERM)
+                for member in job { kill(member, SIGTERM) }
+            } else if let killedAt, elapsed > killedAt + 5 {
+                kill(-pid, SIGKILL)
+                for member in job { kill(member, SIGKILL) }
+            }
+            usleep(20_000)
+        }
+        // Whatever the launcher left behind in its group goes with it.
+        kill(-pid, SIGKILL)
+        for member in job { kill(member, SIGKILL) }
+
+        let termination: Termination =
+            (status & 0x7f) == 0 ? .exited((status >> 8) & 0xff) : .signalled(status & 0x7f)
+        return Result(termination: termination, timedOut: timedOut, output: readAll(outputPath))
+    }
+
+    /// A new, empty directory in `parent` (or in /tmp when `parent` is not writable).
+    static func temporaryDirectory(in parent: String) throws -> String {
+        for base in [parent, "/tmp"] {
+            var template = Array("\(base)/swift-mpi-scenarios-XXXXXX".utf8CString)
+            if mkdtemp(&template) != nil {
+                return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+        }
+        throw SpawnError(description: "mkdtemp in \(parent): \(String(cString: strerror(errno)))")
+    }
+
+    /// Every process below `root` in the process tree, from the parent pids in /proc.
+    private static func descendants(of root: pid_t) -> [pid_t] {
+        guard let directory = opendir("/proc") else { return [] }
+        defer { closedir(directory) }
+        var children: [pid_t: [pid_t]] = [:]
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+            }
+            guard let pid = pid_t(name) else { continue }
+            // /proc/PID/stat: "pid (command) state ppid …"; the command may contain spaces.
+            let stat = readAll("/proc/\(name)/stat")
+            guard let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            if fields.count > 1, let parent = pid_t(fields[1]) { children[parent, default: []].append(pid) }
+        }
+        var result: [pid_t] = []
+        var pending = [root]
+        while let next = pending.popLast() {
+            let below = children[next] ?? []
+            result += below
+            pending += below
+        }
+        return result
+    }
+
+    private static func now() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
+    }
+
+    private static func readAll(_ path: String) -> String {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = read(fd, &chunk, chunk.count)
+            if count <= 0 { break }
+            bytes += chunk.prefix(count)
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingWhitespace() -> Substring {
+        var result = self
+        while result.first?.isWhitespace == true { result.removeFirst() }
+        while result.last?.isWhitespace == true { result.removeLast() }
+        return result
+    }
+}
