@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "ring", targets: ["ring"]),
         .executable(name: "mpi-bench", targets: ["mpi-bench"]),
         .executable(name: "pingpong", targets: ["pingpong"]),
+        .executable(name: "vector-ring", targets: ["vector-ring"]),
     ],
     traits: [
         .trait(
@@ -70,6 +71,7 @@ let package = Package(
         ),
 
         .executableTarget(name: "ring", dependencies: ["MPI"], path: "Examples/ring", swiftSettings: swiftSettings),
+        .executableTarget(name: "vector-ring", dependencies: ["MPI"], path: "Examples/vector-ring", swiftSettings: swiftSettings),
         .executableTarget(
             name: "pingpong", dependencies: ["MPI"], path: "Examples/pingpong", swiftSettings: swiftSettings),
 

@@ -10,6 +10,22 @@ package enum Runtime {
     }
 
     private static let phase = Mutex<Phase>(.uninitialized)
+    private static let progress = Mutex<ProgressEngine?>(nil)
+
+    /// The progress engine of the live backend, started on first use. Async operations drive the
+    /// backend from its thread, so they need `ThreadLevel.multiple`.
+    package static func progressEngine(for backend: any Backend) throws(MPIError) -> ProgressEngine {
+        guard backend.isActive else { throw MPIError.finalized() }
+        guard backend.providedThreadLevel == .multiple else {
+            throw MPIError(.unsupported, "async operations complete on a progress thread and need ThreadLevel.multiple: call Environment.initialize(threadLevel: .multiple) (this process runs at .\(backend.providedThreadLevel))")
+        }
+        return progress.withLock { engine in
+            if let engine { return engine }
+            let created = ProgressEngine(backend: backend)
+            engine = created
+            return created
+        }
+    }
 
     package static var current: Phase { phase.withLock { $0 } }
 
@@ -38,6 +54,10 @@ package enum Runtime {
             guard case .active(let backend, _, _) = phase else { return nil }
             phase = .finalized(backend.kind)
             return backend
+        }
+        progress.withLock { engine in
+            engine?.stop()
+            engine = nil
         }
         try backend?.finalize()
     }

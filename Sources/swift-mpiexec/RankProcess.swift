@@ -35,8 +35,13 @@ struct RankProcess {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        var flags = POSIX_SPAWN_SETPGROUP
+        // Ranks start with no signal blocked, whatever mask the launcher's own parent gave it, so
+        // the SIGTERM that ends a failed job is never held back.
+        var flags = POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGMASK
         posix_spawnattr_setpgroup(&attributes, processGroup)
+        var noneBlocked = sigset_t()
+        sigemptyset(&noneBlocked)
+        posix_spawnattr_setsigmask(&attributes, &noneBlocked)
         if !defaultSignals.isEmpty {
             flags |= POSIX_SPAWN_SETSIGDEF
             var set = sigset_t()

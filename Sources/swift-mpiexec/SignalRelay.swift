@@ -30,6 +30,12 @@ enum SignalRelay {
         }
         // A signal the launcher was started with ignored (nohup, `&` in a script) stays ignored,
         // for the launcher and, by inheritance, for the ranks.
+        // A launcher started from a thread that blocks signals (a test runner's worker thread,
+        // say) inherits that mask: unblock what it handles, or it would never hear of its ranks.
+        var handled = sigset_t()
+        sigemptyset(&handled)
+        for number in forwarded + [SIGCHLD] { sigaddset(&handled, number) }
+        sigprocmask(SIG_UNBLOCK, &handled, nil)
         for number in forwarded.filter({ !isIgnored($0) }) + [SIGCHLD] {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = relay

@@ -70,6 +70,44 @@ final class RecordingBackend: Backend, @unchecked Sendable {
         calls.append("probe \(source) \(tag) \(blocking ? "blocking" : "nonblocking")")
         return Status(source: max(source, 0), tag: max(tag, 0), byteCount: probedBytes)
     }
+
+    // Nonblocking: requests are numbered; `completeOnTest` decides whether test reports done.
+    var nextRequest: UInt = 1
+    var completeOnTest = false
+
+    private func newRequest(_ what: String) -> RequestHandle {
+        defer { nextRequest += 1 }
+        calls.append("\(what) #\(nextRequest)")
+        return RequestHandle(raw: nextRequest)
+    }
+
+    func immediateSend(
+        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype, to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
+    ) throws(MPIError) -> RequestHandle { newRequest("isend to \(dest)") }
+    func immediateReceive(
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype, from source: Int, tag: Int, comm: CommHandle
+    ) throws(MPIError) -> RequestHandle { newRequest("irecv from \(source)") }
+    func persistentSend(
+        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype, to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
+    ) throws(MPIError) -> RequestHandle { newRequest("send_init to \(dest)") }
+    func persistentReceive(
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype, from source: Int, tag: Int, comm: CommHandle
+    ) throws(MPIError) -> RequestHandle { newRequest("recv_init from \(source)") }
+    func start(_ request: RequestHandle) throws(MPIError) { calls.append("start #\(request.raw)") }
+    func test(_ request: RequestHandle) throws(MPIError) -> Status? {
+        calls.append("test #\(request.raw)")
+        return completeOnTest ? Status(source: 0, tag: 0, byteCount: 0) : nil
+    }
+    func wait(_ request: RequestHandle) throws(MPIError) -> Status {
+        calls.append("wait #\(request.raw)")
+        return Status(source: 0, tag: 0, byteCount: 0)
+    }
+    func waitAny(_ requests: UnsafeBufferPointer<RequestHandle>) throws(MPIError) -> (index: Int, status: Status) {
+        calls.append("waitany \(requests.map { "#\($0.raw)" }.joined(separator: " "))")
+        return (requests.count - 1, Status(source: 0, tag: 0, byteCount: 0))
+    }
+    func cancel(_ request: RequestHandle) throws(MPIError) { calls.append("cancel #\(request.raw)") }
+    func release(_ request: RequestHandle) { calls.append("release #\(request.raw)") }
 }
 
 @Suite("Argument checks before the backend")

@@ -25,6 +25,16 @@ struct ScenarioDriverTests {
     func openMPI(ranks: Int) throws {
         try Launch(launcher: .openMPI, ranks: ranks).runAndCheck()
     }
+
+    @Test(
+        "mpirun -n N mpi-scenarios --thread-level multiple",
+        .enabled(if: Launch.selected("openmpi"), "SWIFTMPI_TEST_BACKENDS excludes openmpi"),
+        .enabled(if: Launch.onPath("mpirun") != nil, "mpirun is not on PATH"),
+        arguments: [1, 3, 4]
+    )
+    func openMPIThreadMultiple(ranks: Int) throws {
+        try Launch(launcher: .openMPI, ranks: ranks, options: ["--thread-level", "multiple"]).runAndCheck()
+    }
     #endif
 
     @Test(
@@ -34,6 +44,25 @@ struct ScenarioDriverTests {
     )
     func sharedMemory(ranks: Int) throws {
         try Launch(launcher: .sharedMemory, ranks: ranks).runAndCheck()
+    }
+
+    @Test(
+        "swift-mpiexec -n N mpi-scenarios --thread-level multiple",
+        .enabled(if: Launch.selected("shm"), "SWIFTMPI_TEST_BACKENDS excludes shm"),
+        arguments: [1, 3, 4, 8]
+    )
+    func sharedMemoryThreadMultiple(ranks: Int) throws {
+        try Launch(launcher: .sharedMemory, ranks: ranks, options: ["--thread-level", "multiple"]).runAndCheck()
+    }
+
+    /// Without cross-memory attach every message, however large, goes through the rings.
+    @Test(
+        "SWIFTMPI_CMA=0 swift-mpiexec -n N mpi-scenarios",
+        .enabled(if: Launch.selected("shm"), "SWIFTMPI_TEST_BACKENDS excludes shm"),
+        arguments: [2, 3]
+    )
+    func sharedMemoryWithoutCrossMemoryAttach(ranks: Int) throws {
+        try Launch(launcher: .sharedMemory, ranks: ranks, environment: ["SWIFTMPI_CMA": "0"]).runAndCheck()
     }
 }
 
@@ -46,6 +75,10 @@ struct Launch {
 
     let launcher: Launcher
     let ranks: Int
+    /// Arguments for mpi-scenarios before the scenario names (e.g. the thread level).
+    var options: [String] = []
+    /// Extra environment for the job.
+    var environment: [String: String?] = [:]
 
     static var timeout: Double {
         getenv("SWIFTMPI_TEST_TIMEOUT").flatMap { Double(String(cString: $0)) } ?? 300
@@ -99,7 +132,7 @@ struct Launch {
         defer { for directory in scratch { _ = try? Child.run(["rm", "-rf", directory], environment: [:], timeout: 60) } }
         switch launcher {
         case .openMPI:
-            command = ["mpirun", "-n", "\(ranks)", "--oversubscribe", scenarios]
+            command = ["mpirun", "-n", "\(ranks)", "--oversubscribe", scenarios] + options
             // Open MPI's shared-memory files and session directory go to directories of this
             // launch, removed afterwards: a job that aborts or is killed leaves them behind.
             let segments = try Child.temporaryDirectory(in: "/dev/shm")
@@ -113,9 +146,10 @@ struct Launch {
             ]
         case .sharedMemory:
             let launcherTimeout = max(1, Int(Launch.timeout) - 10)
-            command = ["\(products)/swift-mpiexec", "-n", "\(ranks)", "--timeout", "\(launcherTimeout)", "--", scenarios]
+            command = ["\(products)/swift-mpiexec", "-n", "\(ranks)", "--timeout", "\(launcherTimeout)", "--", scenarios] + options
             environment = ["SWIFTMPI_BACKEND": "shm", "OMPI_COMM_WORLD_SIZE": nil, "PMIX_RANK": nil]
         }
+        environment.merge(self.environment) { _, extra in extra }
         let result = try Child.run(command, environment: environment, timeout: Launch.timeout)
         let report = ScenarioReport(output: result.output, ranks: ranks, scenarios: names)
         let verdict = report.problems(termination: result.termination, timedOut: result.timedOut)

@@ -10,9 +10,15 @@ import Darwin
 /// any size, asserting on every rank.
 struct Scenario: Sendable {
     let name: String
-    let run: @Sendable (Context) throws -> Outcome
+    let run: @Sendable (Context) async throws -> Outcome
 
     init(_ name: String, run: @escaping @Sendable (Context) throws -> Outcome) {
+        self.name = name
+        self.run = { try run($0) }
+    }
+
+    /// A scenario whose body awaits.
+    init(async name: String, run: @escaping @Sendable (Context) async throws -> Outcome) {
         self.name = name
         self.run = run
     }

@@ -2,6 +2,8 @@
 //
 //     mpi-scenarios [--list] [SCENARIO…]
 //
+//     mpi-scenarios --thread-level multiple [SCENARIO…]   # initialize at ThreadLevel.multiple
+//
 // Run by every rank of a job (under `mpirun` or `swift-mpiexec`, at any size); with no names it
 // runs every scenario, in catalog order, `after-finalize` always last because it ends MPI. Each
 // rank prints `[rank] BEGIN name`, then `[rank] PASS name` or `[rank] SKIP name (reason)` on
@@ -17,9 +19,22 @@ import Darwin
 
 let catalog: [Scenario] =
     pointToPointScenarios + errorScenarios + communicatorScenarios + environmentScenarios
-    + [largeMessageScenario, afterFinalizeScenario]
+    + asyncScenarios + [largeMessageScenario, afterFinalizeScenario]
 
-let arguments = Array(CommandLine.arguments.dropFirst())
+var arguments = Array(CommandLine.arguments.dropFirst())
+var threadLevel = ThreadLevel.single
+if arguments.first == "--thread-level", arguments.count >= 2 {
+    switch arguments[1] {
+    case "single": threadLevel = .single
+    case "funneled": threadLevel = .funneled
+    case "serialized": threadLevel = .serialized
+    case "multiple": threadLevel = .multiple
+    default:
+        emit("mpi-scenarios: unknown thread level \(arguments[1])", to: STDERR_FILENO)
+        exit(2)
+    }
+    arguments.removeFirst(2)
+}
 if arguments == ["--list"] {
     for scenario in catalog { emit(scenario.name) }
     exit(0)
@@ -40,7 +55,7 @@ selected = selected.filter { $0.name != afterFinalizeScenario.name }
 
 let context: Context
 do {
-    try Environment.initialize()
+    try Environment.initialize(threadLevel: threadLevel)
     context = Context(world: try Communicator.world)
 } catch {
     emit("FAIL initialize rank ?: \(error)", to: STDERR_FILENO)
@@ -51,7 +66,7 @@ for scenario in selected {
     let rank = context.rank
     emit("[\(rank)] BEGIN \(scenario.name)")
     do {
-        let outcome = try scenario.run(context)
+        let outcome = try await scenario.run(context)
         // Every rank finishes a scenario before any starts the next, so a failure is reported
         // under the scenario that caused it.
         if !Environment.isFinalized { try context.world.barrier() }
