@@ -4,14 +4,15 @@
 #   swift-openmpi  mpi-bench built with --traits OpenMPI, under mpirun
 #   swift-shm      mpi-bench on the shared-memory backend, under swift-mpiexec
 # Installs what it needs (Open MPI, matplotlib), builds release binaries and the C baseline,
-# then runs BENCH_REPS repetitions (default 5), interleaved — each repetition runs every
+# then runs BENCH_REPS repetitions (default 7), interleaved — each repetition runs every
 # benchmark for C, Swift/Open MPI and Swift/shm in turn, so slow drifts in machine load hit all
 # three alike. Measured: latency and bw at 2 ranks, allreduce at 2 ranks (Swift only when
 # mpi-bench offers it), and latency and allreduce at 4 ranks (oversubscribed on 2 cores) unless
 # BENCH_FOUR_RANKS=0. scripts/bench_report.py then prints the median ratios with their spread and
-# writes Benchmarks/results/bench.csv, summary.md and latency.png, bandwidth.png, allreduce.png.
+# writes Benchmarks/results/bench.csv, summary.md, machine.txt and latency.png, bandwidth.png,
+# allreduce.png (raw JSON lines stay in Benchmarks/results/raw/, which git ignores).
 #
-#   scripts/bench-compare.sh                # about 4-6 minutes on 2 cores
+#   scripts/bench-compare.sh                # 2-3 minutes on 2 cores once the builds are done
 #   BENCH_REPS=3 BENCH_FOUR_RANKS=0 scripts/bench-compare.sh
 #
 # Open MPI runs with its defaults (no OMPI_MCA_pml/btl): on one node that is the ob1 PML over
@@ -22,7 +23,7 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 results=Benchmarks/results
 raw=$results/raw
-reps=${BENCH_REPS:-5}
+reps=${BENCH_REPS:-7}
 four_ranks=${BENCH_FOUR_RANKS:-1}
 started=$(date +%s)
 
@@ -92,9 +93,11 @@ rm -rf "$raw"
 mkdir -p "$raw"
 {
     echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
-    echo "commit: $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Benchmarks || echo ' (with local changes)')"
+    echo "commit: $(git rev-parse --short HEAD)"
+    changes=$(git status --porcelain -- Package.swift Sources Benchmarks/mpi-bench Benchmarks/c-baseline | awk '{print $2}' | paste -sd' ' -)
+    echo "uncommitted changes built in: ${changes:-none}"
     echo "nproc: $(nproc)"
-    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')$(lscpu 2>/dev/null | awk -F': *' '/Hypervisor vendor/ {print ", " $2 " guest"}')"
     echo "memory: $(free -h | awk '/^Mem:/ {print $2}')"
     echo "kernel: $(uname -r)"
     echo "swift: $(swift --version 2>&1 | head -1)"

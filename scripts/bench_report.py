@@ -14,7 +14,8 @@ The headline value of each benchmark:
   bw, bibw       mb_per_s 10^6 bytes per second                     (higher is better)
   collectives    max_us   time per call on the slowest rank         (lower is better)
 Ratios are taken within a repetition (the implementations of one repetition ran back to back)
-and summarised by their median and min-max over repetitions.
+and summarised by their median and interquartile range over repetitions; the plots show the
+median and, as a band, the interquartile range. The CSV keeps every repetition, outliers too.
 """
 
 import csv
@@ -79,14 +80,22 @@ def size_label(size):
     return f"{size} B"
 
 
+def quartiles(values):
+    """(first quartile, median, third quartile); all three the value itself for one value."""
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, median, q3
+
+
 def spread(values):
-    """'median (min-max)' of a list of numbers."""
+    """'median (q1-q3)' of a list of numbers."""
     if not values:
         return "-"
-    median = statistics.median(values)
+    q1, median, q3 = quartiles(values)
     if len(values) == 1:
         return f"{median:.2f}"
-    return f"{median:.2f} ({min(values):.2f}-{max(values):.2f})"
+    return f"{median:.2f} ({q1:.2f}-{q3:.2f})"
 
 
 def value_text(values, unit):
@@ -138,9 +147,34 @@ def tables(rows):
         out.append("")
     if any(v for v in values):
         out.append("Ratios: each repetition's value divided by the C baseline's value from the same "
-                   "repetition; median (min-max) over repetitions. For times, above 1 is slower than C; "
+                   "repetition; median (interquartile range) over repetitions. For times, above 1 is slower than C; "
                    "for bandwidth, below 1 is slower than C.")
     return "\n".join(out)
+
+
+HIGHLIGHT_SIZES = [8, 1024, 16384, 65536, 1048576, 4194304]
+
+
+def highlights(rows):
+    """One short Markdown table: selected sizes of the 2-rank benchmarks, as ratios to C."""
+    lines = ["| benchmark (2 ranks) | size | C / Open MPI | Swift / Open MPI ÷ C | Swift / shm ÷ C |",
+             "|---|---:|---:|---:|---:|"]
+    for benchmark in ("latency", "bw", "allreduce"):
+        field, unit, _ = headline(benchmark)
+        for size in HIGHLIGHT_SIZES:
+            by_impl = defaultdict(dict)
+            for r in rows:
+                if r["benchmark"] == benchmark and r["ranks"] == 2 and r["size"] == size and r.get(field) is not None:
+                    by_impl[r["implementation"]][r["rep"]] = float(r[field])
+            base = by_impl.get(BASELINE)
+            if not base:
+                continue
+            cells = [benchmark, size_label(size), f"{value_text(list(base.values()), unit)} {unit}"]
+            for implementation in ("swift-openmpi", "swift-shm"):
+                ratios = [v / base[rep] for rep, v in by_impl.get(implementation, {}).items() if base.get(rep)]
+                cells.append(spread(ratios) if ratios else "not measured")
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def plot(rows, results):
@@ -170,16 +204,17 @@ def plot(rows, results):
                     if not points:
                         continue
                     sizes = sorted(points)
-                    medians = [statistics.median(points[s]) for s in sizes]
+                    spreads = [quartiles(points[s]) for s in sizes]
+                    medians = [q[1] for q in spreads]
                     style = "-" if ranks == 2 else "--"
                     marker = "o" if ranks == 2 else "s"
                     label = f"{LABELS[implementation]}, {ranks} ranks"
-                    if len(benchmarks) > 1:
+                    if len({r["benchmark"] for r in rows if r["benchmark"] in benchmarks}) > 1:
                         label = f"{benchmark}: " + label
                     axis.plot(sizes, medians, style, marker=marker, markersize=3.5, linewidth=1.4,
                               color=COLORS[implementation], label=label)
-                    axis.fill_between(sizes, [min(points[s]) for s in sizes], [max(points[s]) for s in sizes],
-                                      color=COLORS[implementation], alpha=0.15, linewidth=0)
+                    axis.fill_between(sizes, [q[0] for q in spreads], [q[2] for q in spreads],
+                                      color=COLORS[implementation], alpha=0.2, linewidth=0)
                     drawn = True
         if not drawn:
             axis.text(0.5, 0.5, "no measurements", ha="center", va="center", transform=axis.transAxes)
@@ -194,7 +229,7 @@ def plot(rows, results):
                                                for r in rows):
             axis.text(0.02, 0.97, "swift-mpi: no allreduce in this build yet (C baseline only)",
                       transform=axis.transAxes, va="top", fontsize=9, color="#aa0000")
-        axis.set_title(title + " — median, band = min–max over repetitions", fontsize=10)
+        axis.set_title(title + " — median, band: interquartile range of repetitions", fontsize=10)
         axis.set_xlabel("message size (bytes)")
         axis.set_ylabel(ylabel)
         axis.grid(True, which="major", alpha=0.3)
@@ -214,7 +249,7 @@ def main():
     if not rows:
         sys.exit(f"no measurements in {raw}")
     write_csv(rows, results / "bench.csv")
-    text = tables(rows)
+    text = "## Highlights\n\n" + highlights(rows) + "\n\n## All sizes\n\n" + tables(rows)
     (results / "summary.md").write_text(text + "\n")
     print(text)
     plot(rows, results)
