@@ -33,7 +33,7 @@ enum CollectiveBenchmarks {
 
     /// Times `operation` at every message size of `options` (in bytes per block; sizes below one
     /// element are skipped, as OSU starts reductions at one element). The send array holds ones.
-    static func sized<T: MessageElement & ExpressibleByIntegerLiteral>(
+    static func sized<T: MessageElement & Numeric>(
         _ name: String, _ type: T.Type, shape: BufferShape, world: Communicator, options: BenchmarkOptions,
         reporter: inout Reporter, operation: (_ send: [T], _ receive: inout [T]) throws(MPIError) -> Void
     ) throws {

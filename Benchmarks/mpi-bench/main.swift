@@ -43,7 +43,7 @@ struct MPIBench: ParsableCommand {
         try Environment.finalize()
     }
 
-    private func run<T: MessageElement>(
+    private func run<T: MessageElement & Numeric>(
         _ benchmark: Benchmark, _ type: T.Type, world: Communicator, reporter: inout Reporter
     ) throws {
         switch benchmark {
