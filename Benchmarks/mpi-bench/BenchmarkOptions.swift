@@ -52,6 +52,9 @@ struct BenchmarkOptions: ParsableArguments {
     @Option(help: "Untimed warm-up iterations (reduced 10x above 64 KiB).")
     var warmup = 200
 
+    @Option(help: "Messages in flight per iteration of bw and bibw (OSU's window size).")
+    var window = 64
+
     @Option(help: "Element type of the messages.")
     var type: ElementType = .byte
 
@@ -60,5 +63,12 @@ struct BenchmarkOptions: ParsableArguments {
 
     func iterations(for size: Int) -> (timed: Int, warmup: Int) {
         size > 65536 ? (max(iterations / 10, 10), max(warmup / 10, 2)) : (iterations, warmup)
+    }
+
+    /// Iterations of bw and bibw, each of which moves a whole window: a hundredth of the
+    /// latency iterations (100 and 10 by default, OSU's osu_bw counts).
+    func windowIterations(for size: Int) -> (timed: Int, warmup: Int) {
+        let (timed, warmup) = iterations(for: size)
+        return (max(timed / 100, 2), max(warmup / 100, 1))
     }
 }

@@ -12,34 +12,96 @@ enum PointToPoint {
             let count = size / MemoryLayout<T>.stride
             var buffer = [T](repeating: zero(T.self), count: count)
             let (timed, warmup) = options.iterations(for: size)
-            let batches = min(10, timed)
-            let perBatch = timed / batches
-            var batchTimes: [Double] = []
+            var batches = Batches()
             try world.barrier()
             if world.rank < 2 {
                 let peer = 1 - world.rank
-                for batch in -1..<batches {
-                    let rounds = batch < 0 ? warmup : perBatch
-                    let start = try Environment.wallTime()
-                    for _ in 0..<rounds {
-                        if world.rank == 0 {
-                            try world.send(buffer, to: peer, tag: 1)
-                            try world.receive(into: &buffer, from: peer, tag: 1)
-                        } else {
-                            try world.receive(into: &buffer, from: peer, tag: 1)
-                            try world.send(buffer, to: peer, tag: 1)
-                        }
+                batches = try Batches.time(timed: timed, warmup: warmup) { () throws(MPIError) in
+                    if world.rank == 0 {
+                        try world.send(buffer, to: peer, tag: 1)
+                        try world.receive(into: &buffer, from: peer, tag: 1)
+                    } else {
+                        try world.receive(into: &buffer, from: peer, tag: 1)
+                        try world.send(buffer, to: peer, tag: 1)
                     }
-                    if batch >= 0 { batchTimes.append((try Environment.wallTime() - start) / Double(2 * rounds) * 1e6) }
                 }
             }
             try world.barrier()
-            let average = batchTimes.isEmpty ? 0 : batchTimes.reduce(0, +) / Double(batchTimes.count)
+            let microseconds = batches.microseconds(perRound: 2)
             reporter.report(Measurement(
                 benchmark: "latency", backend: Environment.backend?.rawValue ?? "?", ranks: world.size,
-                size: count * MemoryLayout<T>.stride, averageMicroseconds: average,
-                minimumMicroseconds: batchTimes.min() ?? 0, maximumMicroseconds: batchTimes.max() ?? 0,
-                iterations: perBatch * batches))
+                size: count * MemoryLayout<T>.stride, averageMicroseconds: microseconds.average,
+                minimumMicroseconds: microseconds.minimum, maximumMicroseconds: microseconds.maximum,
+                iterations: batches.rounds))
+        }
+    }
+
+    /// Streaming bandwidth from rank 0 to rank 1 (OSU's osu_bw) or both ways at once (osu_bibw).
+    ///
+    /// Each iteration posts a window of immediate operations on one buffer per side and waits
+    /// for all of them; in one direction the receiver then acknowledges with a small message, so
+    /// the time covers delivery. Timed on rank 0 in ten batches: the average is the time per
+    /// message, min/max the fastest and slowest batch, MB/s (10^6 bytes) the bytes moved — in
+    /// both directions for bibw — over the whole timed run.
+    static func bandwidth<T: MessageElement>(
+        _ type: T.Type, bidirectional: Bool, world: Communicator, options: BenchmarkOptions, reporter: inout Reporter
+    ) throws {
+        let name = bidirectional ? "bibw" : "bw"
+        guard world.size >= 2 else { throw MPIError(.argument, "\(name) needs at least 2 ranks") }
+        let window = options.window
+        guard window > 0 else { throw MPIError(.argument, "the window must hold at least one message") }
+        for size in options.sizes.bytes {
+            let count = size / MemoryLayout<T>.stride
+            // Raw memory, as OSU uses: every operation of a window shares the one buffer.
+            let send = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
+            send.initialize(repeating: zero(T.self))
+            let receive = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
+            receive.initialize(repeating: zero(T.self))
+            defer {
+                send.deallocate()
+                receive.deallocate()
+            }
+            let (timed, warmup) = options.windowIterations(for: size)
+            var batches = Batches()
+            try world.barrier()
+            if world.rank < 2 {
+                let peer = 1 - world.rank
+                let receives = bidirectional || world.rank == 1
+                let sends = bidirectional || world.rank == 0
+                batches = try Batches.time(timed: timed, warmup: warmup) { () throws(MPIError) in
+                    try world.withRequests { (requests: inout RequestList) throws(MPIError) in
+                        if receives {
+                            for _ in 0..<window {
+                                requests.add(try world.unsafeImmediateReceive(
+                                    into: receive.baseAddress, count: count, from: peer, tag: 100))
+                            }
+                        }
+                        if sends {
+                            for _ in 0..<window {
+                                requests.add(try world.unsafeImmediateSend(
+                                    UnsafePointer(send.baseAddress), count: count, to: peer, tag: 100))
+                            }
+                        }
+                        try requests.waitAll()
+                    }
+                    if !bidirectional {
+                        if world.rank == 0 {
+                            _ = try world.receive(Int32.self, from: peer, tag: 101)
+                        } else {
+                            try world.send(Int32(0), to: peer, tag: 101)
+                        }
+                    }
+                }
+            }
+            try world.barrier()
+            let bytes = Double(count * MemoryLayout<T>.stride) * Double(window * batches.rounds) * (bidirectional ? 2 : 1)
+            let microseconds = batches.microseconds(perRound: window)
+            reporter.report(Measurement(
+                benchmark: name, backend: Environment.backend?.rawValue ?? "?", ranks: world.size,
+                size: count * MemoryLayout<T>.stride, averageMicroseconds: microseconds.average,
+                minimumMicroseconds: microseconds.minimum, maximumMicroseconds: microseconds.maximum,
+                iterations: batches.rounds,
+                megabytesPerSecond: batches.totalSeconds > 0 ? bytes / batches.totalSeconds / 1e6 : 0))
         }
     }
 
@@ -81,6 +143,42 @@ enum PointToPoint {
                 size: count * MemoryLayout<T>.stride, averageMicroseconds: used.reduce(0, +) / Double(max(used.count, 1)),
                 minimumMicroseconds: used.min() ?? 0, maximumMicroseconds: used.max() ?? 0, iterations: timed))
         }
+    }
+}
+
+/// The timing of a point-to-point benchmark on one rank: untimed warm-up rounds, then the timed
+/// rounds in up to ten equal batches, each batch timed on its own.
+struct Batches {
+    /// Seconds each batch took.
+    var seconds: [Double] = []
+    /// Rounds in each batch.
+    var roundsPerBatch = 0
+
+    /// Timed rounds in all batches.
+    var rounds: Int { roundsPerBatch * seconds.count }
+    var totalSeconds: Double { seconds.reduce(0, +) }
+
+    /// Runs `round` `warmup` times, then `timed` times (rounded down to whole batches).
+    @inline(__always)
+    static func time(timed: Int, warmup: Int, _ round: () throws(MPIError) -> Void) throws(MPIError) -> Batches {
+        let count = max(1, min(10, timed))
+        var batches = Batches(seconds: [], roundsPerBatch: timed / count)
+        batches.seconds.reserveCapacity(count)
+        for batch in -1..<count {
+            let rounds = batch < 0 ? warmup : batches.roundsPerBatch
+            let start = try Environment.wallTime()
+            for _ in 0..<rounds { try round() }
+            if batch >= 0 { batches.seconds.append(try Environment.wallTime() - start) }
+        }
+        return batches
+    }
+
+    /// Mean, fastest and slowest batch in microseconds per unit, where a round is `perRound`
+    /// units (2 one-way trips of a ping-pong, a window of messages); zeros when nothing ran.
+    func microseconds(perRound: Int) -> (average: Double, minimum: Double, maximum: Double) {
+        guard roundsPerBatch > 0, !seconds.isEmpty else { return (0, 0, 0) }
+        let each = seconds.map { $0 / Double(roundsPerBatch * perRound) * 1e6 }
+        return (each.reduce(0, +) / Double(each.count), each.min()!, each.max()!)
     }
 }
 

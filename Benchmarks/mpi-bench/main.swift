@@ -12,9 +12,13 @@ struct MPIBench: ParsableCommand {
             `mpirun -n 2 mpi-bench latency` (Open MPI, when built with --traits OpenMPI).
             """)
 
+    /// The benchmarks, in `--help` order (scripts/bench-compare.sh looks for names there). A
+    /// collective that moves data is a case here and one `CollectiveBenchmarks.sized` call below.
     enum Benchmark: String, ExpressibleByArgument, CaseIterable {
         case latency
         case multiLatency = "multi-latency"
+        case bw
+        case bibw
         case barrier
     }
 
@@ -39,12 +43,14 @@ struct MPIBench: ParsableCommand {
         try Environment.finalize()
     }
 
-    private func run<T: MessageElement>(
+    private func run<T: MessageElement & Numeric>(
         _ benchmark: Benchmark, _ type: T.Type, world: Communicator, reporter: inout Reporter
     ) throws {
         switch benchmark {
         case .latency: try PointToPoint.latency(type, world: world, options: options, reporter: &reporter)
         case .multiLatency: try PointToPoint.multiLatency(type, world: world, options: options, reporter: &reporter)
+        case .bw: try PointToPoint.bandwidth(type, bidirectional: false, world: world, options: options, reporter: &reporter)
+        case .bibw: try PointToPoint.bandwidth(type, bidirectional: true, world: world, options: options, reporter: &reporter)
         case .barrier: try CollectiveBenchmarks.barrier(world: world, options: options, reporter: &reporter)
         }
     }

@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Compares swift-mpi with plain Open MPI on this machine, in one run:
+#   c-openmpi      the C baseline (Benchmarks/c-baseline, mpicc -O2) under mpirun
+#   swift-openmpi  mpi-bench built with --traits OpenMPI, under mpirun
+#   swift-shm      mpi-bench on the shared-memory backend, under swift-mpiexec
+# Installs what it needs (Open MPI, matplotlib), builds release binaries and the C baseline,
+# then runs BENCH_REPS repetitions (default 7), interleaved — each repetition runs every
+# benchmark for C, Swift/Open MPI and Swift/shm in turn, so slow drifts in machine load hit all
+# three alike. Measured: latency and bw at 2 ranks, allreduce at 2 ranks (Swift only when
+# mpi-bench offers it), and latency and allreduce at 4 ranks (oversubscribed on 2 cores) unless
+# BENCH_FOUR_RANKS=0. scripts/bench_report.py then prints the median ratios with their spread and
+# writes Benchmarks/results/bench.csv, summary.md, machine.txt and latency.png, bandwidth.png,
+# allreduce.png (raw JSON lines stay in Benchmarks/results/raw/, which git ignores).
+#
+#   scripts/bench-compare.sh                # 2-3 minutes on 2 cores once the builds are done
+#   BENCH_REPS=3 BENCH_FOUR_RANKS=0 scripts/bench-compare.sh
+#
+# Open MPI runs with its defaults (no OMPI_MCA_pml/btl): on one node that is the ob1 PML over
+# the vader shared-memory BTL, which this script checks is present.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+root=$(pwd)
+results=Benchmarks/results
+raw=$results/raw
+reps=${BENCH_REPS:-7}
+four_ranks=${BENCH_FOUR_RANKS:-1}
+started=$(date +%s)
+
+say() { printf '== %s\n' "$*"; }
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+
+# --- what the run needs --------------------------------------------------------------------
+if ! command -v mpicc >/dev/null 2>&1; then
+    say "installing Open MPI (libopenmpi-dev, openmpi-bin)"
+    $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y libopenmpi-dev openmpi-bin
+fi
+if ! python3 -c "import matplotlib" >/dev/null 2>&1; then
+    say "installing matplotlib"
+    python3 -m pip install --quiet matplotlib
+fi
+
+# mpirun refuses root unless told; more ranks than cores need --oversubscribe (passed below).
+export OMPI_ALLOW_RUN_AS_ROOT=1
+export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# Measure Open MPI as it comes: drop transport choices a caller's environment may carry.
+unset OMPI_MCA_pml OMPI_MCA_btl OMPI_MCA_mtl
+if ompi_info 2>/dev/null | grep -q "MCA btl: vader"; then
+    say "Open MPI $(ompi_info --version 2>/dev/null | head -1 | awk '{print $NF}'): vader shared-memory BTL present"
+else
+    say "warning: Open MPI's vader BTL is missing; on-node messages may take a slower path"
+fi
+
+# --- builds ----------------------------------------------------------------------------------
+say "building mpi-bench and swift-mpiexec (release, shared memory)"
+swift build -c release --product mpi-bench
+swift build -c release --product swift-mpiexec
+shm_bin=$(swift build -c release --show-bin-path)
+
+say "building mpi-bench with the OpenMPI trait (release, .build-openmpi)"
+ompi_bin=""
+if swift build -c release --traits OpenMPI --scratch-path .build-openmpi --product mpi-bench; then
+    ompi_bin=$(swift build -c release --traits OpenMPI --scratch-path .build-openmpi --show-bin-path)
+else
+    say "warning: the OpenMPI-trait build failed; Swift over Open MPI is left out of this run"
+fi
+
+say "building the C baseline"
+scripts/build-c-baseline.sh
+
+# --- what to measure ------------------------------------------------------------------------
+# 2 ranks: every power of two, mpi-bench's default iterations (10000, 10x fewer above 64 KiB;
+# bw a hundredth of that in windows of 64). 4 ranks: fewer sizes and iterations, to stay
+# inside the run's budget.
+latency_sizes=0:4194304
+bw_sizes=1:4194304
+allreduce_sizes=4:1048576
+common=(--iterations 10000 --warmup 200)
+four_latency_sizes=0,8,64,512,4096,32768,262144,1048576
+four_allreduce_sizes=4,64,1024,16384,262144
+four=(--iterations 2000 --warmup 100)
+
+swift_allreduce=0
+if "$shm_bin/mpi-bench" --help 2>/dev/null | grep -qw allreduce; then
+    swift_allreduce=1
+else
+    say "mpi-bench has no allreduce in this build: measuring it for the C baseline only"
+fi
+
+rm -rf "$raw"
+mkdir -p "$raw"
+{
+    echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+    echo "commit: $(git rev-parse --short HEAD)"
+    changes=$(git status --porcelain -- Package.swift Sources Benchmarks/mpi-bench Benchmarks/c-baseline | awk '{print $2}' | paste -sd' ' -)
+    echo "uncommitted changes built in: ${changes:-none}"
+    echo "nproc: $(nproc)"
+    echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')$(lscpu 2>/dev/null | awk -F': *' '/Hypervisor vendor/ {print ", " $2 " guest"}')"
+    echo "memory: $(free -h | awk '/^Mem:/ {print $2}')"
+    echo "kernel: $(uname -r)"
+    echo "swift: $(swift --version 2>&1 | head -1)"
+    echo "openmpi: $(ompi_info --version 2>/dev/null | head -1)"
+    echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "repetitions: $reps"
+} >"$raw/machine.txt"
+
+# run NAME RANKS LAUNCHER... : one job, its JSON lines kept as raw/NAME.jsonl. A job that fails
+# or hangs (2-minute limit) is reported and left out rather than ending the whole run.
+run() {
+    local name=$1 ranks=$2
+    shift 2
+    local file="$raw/$name.jsonl"
+    if ! timeout 120 "$@" >"$file" 2>"$raw/$name.err"; then
+        say "warning: $name failed (see $raw/$name.err); left out"
+        rm -f "$file"
+    fi
+}
+
+mpirun_n() {
+    local ranks=$1
+    if [ "$ranks" -gt "$(nproc)" ]; then echo "mpirun -n $ranks --oversubscribe"; else echo "mpirun -n $ranks"; fi
+}
+
+# measure REP RANKS BENCH SIZES OPTIONS...: one benchmark for C, Swift/Open MPI and Swift/shm.
+measure() {
+    local rep=$1 ranks=$2 bench=$3 sizes=$4
+    shift 4
+    local c_program=$bench type=()
+    if [ "$bench" = allreduce ]; then type=(--type float); fi
+    # shellcheck disable=SC2046
+    run "rep$rep-c-openmpi-$bench-$ranks" "$ranks" $(mpirun_n "$ranks") ".build-c/$c_program" --sizes "$sizes" "$@"
+    if [ "$bench" = allreduce ] && [ "$swift_allreduce" = 0 ]; then return; fi
+    if [ -n "$ompi_bin" ]; then
+        # shellcheck disable=SC2046
+        run "rep$rep-swift-openmpi-$bench-$ranks" "$ranks" $(mpirun_n "$ranks") \
+            "$ompi_bin/mpi-bench" "$bench" --json --sizes "$sizes" "${type[@]}" "$@"
+    fi
+    run "rep$rep-swift-shm-$bench-$ranks" "$ranks" "$shm_bin/swift-mpiexec" -n "$ranks" \
+        "$shm_bin/mpi-bench" "$bench" --json --sizes "$sizes" "${type[@]}" "$@"
+}
+
+measuring_started=$(date +%s)
+for rep in $(seq 1 "$reps"); do
+    say "repetition $rep of $reps"
+    measure "$rep" 2 latency "$latency_sizes" "${common[@]}"
+    measure "$rep" 2 bw "$bw_sizes" "${common[@]}"
+    measure "$rep" 2 allreduce "$allreduce_sizes" "${common[@]}"
+    if [ "$four_ranks" = 1 ]; then
+        measure "$rep" 4 latency "$four_latency_sizes" "${four[@]}"
+        measure "$rep" 4 allreduce "$four_allreduce_sizes" "${four[@]}"
+    fi
+done
+echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw/machine.txt"
+echo "measuring seconds: $(($(date +%s) - measuring_started))" >>"$raw/machine.txt"
+
+say "report"
+python3 scripts/bench_report.py "$raw" "$results"
+cp "$raw/machine.txt" "$results/machine.txt"
+say "done in $(($(date +%s) - started)) s: $root/$results"

@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Aggregates the JSON lines of scripts/bench-compare.sh into a CSV, ratio tables and plots.
+
+    python3 scripts/bench_report.py RAW_DIR RESULTS_DIR
+
+RAW_DIR holds files named rep<N>-<implementation>-<benchmark>-<ranks>.jsonl, each line one
+measurement as mpi-bench --json prints it (benchmark, backend, ranks, size, avg_us, min_us,
+max_us, iterations, mb_per_s). Writes RESULTS_DIR/bench.csv (every measurement of every
+repetition), RESULTS_DIR/summary.md (the tables printed here, as Markdown) and latency.png,
+bandwidth.png, allreduce.png.
+
+The headline value of each benchmark:
+  latency        avg_us   half round trip, mean over batches        (lower is better)
+  bw, bibw       mb_per_s 10^6 bytes per second                     (higher is better)
+  collectives    max_us   time per call on the slowest rank         (lower is better)
+Ratios are taken within a repetition (the implementations of one repetition ran back to back)
+and summarised by their median and interquartile range over repetitions; the plots show the
+median and, as a band, the interquartile range. The CSV keeps every repetition, outliers too.
+"""
+
+import csv
+import json
+import re
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+BASELINE = "c-openmpi"
+IMPLEMENTATIONS = ["c-openmpi", "swift-openmpi", "swift-shm"]
+LABELS = {"c-openmpi": "C / Open MPI", "swift-openmpi": "Swift / Open MPI", "swift-shm": "Swift / shm"}
+COLORS = {"c-openmpi": "#444444", "swift-openmpi": "#1f77b4", "swift-shm": "#ff7f0e"}
+FILE_NAME = re.compile(r"rep(\d+)-(c-openmpi|swift-openmpi|swift-shm)-([a-z-]+)-(\d+)\.jsonl$")
+FIELDS = ["rep", "implementation", "benchmark", "backend", "ranks", "size",
+          "avg_us", "min_us", "max_us", "iterations", "mb_per_s"]
+
+
+def headline(benchmark):
+    """(field, unit, higher_is_better) of a benchmark's headline value."""
+    if benchmark == "latency":
+        return "avg_us", "us", False
+    if benchmark in ("bw", "bibw"):
+        return "mb_per_s", "MB/s", True
+    return "max_us", "us", False
+
+
+def load(raw):
+    rows = []
+    for path in sorted(raw.glob("*.jsonl")):
+        match = FILE_NAME.search(path.name)
+        if not match:
+            continue
+        rep, implementation = int(match.group(1)), match.group(2)
+        expected_backend = {"c-openmpi": "c-openmpi", "swift-openmpi": "openmpi", "swift-shm": "shm"}[implementation]
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if not line.startswith("{"):
+                continue
+            record = json.loads(line)
+            if record["backend"] != expected_backend:
+                sys.exit(f"{path.name}: measured backend {record['backend']!r}, expected {expected_backend!r}")
+            record["rep"] = rep
+            record["implementation"] = implementation
+            rows.append(record)
+    return rows
+
+
+def write_csv(rows, path):
+    with path.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        for row in sorted(rows, key=lambda r: (r["benchmark"], r["ranks"], r["size"], r["implementation"], r["rep"])):
+            writer.writerow({field: row.get(field, "") for field in FIELDS})
+
+
+def size_label(size):
+    for unit, scale in (("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= scale and size % scale == 0:
+            return f"{size // scale} {unit}"
+    return f"{size} B"
+
+
+def quartiles(values):
+    """(first quartile, median, third quartile); all three the value itself for one value."""
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    q1, median, q3 = statistics.quantiles(values, n=4, method="inclusive")
+    return q1, median, q3
+
+
+def spread(values):
+    """'median (q1-q3)' of a list of numbers."""
+    if not values:
+        return "-"
+    q1, median, q3 = quartiles(values)
+    if len(values) == 1:
+        return f"{median:.2f}"
+    return f"{median:.2f} ({q1:.2f}-{q3:.2f})"
+
+
+def value_text(values, unit):
+    if not values:
+        return "-"
+    median = statistics.median(values)
+    if unit == "MB/s":
+        return f"{median:,.0f}"
+    return f"{median:.3g}" if median < 100 else f"{median:,.0f}"
+
+
+def tables(rows):
+    """Markdown tables, one per (benchmark, ranks): medians and ratios to the C baseline."""
+    # values[(benchmark, ranks)][size][implementation][rep] = headline value
+    values = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
+    for row in rows:
+        field, _, _ = headline(row["benchmark"])
+        value = row.get(field)
+        if value is None:
+            continue
+        values[(row["benchmark"], row["ranks"])][row["size"]][row["implementation"]][row["rep"]] = float(value)
+
+    order = {"latency": 0, "bw": 1, "bibw": 2, "allreduce": 3}
+    out = []
+    for (benchmark, ranks) in sorted(values, key=lambda key: (order.get(key[0], 9), key[0], key[1])):
+        field, unit, higher = headline(benchmark)
+        present = [i for i in IMPLEMENTATIONS if any(i in by_impl for by_impl in values[(benchmark, ranks)].values())]
+        compared = [i for i in present if i != BASELINE]
+        what = {"avg_us": "mean latency", "mb_per_s": "bandwidth", "max_us": "time on the slowest rank"}[field]
+        better = "higher is better" if higher else "lower is better"
+        out.append(f"### {benchmark}, {ranks} ranks — {what} in {unit}, median of repetitions ({better})")
+        out.append("")
+        header = ["size"] + [f"{LABELS[i]} ({unit})" for i in present]
+        if BASELINE in present:
+            header += [f"{LABELS[i]} ÷ C" for i in compared]
+        out.append("| " + " | ".join(header) + " |")
+        out.append("|" + "|".join(["---:"] * len(header)) + "|")
+        for size in sorted(values[(benchmark, ranks)]):
+            by_impl = values[(benchmark, ranks)][size]
+            cells = [size_label(size)]
+            cells += [value_text(list(by_impl.get(i, {}).values()), unit) for i in present]
+            if BASELINE in present:
+                base = by_impl.get(BASELINE, {})
+                for i in compared:
+                    ratios = [by_impl[i][rep] / base[rep] for rep in by_impl.get(i, {})
+                              if rep in base and base[rep] > 0]
+                    cells.append(spread(ratios))
+            out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    if any(v for v in values):
+        out.append("Ratios: each repetition's value divided by the C baseline's value from the same "
+                   "repetition; median (interquartile range) over repetitions. For times, above 1 is slower than C; "
+                   "for bandwidth, below 1 is slower than C.")
+    return "\n".join(out)
+
+
+HIGHLIGHT_SIZES = [8, 1024, 16384, 65536, 1048576, 4194304]
+
+
+def highlights(rows):
+    """One short Markdown table: selected sizes of the 2-rank benchmarks, as ratios to C."""
+    lines = ["| benchmark (2 ranks) | size | C / Open MPI | Swift / Open MPI ÷ C | Swift / shm ÷ C |",
+             "|---|---:|---:|---:|---:|"]
+    for benchmark in ("latency", "bw", "allreduce"):
+        field, unit, _ = headline(benchmark)
+        for size in HIGHLIGHT_SIZES:
+            by_impl = defaultdict(dict)
+            for r in rows:
+                if r["benchmark"] == benchmark and r["ranks"] == 2 and r["size"] == size and r.get(field) is not None:
+                    by_impl[r["implementation"]][r["rep"]] = float(r[field])
+            base = by_impl.get(BASELINE)
+            if not base:
+                continue
+            cells = [benchmark, size_label(size), f"{value_text(list(base.values()), unit)} {unit}"]
+            for implementation in ("swift-openmpi", "swift-shm"):
+                ratios = [v / base[rep] for rep, v in by_impl.get(implementation, {}).items() if base.get(rep)]
+                cells.append(spread(ratios) if ratios else "not measured")
+            lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def plot(rows, results):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figures = [
+        ("latency.png", ["latency"], "Ping-pong latency (half round trip)", "latency (µs)"),
+        ("bandwidth.png", ["bw", "bibw"], "Streaming bandwidth (window of 64)", "bandwidth (MB/s, 10^6 B/s)"),
+        ("allreduce.png", ["allreduce"], "MPI_Allreduce, float sum (slowest rank)", "time per call (µs)"),
+    ]
+    for name, benchmarks, title, ylabel in figures:
+        fig, axis = plt.subplots(figsize=(8, 5), dpi=100)
+        drawn = False
+        for benchmark in benchmarks:
+            field, _, _ = headline(benchmark)
+            rank_counts = sorted({r["ranks"] for r in rows if r["benchmark"] == benchmark})
+            for ranks in rank_counts:
+                for implementation in IMPLEMENTATIONS:
+                    points = defaultdict(list)
+                    for r in rows:
+                        if (r["benchmark"], r["ranks"], r["implementation"]) == (benchmark, ranks, implementation) \
+                                and r["size"] > 0 and r.get(field) is not None and float(r[field]) > 0:
+                            points[r["size"]].append(float(r[field]))
+                    if not points:
+                        continue
+                    sizes = sorted(points)
+                    spreads = [quartiles(points[s]) for s in sizes]
+                    medians = [q[1] for q in spreads]
+                    style = "-" if ranks == 2 else "--"
+                    marker = "o" if ranks == 2 else "s"
+                    label = f"{LABELS[implementation]}, {ranks} ranks"
+                    if len({r["benchmark"] for r in rows if r["benchmark"] in benchmarks}) > 1:
+                        label = f"{benchmark}: " + label
+                    axis.plot(sizes, medians, style, marker=marker, markersize=3.5, linewidth=1.4,
+                              color=COLORS[implementation], label=label)
+                    axis.fill_between(sizes, [q[0] for q in spreads], [q[2] for q in spreads],
+                                      color=COLORS[implementation], alpha=0.2, linewidth=0)
+                    drawn = True
+        if not drawn:
+            axis.text(0.5, 0.5, "no measurements", ha="center", va="center", transform=axis.transAxes)
+        else:
+            axis.set_xscale("log", base=2)
+            axis.set_yscale("log")
+            low, high = axis.get_xlim()
+            ticks = [4 ** k for k in range(12) if low <= 4 ** k <= high]
+            axis.set_xticks(ticks, [size_label(t).replace(" ", "\u2009") for t in ticks])
+            axis.minorticks_off()
+        if name == "allreduce.png" and not any(r["benchmark"] == "allreduce" and r["implementation"] != BASELINE
+                                               for r in rows):
+            axis.text(0.02, 0.97, "swift-mpi: no allreduce in this build yet (C baseline only)",
+                      transform=axis.transAxes, va="top", fontsize=9, color="#aa0000")
+        axis.set_title(title + " — median, band: interquartile range of repetitions", fontsize=10)
+        axis.set_xlabel("message size (bytes)")
+        axis.set_ylabel(ylabel)
+        axis.grid(True, which="major", alpha=0.3)
+        if drawn:
+            axis.legend(fontsize=8, loc="best")
+        fig.tight_layout()
+        fig.savefig(results / name)
+        plt.close(fig)
+
+
+def main():
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    raw, results = Path(sys.argv[1]), Path(sys.argv[2])
+    results.mkdir(parents=True, exist_ok=True)
+    rows = load(raw)
+    if not rows:
+        sys.exit(f"no measurements in {raw}")
+    write_csv(rows, results / "bench.csv")
+    text = "## Highlights\n\n" + highlights(rows) + "\n\n## All sizes\n\n" + tables(rows)
+    (results / "summary.md").write_text(text + "\n")
+    print(text)
+    plot(rows, results)
+    print(f"\nwrote {results / 'bench.csv'}, {results / 'summary.md'}, latency.png, bandwidth.png, allreduce.png")
+
+
+if __name__ == "__main__":
+    main()

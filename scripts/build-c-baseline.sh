@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Builds the C baseline (Benchmarks/c-baseline) with `mpicc -O2` into .build-c/:
+# latency, bw, bibw, allreduce and barrier, each printing mpi-bench's JSON lines with backend
+# "c-openmpi". Needs Open MPI's compiler wrapper (libopenmpi-dev); scripts/bench-compare.sh
+# installs it when missing.
+#
+#   scripts/build-c-baseline.sh && mpirun -n 2 .build-c/latency --sizes 0:1024
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+source=Benchmarks/c-baseline
+output=.build-c
+mkdir -p "$output"
+
+CC=${MPICC:-mpicc}
+if ! command -v "$CC" >/dev/null 2>&1; then
+    echo "build-c-baseline: $CC not found (install libopenmpi-dev openmpi-bin)" >&2
+    exit 1
+fi
+
+flags=(-O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra)
+for program in latency allreduce barrier; do
+    "$CC" "${flags[@]}" -o "$output/$program" "$source/$program.c"
+done
+"$CC" "${flags[@]}" -o "$output/bw" "$source/bw.c"
+"$CC" "${flags[@]}" -DBIDIRECTIONAL=1 -o "$output/bibw" "$source/bw.c"
+echo "build-c-baseline: built $(cd "$output" && echo latency bw bibw allreduce barrier) in $output/"
