@@ -68,8 +68,10 @@ enum PointToPoint {
                 let peer = 1 - world.rank
                 let receives = bidirectional || world.rank == 1
                 let sends = bidirectional || world.rank == 0
+                // One list for the whole run, emptied after each window: no allocation per window.
+                var requests = RequestList(capacity: 2 * window)
                 batches = try Batches.time(timed: timed, warmup: warmup) { () throws(MPIError) in
-                    try world.withRequests { (requests: inout RequestList) throws(MPIError) in
+                    do {
                         if receives {
                             for _ in 0..<window {
                                 requests.add(try world.unsafeImmediateReceive(
@@ -82,7 +84,7 @@ enum PointToPoint {
                                     UnsafePointer(send.baseAddress), count: count, to: peer, tag: 100))
                             }
                         }
-                        try requests.waitAll()
+                        try requests.removeAll()
                     }
                     if !bidirectional {
                         if world.rank == 0 {

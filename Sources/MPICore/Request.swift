@@ -4,7 +4,8 @@
 /// (and, being a value, cannot change under it), a ``MessageBuffer`` is lent and locked. Dropping
 /// a request that has not completed waits for it: memory in use is never freed.
 public struct Request: ~Copyable {
-    @usableFromInline let backend: any Backend
+    /// Backends live as long as the process (see `Runtime`), so no reference count is kept.
+    @usableFromInline unowned(unsafe) let backend: any Backend
     @usableFromInline var handle: RequestHandle?
     @usableFromInline var loan: Loan
     @usableFromInline var result: Status?

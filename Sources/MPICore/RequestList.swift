@@ -12,14 +12,30 @@ public struct RequestList: ~Copyable {
         var isPersistent: Bool
     }
 
-    @usableFromInline var backend: (any Backend)?
+    /// Backends live as long as the process (see `Runtime`), so no reference count is kept.
+    @usableFromInline unowned(unsafe) var backend: (any Backend)?
     @usableFromInline var slots: [Slot] = []
     /// Scratch for `waitAny`: handles of the pending slots and their indices.
     @usableFromInline var pendingHandles: [RequestHandle] = []
     @usableFromInline var pendingIndices: [Int] = []
 
-    /// An empty list.
-    public init() {}
+    /// An empty list with room for `capacity` requests before it grows.
+    public init(capacity: Int = 0) {
+        slots.reserveCapacity(capacity)
+        pendingHandles.reserveCapacity(capacity)
+        pendingIndices.reserveCapacity(capacity)
+    }
+
+    /// Waits for every pending request, then empties the list, keeping its storage for reuse.
+    public mutating func removeAll() throws(MPIError) {
+        defer {
+            for slot in slots where slot.isPersistent {
+                if let handle = slot.handle { backend?.release(handle) }
+            }
+            slots.removeAll(keepingCapacity: true)
+        }
+        try waitAll()
+    }
 
     deinit {
         for index in slots.indices where slots[index].status == nil {
@@ -166,8 +182,10 @@ public struct RequestList: ~Copyable {
 extension Communicator {
     /// Runs `body` with an empty request list and waits for every request still pending in it
     /// when `body` returns or throws, so memory lent to those requests outlives them.
-    public func withRequests<R, E: Error>(_ body: (inout RequestList) throws(E) -> R) throws(E) -> R {
-        var list = RequestList()
+    public func withRequests<R, E: Error>(
+        capacity: Int = 0, _ body: (inout RequestList) throws(E) -> R
+    ) throws(E) -> R {
+        var list = RequestList(capacity: capacity)
         defer { _ = try? list.waitAll() }
         return try body(&list)
     }

@@ -11,6 +11,9 @@ package enum Runtime {
 
     private static let phase = Mutex<Phase>(.uninitialized)
     private static let progress = Mutex<ProgressEngine?>(nil)
+    /// Every backend this process started, kept for its lifetime: requests refer to their
+    /// backend without reference counting, which is sound only because backends never die.
+    private static let immortal = Mutex<[any Backend]>([])
 
     /// The progress engine of the live backend, started on first use. Async operations drive the
     /// backend from its thread, so they need `ThreadLevel.multiple`.
@@ -34,6 +37,7 @@ package enum Runtime {
         try phase.withLock { (phase: inout Phase) throws(MPIError) in
             switch phase {
             case .uninitialized:
+                immortal.withLock { $0.append(backend) }
                 let world = Communicator(
                     backend: backend, handle: backend.worldHandle,
                     rank: backend.worldRank, size: backend.worldSize, predefined: true)

@@ -3,22 +3,36 @@ import MPICore
 import Synchronization
 
 /// A communicator as the engine sees it: its context ids and its group in world ranks.
+///
+/// The rank tables live in memory this value owns until `deallocate()` (when the communicator
+/// is freed), so copying an info on the message path costs no reference counting.
 struct CommunicatorInfo {
     /// Context id for point-to-point traffic; collective traffic uses `context + 1`.
     let context: UInt32
     /// World rank of each member, in communicator rank order.
-    let members: [Int]
+    let members: UnsafeBufferPointer<Int>
     /// Communicator rank of each world rank, or -1 for non-members.
-    let rankOfWorld: [Int]
+    let rankOfWorld: UnsafeBufferPointer<Int>
     let rank: Int
 
     init(context: UInt32, members: [Int], worldSize: Int, worldRank: Int) {
         self.context = context
-        self.members = members
-        var rankOfWorld = [Int](repeating: -1, count: worldSize)
-        for (rank, world) in members.enumerated() { rankOfWorld[world] = rank }
-        self.rankOfWorld = rankOfWorld
-        self.rank = rankOfWorld[worldRank]
+        let memberTable = UnsafeMutableBufferPointer<Int>.allocate(capacity: members.count)
+        _ = memberTable.initialize(fromContentsOf: members)
+        self.members = UnsafeBufferPointer(memberTable)
+        let rankTable = UnsafeMutableBufferPointer<Int>.allocate(capacity: worldSize)
+        rankTable.initialize(repeating: -1)
+        for (rank, world) in members.enumerated() { rankTable[world] = rank }
+        self.rankOfWorld = UnsafeBufferPointer(rankTable)
+        self.rank = rankTable[worldRank]
+    }
+
+    /// The members as an array, for comparisons.
+    var memberList: [Int] { Array(members) }
+
+    func deallocate() {
+        members.deallocate()
+        rankOfWorld.deallocate()
     }
 }
 
@@ -45,6 +59,8 @@ struct Engine {
     var lock: UnsafeMutablePointer<pthread_mutex_t>? = nil
 
     var posted = Slab<PostedReceive>(capacity: 64)
+    /// Every posted receive before this index has matched, so matching starts here.
+    var firstUnmatched = 0
     var unexpected = Slab<UnexpectedMessage>(capacity: 64)
     /// Sends not yet complete: queued behind others to the same rank, blocked on a full ring, or
     /// waiting for an acknowledgement. In posting order.
@@ -204,8 +220,9 @@ struct Engine {
     }
 
     @inline(__always)
-    private func postedIndex(context: UInt32, source: Int, tag: Int) -> Int? {
-        var index = 0
+    private mutating func postedIndex(context: UInt32, source: Int, tag: Int) -> Int? {
+        while firstUnmatched < posted.count && posted[firstUnmatched].matched { firstUnmatched &+= 1 }
+        var index = firstUnmatched
         while index < posted.count {
             if !posted[index].matched && posted[index].accepts(context: context, source: source, tag: tag) {
                 return index
@@ -319,6 +336,23 @@ struct Engine {
             offset += fragment
             kind = .fragment
         } while offset < count
+    }
+
+    /// Writes a single-record eager message at once if nothing is queued and the ring has room;
+    /// returns whether it did (the send is then complete).
+    @inline(__always)
+    mutating func sendEagerIfRoom(
+        _ bytes: UnsafeRawPointer?, count: Int, to destination: Int, context: UInt32, tag: Int
+    ) -> Bool {
+        guard pendingSends.isEmpty, count <= producers[destination].maxPayload,
+            !usesRendezvous(count, to: destination)
+        else { return false }
+        let size = Record.size(payload: count)
+        guard let record = producers[destination].reserve(size) else { return false }
+        writeHeader(record, kind: .eager, context: context, tag: tag, total: count, fragment: count, flags: 0, cookie: 0)
+        if count > 0 { (record + Record.headerBytes).copyMemory(from: bytes!, byteCount: count) }
+        producers[destination].publish(record, size: size)
+        return true
     }
 
     /// Queues a send and starts writing it if nothing is ahead of it; returns its id.
@@ -474,7 +508,14 @@ struct Engine {
     /// Waits for the posted receive `id` and removes it from the queue.
     mutating func completeReceive(_ id: Int) throws(MPIError) -> PostedReceive {
         try wait { engine in engine.receiveIndex(id).map { engine.posted[$0].done } ?? true }
-        return posted.remove(at: receiveIndex(id)!)
+        return removePosted(at: receiveIndex(id)!)
+    }
+
+    /// Removes a completed receive from the posted queue.
+    @inline(__always)
+    mutating func removePosted(at index: Int) -> PostedReceive {
+        if index < firstUnmatched { firstUnmatched -= 1 }
+        return posted.remove(at: index)
     }
 
     /// Index of posted receive `id`.

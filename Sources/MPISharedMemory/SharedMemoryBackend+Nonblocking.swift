@@ -27,6 +27,11 @@ extension SharedMemoryBackend {
         defer { unlockEngine() }
         let bytes = try byteCount(count, type)
         let info = try info(comm)
+        if mode == .standard && engine.pointee.sendEagerIfRoom(
+            buffer, count: bytes, to: info.members[dest], context: info.context, tag: tag)
+        {
+            return handle(0, .completedAtOnce)
+        }
         let id = try engine.pointee.startSend(
             buffer, count: bytes, to: info.members[dest], context: info.context, tag: tag,
             synchronous: mode == .synchronous)
@@ -141,7 +146,7 @@ extension SharedMemoryBackend {
                 throw MPIError(.request, "request \(id) is not pending (completed already?)")
             }
             guard engine.pointee.posted[index].done else { return nil }
-            let receive = engine.pointee.posted.remove(at: index)
+            let receive = engine.pointee.removePosted(at: index)
             return try status(of: receive)
         case .persistent:
             let index = try persistentIndex(id)

@@ -196,7 +196,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         let parent = try info(comm)
         let id = try agreeOnContexts(parent, count: 1)
         return register(CommunicatorInfo(
-            context: UInt32(id * 2), members: parent.members, worldSize: worldSize, worldRank: worldRank))
+            context: UInt32(id * 2), members: parent.memberList, worldSize: worldSize, worldRank: worldRank))
     }
 
     package func split(_ comm: CommHandle, color: Int?, key: Int) throws(MPIError) -> CommHandle? {
@@ -220,7 +220,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         defer { unlockEngine() }
         if a == b { return .identical }
         let (first, second) = (try info(a), try info(b))
-        if first.members == second.members { return .congruent }
+        if first.memberList == second.memberList { return .congruent }
         if first.members.sorted() == second.members.sorted() { return .similar }
         return .unequal
     }
@@ -230,6 +230,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         defer { unlockEngine() }
         let index = Int(comm.raw)
         guard index >= 2, index < engine.pointee.communicators.count else { return }
+        engine.pointee.communicators[index]?.deallocate()
         engine.pointee.communicators[index] = nil
     }
 
@@ -379,7 +380,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     }
 
     @inline(__always)
-    private func status(of receive: PostedReceive, rankOfWorld: [Int]?, type: Datatype) throws(MPIError) -> Status {
+    private func status(of receive: PostedReceive, rankOfWorld: UnsafeBufferPointer<Int>?, type: Datatype) throws(MPIError) -> Status {
         let source = rankOfWorld.map { $0[receive.matchedSource] } ?? receive.matchedSource
         switch receive.failure {
         case nil:
