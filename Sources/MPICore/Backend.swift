@@ -75,6 +75,9 @@ package protocol Backend: AnyObject, Sendable {
     func duplicate(_ comm: CommHandle) throws(MPIError) -> CommHandle
     /// `color == nil` is `MPI_UNDEFINED`: the caller joins no new communicator and gets `nil`.
     func split(_ comm: CommHandle, color: Int?, key: Int) throws(MPIError) -> CommHandle?
+    /// The processes of `comm` that can share memory with this one, ordered by `key` then rank
+    /// (`MPI_Comm_split_type` with `MPI_COMM_TYPE_SHARED`). Collective.
+    func splitShared(_ comm: CommHandle, key: Int) throws(MPIError) -> CommHandle
     func compare(_ a: CommHandle, _ b: CommHandle) throws(MPIError) -> CommunicatorComparison
     func free(_ comm: CommHandle)
     func barrier(_ comm: CommHandle) throws(MPIError)

@@ -77,6 +77,16 @@ public final class Communicator: Sendable, CustomStringConvertible {
             rank: backend.rank(of: handle), size: backend.size(of: handle), predefined: false)
     }
 
+    /// The processes of this communicator that share a node (memory) with this one, ordered by
+    /// `key`, then by rank here (`MPI_Comm_split_type` with `MPI_COMM_TYPE_SHARED`). Collective.
+    public func splitByNode(key: Int = 0) throws(MPIError) -> Communicator {
+        try checkActive()
+        let handle = try backend.splitShared(handle, key: key)
+        return Communicator(
+            backend: backend, handle: handle,
+            rank: backend.rank(of: handle), size: backend.size(of: handle), predefined: false)
+    }
+
     /// How this communicator relates to `other` (`MPI_Comm_compare`).
     public func compare(_ other: Communicator) throws(MPIError) -> CommunicatorComparison {
         try checkActive()

@@ -146,6 +146,20 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
         return CommHandle(result)
     }
 
+    package func splitShared(_ comm: CommHandle, key: Int) throws(MPIError) -> CommHandle {
+        guard let mpiKey = Int32(exactly: key) else {
+            throw MPIError(.argument, "split key \(key) does not fit Open MPI's int (\(Int32.min)...\(Int32.max))")
+        }
+        var result: MPI_Comm?
+        try check(
+            MPI_Comm_split_type(comm.mpi, Int32(MPI_COMM_TYPE_SHARED), mpiKey, cmpi_info_null(), &result),
+            "MPI_Comm_split_type", "MPI_COMM_TYPE_SHARED, key \(key)")
+        guard let result, result != cmpi_comm_null() else {
+            throw MPIError(.intern, "MPI_Comm_split_type(MPI_COMM_TYPE_SHARED) returned no communicator")
+        }
+        return CommHandle(result)
+    }
+
     package func compare(_ a: CommHandle, _ b: CommHandle) throws(MPIError) -> CommunicatorComparison {
         var result: Int32 = 0
         try check(MPI_Comm_compare(a.mpi, b.mpi, &result), "MPI_Comm_compare")

@@ -202,6 +202,10 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     package func split(_ comm: CommHandle, color: Int?, key: Int) throws(MPIError) -> CommHandle? {
         lockEngine()
         defer { unlockEngine() }
+        return try splitInside(comm, color: color, key: key)
+    }
+
+    private func splitInside(_ comm: CommHandle, color: Int?, key: Int) throws(MPIError) -> CommHandle? {
         let parent = try info(comm)
         let entries = try allGather(parent, (color ?? -1, key))
         let colors = Set(entries.map(\.0).filter { $0 >= 0 }).sorted()
@@ -213,6 +217,16 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
             .map { parent.members[$0] }
         return register(CommunicatorInfo(
             context: UInt32((base + colorIndex) * 2), members: members, worldSize: worldSize, worldRank: worldRank))
+    }
+
+    /// Every rank of a shared-memory job is on this node: a split with one color.
+    package func splitShared(_ comm: CommHandle, key: Int) throws(MPIError) -> CommHandle {
+        lockEngine()
+        defer { unlockEngine() }
+        guard let handle = try splitInside(comm, color: 0, key: key) else {
+            throw MPIError(.intern, "a split with one color left this rank out")
+        }
+        return handle
     }
 
     package func compare(_ a: CommHandle, _ b: CommHandle) throws(MPIError) -> CommunicatorComparison {

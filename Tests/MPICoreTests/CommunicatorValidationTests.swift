@@ -39,6 +39,10 @@ final class RecordingBackend: Backend, @unchecked Sendable {
     }
 
     func compare(_ a: CommHandle, _ b: CommHandle) throws(MPIError) -> CommunicatorComparison { .identical }
+    func splitShared(_ comm: CommHandle, key: Int) throws(MPIError) -> CommHandle {
+        calls.append("splitShared \(comm.raw) key \(key)")
+        return CommHandle(raw: 9)
+    }
     func free(_ comm: CommHandle) { calls.append("free \(comm.raw)") }
     func barrier(_ comm: CommHandle) throws(MPIError) { calls.append("barrier") }
 

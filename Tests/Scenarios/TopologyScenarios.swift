@@ -1,0 +1,56 @@
+import MPI
+
+/// Cartesian grids and node-local communicators.
+let topologyScenarios: [Scenario] = [
+    Scenario("cartesian-grid") { c in
+        let dimensions = try CartesianTopology.balancedDimensions(ranks: c.size, constraints: [0, 0])
+        guard let grid = try CartesianTopology(c.world, dimensions: dimensions, periodic: [true, false]) else {
+            throw ScenarioFailure("every rank of a grid as large as the world must be on it")
+        }
+        try expect(grid.communicator.size == c.size && grid.communicator.rank == c.rank, "grid keeps the world's order")
+        let here = grid.coordinates
+        try expect(try grid.rank(at: here) == c.rank, "rank(at: coordinates) round trip for \(here)")
+        // Periodic in dimension 0, not in dimension 1.
+        let (west, east) = try grid.shift(dimension: 0)
+        try expect(west == (try grid.rank(at: [here[0] - 1, here[1]])), "periodic shift source")
+        try expect(east == (try grid.rank(at: [here[0] + 1, here[1]])), "periodic shift destination")
+        let (south, north) = try grid.shift(dimension: 1)
+        try expect(here[1] > 0 || south == Communicator.nullProcess, "non-periodic lower edge is the null process")
+        try expect(here[1] < dimensions[1] - 1 || north == Communicator.nullProcess, "non-periodic upper edge is the null process")
+
+        // Halo exchange: every rank sends its rank both ways and checks what came back.
+        for dimension in 0..<2 {
+            let face = [Int32](repeating: Int32(c.rank), count: 5)
+            let (fromLower, fromUpper) = try grid.exchange(along: dimension, towardLower: face, towardUpper: face, tag: 60 + dimension)
+            let (lower, upper) = try grid.shift(dimension: dimension)
+            try expect((fromLower == nil) == (lower == Communicator.nullProcess), "lower face presence in dimension \(dimension)")
+            try expect((fromUpper == nil) == (upper == Communicator.nullProcess), "upper face presence in dimension \(dimension)")
+            if let fromLower { try expect(fromLower == [Int32](repeating: Int32(lower), count: 5), "face from lower \(fromLower)") }
+            if let fromUpper { try expect(fromUpper == [Int32](repeating: Int32(upper), count: 5), "face from upper \(fromUpper)") }
+        }
+        return .passed
+    },
+
+    Scenario("cartesian-subgrid") { c in
+        // A 1-D grid of all but the last rank: the last rank is left out.
+        let cells = max(c.size - 1, 1)
+        let grid = try CartesianTopology(c.world, dimensions: [cells], periodic: [false])
+        try expect((grid == nil) == (c.rank >= cells), "rank \(c.rank) membership in a grid of \(cells)")
+        if let grid {
+            try expect(grid.communicator.size == cells, "sub-grid size \(grid.communicator.size)")
+            try grid.communicator.barrier()
+        }
+        return .passed
+    },
+
+    Scenario("split-by-node") { c in
+        let node = try c.world.splitByNode(key: -c.rank)
+        // One machine: every rank shares the node, ordered by key (reversed ranks).
+        try expect(node.size == c.size, "node communicator has \(node.size) of \(c.size) ranks")
+        try expect(node.rank == c.size - 1 - c.rank, "node rank \(node.rank) for key \(-c.rank)")
+        var token = [node.rank]
+        try node.sendReceiveReplace(&token, to: (node.rank + 1) % node.size, sendTag: 3, from: (node.rank + node.size - 1) % node.size, receiveTag: 3)
+        try expect(token == [(node.rank + node.size - 1) % node.size], "ring on the node communicator got \(token)")
+        return .passed
+    },
+]
