@@ -70,6 +70,61 @@ final class RecordingBackend: Backend, @unchecked Sendable {
         calls.append("probe \(source) \(tag) \(blocking ? "blocking" : "nonblocking")")
         return Status(source: max(source, 0), tag: max(tag, 0), byteCount: probedBytes)
     }
+
+    // Nonblocking operations complete at once: every request is done when first tested.
+
+    private func request(_ call: String) -> RequestHandle {
+        nextHandle += 1
+        calls.append("\(call) -> \(nextHandle)")
+        return RequestHandle(raw: nextHandle)
+    }
+
+    func immediateSend(
+        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
+        to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
+    ) throws(MPIError) -> RequestHandle {
+        request("immediateSend \(count) \(type) to \(dest) tag \(tag)")
+    }
+
+    func immediateReceive(
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
+        from source: Int, tag: Int, comm: CommHandle
+    ) throws(MPIError) -> RequestHandle {
+        request("immediateReceive \(count) \(type) from \(source) tag \(tag)")
+    }
+
+    func persistentSend(
+        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
+        to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
+    ) throws(MPIError) -> RequestHandle {
+        request("persistentSend \(count) \(type) to \(dest) tag \(tag)")
+    }
+
+    func persistentReceive(
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
+        from source: Int, tag: Int, comm: CommHandle
+    ) throws(MPIError) -> RequestHandle {
+        request("persistentReceive \(count) \(type) from \(source) tag \(tag)")
+    }
+
+    func start(_ request: RequestHandle) throws(MPIError) { calls.append("start \(request.raw)") }
+
+    func test(_ request: RequestHandle) throws(MPIError) -> Status? { try wait(request) }
+
+    func wait(_ request: RequestHandle) throws(MPIError) -> Status {
+        calls.append("wait \(request.raw)")
+        return Status(source: 0, tag: 0, byteCount: probedBytes)
+    }
+
+    func waitAny(
+        _ requests: UnsafeBufferPointer<RequestHandle>
+    ) throws(MPIError) -> (index: Int, outcome: Result<Status, MPIError>) {
+        (0, .success(try wait(requests[0])))
+    }
+
+    func cancel(_ request: RequestHandle) throws(MPIError) { calls.append("cancel \(request.raw)") }
+
+    func release(_ request: RequestHandle) { calls.append("release \(request.raw)") }
 }
 
 @Suite("Argument checks before the backend")
