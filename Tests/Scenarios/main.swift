@@ -16,7 +16,7 @@ import Darwin
 #endif
 
 let catalog: [Scenario] =
-    pointToPointScenarios + errorScenarios + communicatorScenarios + environmentScenarios
+    pointToPointScenarios + nonblockingScenarios + errorScenarios + communicatorScenarios + environmentScenarios
     + [largeMessageScenario, afterFinalizeScenario]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
