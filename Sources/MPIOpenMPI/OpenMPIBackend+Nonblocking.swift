@@ -39,7 +39,8 @@ struct RequestRecord {
     /// A persistent request's wire form, kept until it is released.
     let wire: WireType?
     /// Set when Open MPI freed this request while reporting another request's error from
-    /// `MPI_Waitany`: the request is complete and its own error is lost.
+    /// `MPI_Waitany`: the operation is over and its own error is lost. (A persistent request is
+    /// made again when this is reported.)
     var freedWithAnother = false
 }
 
@@ -238,8 +239,14 @@ extension OpenMPIBackend {
         }
         var position: Int32 = 0
         var status = MPI_Status()
+        var lost: Int?
         let code = withUnsafeTemporaryAllocation(of: MPI_Request?.self, capacity: requests.count) { array in
             for (index, handle) in requests.enumerated() {
+                // One that an earlier call freed along with another is complete already.
+                if let record = handle.record, record.pointee.freedWithAnother {
+                    lost = index
+                    return MPI_SUCCESS
+                }
                 array.initializeElement(at: index, to: handle.record?.pointee.request ?? handle.sendRequest)
             }
             let code = MPI_Waitany(count, array.baseAddress, &position, &status)
@@ -248,10 +255,11 @@ extension OpenMPIBackend {
             for (index, handle) in requests.enumerated() {
                 guard let record = handle.record, record.pointee.request != array[index] else { continue }
                 record.pointee.request = array[index]
-                if index != Int(position) && !record.pointee.isPersistent { record.pointee.freedWithAnother = true }
+                if index != Int(position) { record.pointee.freedWithAnother = true }
             }
             return code
         }
+        if let lost { position = Int32(lost) }
         guard position != MPI_UNDEFINED else {
             try check(code, "MPI_Waitany")
             throw MPIError(.request, "waiting for any of \(requests.count) requests, none of which is active")
@@ -284,6 +292,7 @@ extension OpenMPIBackend {
         }
         let r = record.pointee
         if r.freedWithAnother {
+            record.pointee.freedWithAnother = false
             throw MPIError(
                 .other, "Open MPI freed this request while reporting another request's error from MPI_Waitany; its own outcome is unknown")
         }

@@ -470,16 +470,20 @@ let nonblockingScenarios: [Scenario] = [
         // receives are posted: Open MPI 4.1.4's self transport (a rank sending to itself) does
         // not report the truncation of a message into a receive posted before it arrives.
         let ten = (0..<10).map { Int32(c.rank * 100 + $0) }
-        for tag in 160...163 { try c.world.send(ten, to: c.next, tag: tag) }
+        for tag in 160...164 { try c.world.send(ten, to: c.next, tag: tag) }
         try c.world.send(Array(ten.prefix(4)), to: c.next, tag: 163)
 
         let small = MessageBuffer<Int32>(repeating: 0, count: 4)
         var receive = try c.world.immediateReceive(into: small, from: c.previous, tag: 160)
-        let listed = MessageBuffer<Int32>(repeating: 0, count: 4)
+        // Two of three receives in a list fail. (Open MPI frees every failed request of the array
+        // when MPI_Waitany reports one; the other must still be reported, by the next call.)
+        let listed = [MessageBuffer<Int32>(repeating: 0, count: 4), MessageBuffer<Int32>(repeating: 0, count: 4)]
         let roomy = MessageBuffer<Int32>(repeating: 0, count: 10)
         var list = RequestList()
-        list.add(try c.world.immediateReceive(into: listed, from: c.previous, tag: 161))
+        list.add(try c.world.immediateReceive(into: listed[0], from: c.previous, tag: 161))
         list.add(try c.world.immediateReceive(into: roomy, from: c.previous, tag: 162))
+        list.add(try c.world.immediateReceive(into: listed[1], from: c.previous, tag: 164))
+        try c.world.barrier()
         let persistentBuffer = MessageBuffer<Int32>(repeating: 0, count: 4)
         var persistent = try c.world.persistentReceive(into: persistentBuffer, from: c.previous, tag: 163)
         try persistent.start()
@@ -496,12 +500,16 @@ let nonblockingScenarios: [Scenario] = [
                 try expect(index == 1 && status.count(of: Int32.self) == 10, "waitAny completed \(index) with \(status)")
                 successes += 1
             } catch let failure as MPIError {
-                try expect(failure.errorClass == .truncate, "waitAny threw \(failure)")
-                try expect(list.status(at: 0)?.error == .truncate, "failed request's status \(String(describing: list.status(at: 0)))")
+                try expect(failure.errorClass == .truncate || failure.errorClass == .other, "waitAny threw \(failure)")
                 failures += 1
             }
         }
-        try expect(failures == 1 && successes == 1 && !listed.isLent, "waitAny: \(failures) failures, \(successes) successes")
+        try expect(failures == 2 && successes == 1, "waitAny: \(failures) failures, \(successes) successes")
+        for index in [0, 2] {
+            let status = list.status(at: index)
+            try expect(status?.error == .truncate || status?.error == .other, "failed request \(index) has status \(String(describing: status))")
+        }
+        try expect(!listed[0].isLent && !listed[1].isLent, "buffers of failed receives still lent")
         try expect(roomy.array == (0..<10).map { Int32(c.previous * 100 + $0) }, "roomy receive holds \(roomy.array)")
 
         // A failed activation leaves a persistent request inactive and reusable.
