@@ -19,6 +19,8 @@ final class RecordingBackend: Backend, @unchecked Sendable {
     var calls: [String] = []
     /// Size of the message a probe reports.
     var probedBytes = 0
+    /// Requests whose operation fails (truncated) when it completes.
+    var failing: Set<UInt> = []
     private var nextHandle: UInt = 2
 
     func wallTime() -> Double { 0 }
@@ -113,13 +115,18 @@ final class RecordingBackend: Backend, @unchecked Sendable {
 
     func wait(_ request: RequestHandle) throws(MPIError) -> Status {
         calls.append("wait \(request.raw)")
+        if failing.contains(request.raw) { throw MPIError(.truncate, "request \(request.raw) was truncated") }
         return Status(source: 0, tag: 0, byteCount: probedBytes)
     }
 
     func waitAny(
         _ requests: UnsafeBufferPointer<RequestHandle>
     ) throws(MPIError) -> (index: Int, outcome: Result<Status, MPIError>) {
-        (0, .success(try wait(requests[0])))
+        do throws(MPIError) {
+            return (0, .success(try wait(requests[0])))
+        } catch {
+            return (0, .failure(error))
+        }
     }
 
     func cancel(_ request: RequestHandle) throws(MPIError) { calls.append("cancel \(request.raw)") }
