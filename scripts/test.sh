@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds and tests swift-mpi twice: without the OpenMPI trait (shared-memory backend only) and
-# with it (in its own scratch path, so neither build invalidates the other). Installs Open MPI
-# first when it is missing. Exits non-zero on the first failure; the last thing it prints is
-# the test runner's summary of the Open MPI configuration.
+# with it (in its own scratch path, so neither build invalidates the other), and between the two
+# runs the nonblocking scenarios under AddressSanitizer. Installs Open MPI first when it is
+# missing. Exits non-zero on the first failure; the last thing it prints is the test runner's
+# summary of the Open MPI configuration.
 #
 #   scripts/test.sh
 #   SWIFTMPI_TEST_BACKENDS=openmpi scripts/test.sh   # run only the mpirun scenario launches
@@ -28,6 +29,20 @@ export OMPI_MCA_rmaps_base_oversubscribe=1
 echo "== without the OpenMPI trait"
 swift build --build-tests
 swift test
+
+# The nonblocking scenarios lend caller memory to pending operations: run them under
+# AddressSanitizer (shared-memory backend), so a request that outlives its buffer or a backend
+# that writes past one fails loudly. nb-large-message (2 GiB per rank) is left out.
+echo "== nonblocking scenarios under AddressSanitizer"
+swift build --sanitize=address --scratch-path .build-asan --product mpi-scenarios
+swift build --sanitize=address --scratch-path .build-asan --product swift-mpiexec
+asan_bin="$(swift build --sanitize=address --scratch-path .build-asan --show-bin-path)"
+nonblocking=$("$asan_bin/mpi-scenarios" --list | grep '^nb-' | grep -v '^nb-large-message$')
+for ranks in 2 4; do
+    echo "-- swift-mpiexec -n $ranks (AddressSanitizer)"
+    # (pipefail: a failed job fails the script.)
+    "$asan_bin/swift-mpiexec" -n "$ranks" --timeout 300 -- "$asan_bin/mpi-scenarios" $nonblocking | grep -v ' BEGIN '
+done
 
 echo "== with the OpenMPI trait"
 swift build --traits OpenMPI --scratch-path .build-openmpi --build-tests

@@ -10,13 +10,14 @@
 
 #include <mpi.h>
 
-// Communicators and error handlers.
+// Communicators, error handlers and requests.
 static inline MPI_Comm _Nonnull cmpi_comm_world(void) { return MPI_COMM_WORLD; }
 static inline MPI_Comm _Nonnull cmpi_comm_self(void) { return MPI_COMM_SELF; }
 static inline MPI_Comm _Nonnull cmpi_comm_null(void) { return MPI_COMM_NULL; }
 static inline MPI_Errhandler _Nonnull cmpi_errors_return(void) { return MPI_ERRORS_RETURN; }
 static inline MPI_Info _Nonnull cmpi_info_null(void) { return MPI_INFO_NULL; }
 static inline MPI_Status *_Nullable cmpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
+static inline MPI_Request _Nonnull cmpi_request_null(void) { return MPI_REQUEST_NULL; }
 
 // Predefined datatypes.
 static inline MPI_Datatype _Nonnull cmpi_datatype_null(void) { return MPI_DATATYPE_NULL; }

@@ -100,7 +100,9 @@ package protocol Backend: AnyObject, Sendable {
 
     // Nonblocking operations. A request started with `immediate…` is freed by the backend when
     // `test`/`wait` reports it complete; a persistent request stays until `release`, and `start`
-    // reactivates it. The caller keeps buffers alive and untouched until completion.
+    // reactivates it. The caller keeps buffers alive and untouched until completion. An operation
+    // that fails (a truncated receive) is complete all the same: its error is thrown by the
+    // `test`/`wait` that completes it, which frees or deactivates the request as on success.
     func immediateSend(
         _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
         to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
@@ -123,8 +125,12 @@ package protocol Backend: AnyObject, Sendable {
     /// else `nil`. Errors of the operation itself are thrown.
     func test(_ request: RequestHandle) throws(MPIError) -> Status?
     func wait(_ request: RequestHandle) throws(MPIError) -> Status
-    /// Waits until one of `requests` completes and completes it, as `wait` would.
-    func waitAny(_ requests: UnsafeBufferPointer<RequestHandle>) throws(MPIError) -> (index: Int, status: Status)
+    /// Waits until one of `requests` completes and completes it, as `wait` would. The error of a
+    /// failed operation comes back as its outcome, not thrown, so the caller learns which request
+    /// it completed; what is thrown is an error of the call itself.
+    func waitAny(
+        _ requests: UnsafeBufferPointer<RequestHandle>
+    ) throws(MPIError) -> (index: Int, outcome: Result<Status, MPIError>)
     /// Asks for a pending receive to be cancelled; it still has to be completed by test/wait,
     /// whose status then says whether it was cancelled (`MPI_Cancel`).
     func cancel(_ request: RequestHandle) throws(MPIError)

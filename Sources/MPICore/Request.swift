@@ -37,22 +37,35 @@ public struct Request: ~Copyable {
     /// Whether the operation has completed (as far as the last ``test()`` or ``wait()`` knows).
     public var isComplete: Bool { result != nil }
 
-    /// Waits for the operation to complete and returns its status (`MPI_Wait`).
+    /// Waits for the operation to complete and returns its status (`MPI_Wait`). When the
+    /// operation failed, its error is thrown, the request is complete all the same and its status
+    /// (from then on) has ``Status/error`` set.
     @inlinable @discardableResult
     public mutating func wait() throws(MPIError) -> Status {
         if let result { return result }
-        let status = try backend.wait(handle!)
-        complete(status)
-        return status
+        do {
+            let status = try backend.wait(handle!)
+            complete(status)
+            return status
+        } catch {
+            complete(.failed(error))
+            throw error
+        }
     }
 
-    /// The status if the operation has completed, else `nil` (`MPI_Test`).
+    /// The status if the operation has completed, else `nil` (`MPI_Test`). A failed operation
+    /// throws its error, as ``wait()`` does.
     @inlinable
     public mutating func test() throws(MPIError) -> Status? {
         if let result { return result }
-        guard let status = try backend.test(handle!) else { return nil }
-        complete(status)
-        return status
+        do {
+            guard let status = try backend.test(handle!) else { return nil }
+            complete(status)
+            return status
+        } catch {
+            complete(.failed(error))
+            throw error
+        }
     }
 
     /// Asks for a pending receive to be cancelled (`MPI_Cancel`); ``wait()`` then returns a

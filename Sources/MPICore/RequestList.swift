@@ -108,7 +108,7 @@ public struct RequestList: ~Copyable {
             do throws(MPIError) {
                 finish(index, try backend!.wait(slots[index].handle!))
             } catch {
-                finish(index, Status(source: Communicator.anySource, tag: Communicator.anyTag, error: error.errorClass, byteCount: 0))
+                finish(index, .failed(error))
                 if firstError == nil { firstError = error }
             }
         }
@@ -117,16 +117,23 @@ public struct RequestList: ~Copyable {
     }
 
     /// Waits until one pending request completes and returns its index and status
-    /// (`MPI_Waitany`); `nil` when none is pending.
+    /// (`MPI_Waitany`); `nil` when none is pending. When the operation that completed failed,
+    /// its error is thrown and ``status(at:)`` of its index has ``Status/error`` set.
     public mutating func waitAny() throws(MPIError) -> (index: Int, status: Status)? {
         collectPending()
         guard !pendingHandles.isEmpty else { return nil }
-        let (position, status) = try pendingHandles.withUnsafeBufferPointer { (handles) throws(MPIError) in
+        let (position, outcome) = try pendingHandles.withUnsafeBufferPointer { (handles) throws(MPIError) in
             try backend!.waitAny(handles)
         }
         let index = pendingIndices[position]
-        finish(index, status)
-        return (index, status)
+        switch outcome {
+        case .success(let status):
+            finish(index, status)
+            return (index, status)
+        case .failure(let error):
+            finish(index, .failed(error))
+            throw error
+        }
     }
 
     /// Waits until at least one pending request completes and returns every one that has
@@ -148,10 +155,7 @@ public struct RequestList: ~Copyable {
     /// One request that has completed, if any (`MPI_Testany`).
     public mutating func testAny() throws(MPIError) -> (index: Int, status: Status)? {
         for index in slots.indices where slots[index].status == nil {
-            if let status = try backend!.test(slots[index].handle!) {
-                finish(index, status)
-                return (index, status)
-            }
+            if let status = try test(index) { return (index, status) }
         }
         return nil
     }
@@ -160,12 +164,23 @@ public struct RequestList: ~Copyable {
     public mutating func testSome() throws(MPIError) -> [(index: Int, status: Status)] {
         var done: [(index: Int, status: Status)] = []
         for index in slots.indices where slots[index].status == nil {
-            if let status = try backend!.test(slots[index].handle!) {
-                finish(index, status)
-                done.append((index, status))
-            }
+            if let status = try test(index) { done.append((index, status)) }
         }
         return done
+    }
+
+    /// Tests pending request `index`, completing it when done; a failed operation is completed
+    /// and its error thrown.
+    @usableFromInline
+    mutating func test(_ index: Int) throws(MPIError) -> Status? {
+        do {
+            guard let status = try backend!.test(slots[index].handle!) else { return nil }
+            finish(index, status)
+            return status
+        } catch {
+            finish(index, .failed(error))
+            throw error
+        }
     }
 
     @usableFromInline

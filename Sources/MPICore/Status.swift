@@ -31,6 +31,12 @@ public struct Status: Sendable, Hashable, CustomStringConvertible {
     /// The status of a receive from the null process: source null, any tag, empty.
     public static let null = Status(source: Communicator.nullProcess, tag: Communicator.anyTag, byteCount: 0)
 
+    /// The status a request keeps when its operation failed with `error` (which was thrown).
+    @usableFromInline
+    static func failed(_ error: MPIError) -> Status {
+        Status(source: Communicator.anySource, tag: Communicator.anyTag, error: error.errorClass, byteCount: 0)
+    }
+
     public var description: String {
         "Status(source: \(source), tag: \(tag), bytes: \(byteCount)\(isCancelled ? ", cancelled" : "")\(error.map { ", error: \($0)" } ?? ""))"
     }

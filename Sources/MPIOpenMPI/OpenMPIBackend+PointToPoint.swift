@@ -35,8 +35,8 @@ extension OpenMPIBackend {
         let code = MPI_Recv(buffer, wire.count, wire.datatype, mpiRank(source), mpiTag(tag), comm.mpi, &status)
         try check(
             code, "MPI_Recv",
-            receiveContext(code: code, status: &status, wire: wire, count: count, type: type, source: source, tag: tag))
-        return try makeStatus(&status, wire: wire, type: type)
+            receiveContext(code: code, status: &status, count: count, type: type, source: source, tag: tag))
+        return try makeStatus(&status, countingIn: wire.datatype, type: type)
     }
 
     package func sendReceive(
@@ -57,9 +57,8 @@ extension OpenMPIBackend {
             code, "MPI_Sendrecv",
             sendContext(count: sendCount, type: sendType, dest: dest, tag: sendTag) + "; "
                 + receiveContext(
-                    code: code, status: &status, wire: receiveWire, count: receiveCount, type: receiveType,
-                    source: source, tag: receiveTag))
-        return try makeStatus(&status, wire: receiveWire, type: receiveType)
+                    code: code, status: &status, count: receiveCount, type: receiveType, source: source, tag: receiveTag))
+        return try makeStatus(&status, countingIn: receiveWire.datatype, type: receiveType)
     }
 
     package func probe(from source: Int, tag: Int, comm: CommHandle, blocking: Bool) throws(MPIError) -> Status? {
@@ -80,11 +79,12 @@ extension OpenMPIBackend {
     // MARK: Status
 
     /// The public status of a completed receive: its size is the number of basic elements
-    /// received (`MPI_Get_elements_x`, a 64-bit count) times the element size.
+    /// received (`MPI_Get_elements_x`, a 64-bit count, in `datatype`, the receive's wire type or
+    /// its element type) times the element size.
     @inline(__always)
-    private func makeStatus(_ status: inout MPI_Status, wire: WireType, type: Datatype) throws(MPIError) -> Status {
+    func makeStatus(_ status: inout MPI_Status, countingIn datatype: MPI_Datatype, type: Datatype) throws(MPIError) -> Status {
         let bytes: Int
-        if let elements = try elementCount(&status, wire.datatype) {
+        if let elements = try elementCount(&status, datatype) {
             bytes = elements * type.size
         } else {
             bytes = try elementCount(&status, cmpi_byte()) ?? 0
@@ -95,7 +95,7 @@ extension OpenMPIBackend {
     /// Basic elements of `type` in the message `status` describes, `nil` when the message is not
     /// a whole number of them (`MPI_UNDEFINED`).
     @inline(__always)
-    private func elementCount(_ status: inout MPI_Status, _ type: MPI_Datatype) throws(MPIError) -> Int? {
+    func elementCount(_ status: inout MPI_Status, _ type: MPI_Datatype) throws(MPIError) -> Int? {
         var elements: MPI_Count = 0
         try check(MPI_Get_elements_x(&status, type, &elements), "MPI_Get_elements_x")
         return elements == MPI_Count(MPI_UNDEFINED) ? nil : Int(elements)
@@ -103,7 +103,7 @@ extension OpenMPIBackend {
 
     // MARK: Error context (built only when a call failed)
 
-    private func sendContext(count: Int, type: Datatype, dest: Int, tag: Int) -> String {
+    func sendContext(count: Int, type: Datatype, dest: Int, tag: Int) -> String {
         "sending \(count) \(type) elements (\(count * type.size) bytes) to rank \(dest) with tag \(tag)"
     }
 
@@ -113,20 +113,24 @@ extension OpenMPIBackend {
 
     /// Says what the failed receive expected and, for a truncation, how large the message was:
     /// `MPI_Get_elements_x` on the status gives the message's full size.
-    private func receiveContext(
-        code: Int32, status: inout MPI_Status, wire: WireType, count: Int, type: Datatype, source: Int, tag: Int
+    func receiveContext(
+        code: Int32, status: inout MPI_Status, count: Int, type: Datatype, source: Int, tag: Int
     ) -> String {
         let capacity = count * type.size
         var errorClass: Int32 = 0
         if MPI_Error_class(code, &errorClass) == MPI_SUCCESS && errorClass == MPI_ERR_TRUNCATE {
             let bytes: Int? =
-                if let elements = try? elementCount(&status, wire.element) { elements * type.size }
+                if let elements = try? elementCount(&status, type.builtin.mpi) { elements * type.size }
                 else { (try? elementCount(&status, cmpi_byte())) ?? nil }
             let size = bytes.map { "\($0) bytes" } ?? "unknown size"
             return "message of \(size) from rank \(swiftRank(status.MPI_SOURCE)) with tag \(swiftTag(status.MPI_TAG)) "
                 + "does not fit the receive buffer of \(capacity) bytes (\(count) \(type) elements)"
         }
-        return "receiving up to \(count) \(type) elements (\(capacity) bytes) from \(describeSource(source)) with \(describeTag(tag))"
+        return postContext(count: count, type: type, source: source, tag: tag)
+    }
+
+    func postContext(count: Int, type: Datatype, source: Int, tag: Int) -> String {
+        "receiving up to \(count) \(type) elements (\(count * type.size) bytes) from \(describeSource(source)) with \(describeTag(tag))"
     }
 
     private func describeSource(_ source: Int) -> String {

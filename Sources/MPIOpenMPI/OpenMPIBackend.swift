@@ -26,6 +26,8 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
     package let libraryVersion: String
     package let wallTick: Double
     private let active = Atomic<Bool>(true)
+    /// Records of pending receives and persistent requests (see `OpenMPIBackend+Nonblocking`).
+    let requestRecords = RequestRecords()
 
     package var isActive: Bool { active.load(ordering: .relaxed) }
 

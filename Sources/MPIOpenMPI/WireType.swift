@@ -8,22 +8,21 @@ import MPICore
 /// `Int32.max` elements the pair is the count and the predefined datatype, with no MPI call.
 /// Beyond, it is one element of a derived datatype that spans the whole buffer (the BigMPI
 /// construction: contiguous chunks of 2^30 elements, then the remainder, joined by a struct
-/// type), committed here and freed by ``release()`` after the operation. Type matching is by
-/// signature, so either side may use either form.
+/// type), committed here and freed by ``release()`` after a blocking operation, right after
+/// posting an immediate one (MPI keeps its own reference until the operation completes), and when
+/// a persistent request is released. Type matching is by signature, so either side may use
+/// either form.
 struct WireType {
     /// Elements per chunk of a derived big-count type.
     static let chunkElements = 1 << 30
 
     let count: Int32
     let datatype: MPI_Datatype
-    /// The predefined datatype of one element; `MPI_Get_elements_x` counts in these.
-    let element: MPI_Datatype
     private let isDerived: Bool
 
     @inline(__always)
     init(count: Int, element builtin: Datatype.Builtin) throws(MPIError) {
         let element = builtin.mpi
-        self.element = element
         if count <= Int(Int32.max) {
             self.count = Int32(truncatingIfNeeded: count)
             self.datatype = element

@@ -219,12 +219,21 @@ struct Engine {
         }
     }
 
+    /// The first posted receive that is still unmatched and accepts the message. (The loop reads
+    /// single fields through a pointer into the slab: indexing `posted`, or calling a method on an
+    /// element, copies the whole engine or element per step in debug builds, which made a few
+    /// thousand outstanding receives take seconds.)
     @inline(__always)
     private mutating func postedIndex(context: UInt32, source: Int, tag: Int) -> Int? {
         while firstUnmatched < posted.count && posted[firstUnmatched].matched { firstUnmatched &+= 1 }
+        let receives = posted.base
+        let count = posted.count
         var index = firstUnmatched
-        while index < posted.count {
-            if !posted[index].matched && posted[index].accepts(context: context, source: source, tag: tag) {
+        while index < count {
+            let receive = receives + index
+            if !receive.pointee.matched && receive.pointee.context == context
+                && (receive.pointee.source < 0 || receive.pointee.source == source)
+                && (receive.pointee.tag < 0 || receive.pointee.tag == tag) {
                 return index
             }
             index &+= 1

@@ -22,11 +22,6 @@ struct PostedReceive {
     var failure: MPIFailure? = nil
     /// Communicator handle, to report the source as a rank in it.
     var communicator = 0
-
-    @inline(__always)
-    func accepts(context: UInt32, source: Int, tag: Int) -> Bool {
-        self.context == context && (self.source < 0 || self.source == source) && (self.tag < 0 || self.tag == tag)
-    }
 }
 
 /// A message that arrived before any receive matched it (the unexpected queue).

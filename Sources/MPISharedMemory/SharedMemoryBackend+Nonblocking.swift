@@ -153,7 +153,15 @@ extension SharedMemoryBackend {
             guard let current = engine.pointee.persistents[index].current else {
                 return Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0)
             }
-            guard let status = try complete(RequestHandle(raw: UInt(current))) else { return nil }
+            // A failed activation is over as well: the request becomes inactive and can start again.
+            let status: Status?
+            do {
+                status = try complete(RequestHandle(raw: UInt(current)))
+            } catch {
+                engine.pointee.persistents[index].current = nil
+                throw error
+            }
+            guard let status else { return nil }
             engine.pointee.persistents[index].current = nil
             return status
         }
@@ -190,29 +198,27 @@ extension SharedMemoryBackend {
         }
     }
 
-    package func waitAny(_ requests: UnsafeBufferPointer<RequestHandle>) throws(MPIError) -> (index: Int, status: Status) {
+    package func waitAny(
+        _ requests: UnsafeBufferPointer<RequestHandle>
+    ) throws(MPIError) -> (index: Int, outcome: Result<Status, MPIError>) {
         lockEngine()
         defer { unlockEngine() }
-        do {
-            var result: (Int, Status)?
-            var failure: MPIError?
-            try engine.pointee.wait { engine in
-                for (index, request) in requests.enumerated() {
-                    do throws(MPIError) {
-                        if let status = try self.complete(request) {
-                            result = (index, status)
-                            return true
-                        }
-                    } catch {
-                        failure = error
+        var result: (index: Int, outcome: Result<Status, MPIError>)?
+        try engine.pointee.wait { engine in
+            for (index, request) in requests.enumerated() {
+                do throws(MPIError) {
+                    if let status = try self.complete(request) {
+                        result = (index, .success(status))
                         return true
                     }
+                } catch {
+                    result = (index, .failure(error))
+                    return true
                 }
-                return false
             }
-            if let failure { throw failure }
-            return result!
+            return false
         }
+        return result!
     }
 
     package func cancel(_ request: RequestHandle) throws(MPIError) {

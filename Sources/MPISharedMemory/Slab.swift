@@ -17,7 +17,8 @@ struct Slab<Element> {
         storage = .allocate(capacity: self.capacity)
     }
 
-    private var base: UnsafeMutablePointer<Element> {
+    /// The first element (valid until the next append or removal).
+    var base: UnsafeMutablePointer<Element> {
         @inline(__always) get { storage + start }
     }
 

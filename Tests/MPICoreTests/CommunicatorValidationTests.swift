@@ -19,6 +19,8 @@ final class RecordingBackend: Backend, @unchecked Sendable {
     var calls: [String] = []
     /// Size of the message a probe reports.
     var probedBytes = 0
+    /// Requests whose operation fails (truncated) when it completes.
+    var failing: Set<UInt> = []
     private var nextHandle: UInt = 2
 
     func wallTime() -> Double { 0 }
@@ -75,43 +77,65 @@ final class RecordingBackend: Backend, @unchecked Sendable {
         return Status(source: max(source, 0), tag: max(tag, 0), byteCount: probedBytes)
     }
 
-    // Nonblocking: requests are numbered; `completeOnTest` decides whether test reports done.
-    var nextRequest: UInt = 1
-    var completeOnTest = false
+    // Nonblocking operations complete at once: every request is done when first tested.
 
-    private func newRequest(_ what: String) -> RequestHandle {
-        defer { nextRequest += 1 }
-        calls.append("\(what) #\(nextRequest)")
-        return RequestHandle(raw: nextRequest)
+    private func request(_ call: String) -> RequestHandle {
+        nextHandle += 1
+        calls.append("\(call) -> \(nextHandle)")
+        return RequestHandle(raw: nextHandle)
     }
 
     func immediateSend(
-        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype, to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
-    ) throws(MPIError) -> RequestHandle { newRequest("isend to \(dest)") }
+        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
+        to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
+    ) throws(MPIError) -> RequestHandle {
+        request("immediateSend \(count) \(type) to \(dest) tag \(tag)")
+    }
+
     func immediateReceive(
-        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype, from source: Int, tag: Int, comm: CommHandle
-    ) throws(MPIError) -> RequestHandle { newRequest("irecv from \(source)") }
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
+        from source: Int, tag: Int, comm: CommHandle
+    ) throws(MPIError) -> RequestHandle {
+        request("immediateReceive \(count) \(type) from \(source) tag \(tag)")
+    }
+
     func persistentSend(
-        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype, to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
-    ) throws(MPIError) -> RequestHandle { newRequest("send_init to \(dest)") }
+        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
+        to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
+    ) throws(MPIError) -> RequestHandle {
+        request("persistentSend \(count) \(type) to \(dest) tag \(tag)")
+    }
+
     func persistentReceive(
-        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype, from source: Int, tag: Int, comm: CommHandle
-    ) throws(MPIError) -> RequestHandle { newRequest("recv_init from \(source)") }
-    func start(_ request: RequestHandle) throws(MPIError) { calls.append("start #\(request.raw)") }
-    func test(_ request: RequestHandle) throws(MPIError) -> Status? {
-        calls.append("test #\(request.raw)")
-        return completeOnTest ? Status(source: 0, tag: 0, byteCount: 0) : nil
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
+        from source: Int, tag: Int, comm: CommHandle
+    ) throws(MPIError) -> RequestHandle {
+        request("persistentReceive \(count) \(type) from \(source) tag \(tag)")
     }
+
+    func start(_ request: RequestHandle) throws(MPIError) { calls.append("start \(request.raw)") }
+
+    func test(_ request: RequestHandle) throws(MPIError) -> Status? { try wait(request) }
+
     func wait(_ request: RequestHandle) throws(MPIError) -> Status {
-        calls.append("wait #\(request.raw)")
-        return Status(source: 0, tag: 0, byteCount: 0)
+        calls.append("wait \(request.raw)")
+        if failing.contains(request.raw) { throw MPIError(.truncate, "request \(request.raw) was truncated") }
+        return Status(source: 0, tag: 0, byteCount: probedBytes)
     }
-    func waitAny(_ requests: UnsafeBufferPointer<RequestHandle>) throws(MPIError) -> (index: Int, status: Status) {
-        calls.append("waitany \(requests.map { "#\($0.raw)" }.joined(separator: " "))")
-        return (requests.count - 1, Status(source: 0, tag: 0, byteCount: 0))
+
+    func waitAny(
+        _ requests: UnsafeBufferPointer<RequestHandle>
+    ) throws(MPIError) -> (index: Int, outcome: Result<Status, MPIError>) {
+        do throws(MPIError) {
+            return (0, .success(try wait(requests[0])))
+        } catch {
+            return (0, .failure(error))
+        }
     }
-    func cancel(_ request: RequestHandle) throws(MPIError) { calls.append("cancel #\(request.raw)") }
-    func release(_ request: RequestHandle) { calls.append("release #\(request.raw)") }
+
+    func cancel(_ request: RequestHandle) throws(MPIError) { calls.append("cancel \(request.raw)") }
+
+    func release(_ request: RequestHandle) { calls.append("release \(request.raw)") }
 }
 
 @Suite("Argument checks before the backend")

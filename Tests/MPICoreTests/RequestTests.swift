@@ -1,97 +1,101 @@
 import MPICore
 import Testing
 
-@Suite("Requests keep their memory safe")
+/// Request bookkeeping in the public API, against the recording backend (whose requests complete
+/// when first waited for).
+@Suite("Requests")
 struct RequestTests {
     let backend = RecordingBackend()
     var world: Communicator {
         Communicator(backend: backend, handle: backend.worldHandle, rank: 1, size: 3, predefined: true)
     }
 
-    @Test func droppingAPendingRequestWaitsForIt() throws {
-        do {
-            let request = try world.immediateSend([1, 2, 3], to: 2, tag: 5)
-            _ = consume request
-        }
-        #expect(backend.calls == ["isend to 2 #1", "wait #1"])
-    }
-
-    @Test func aCompletedRequestIsNotWaitedForAgain() throws {
-        var request = try world.immediateSend([1.0], to: 0)
-        try request.wait()
-        try request.wait()
-        _ = consume request
-        #expect(backend.calls == ["isend to 0 #1", "wait #1"])
-    }
-
-    @Test func aBufferLentToAReceiveCannotBeLentAgainUntilItCompletes() throws {
+    @Test func failedOperationCompletesItsRequest() throws {
         let buffer = MessageBuffer<Int32>(repeating: 0, count: 4)
-        var receive = try world.immediateReceive(into: buffer, from: 0, tag: 1)
-        #expect(buffer.isLent)
         do {
-            _ = try world.immediateSend(buffer, to: 2)
-            Issue.record("sending from a buffer with a pending receive succeeded")
-        } catch {
-            #expect(error.errorClass == .buffer)
+            var request = try world.immediateReceive(into: buffer, from: 0, tag: 1)
+            #expect(buffer.isLent)
+            backend.failing = [3]
+            do {
+                try request.wait()
+                Issue.record("a failing receive did not throw")
+            } catch {
+                #expect(error.errorClass == .truncate)
+            }
+            let complete = request.isComplete
+            #expect(complete && !buffer.isLent)
+            let status = try request.wait()
+            #expect(status.error == .truncate)
         }
-        try receive.wait()
-        #expect(!buffer.isLent)
-        var send = try world.immediateSend(buffer, to: 2)
-        var second = try world.immediateSend(buffer, to: 0)
-        #expect(buffer.isLent)
-        try send.wait()
-        try second.wait()
-        #expect(!buffer.isLent)
+        // Neither the second wait nor dropping the request reaches the backend again.
+        #expect(backend.calls == ["immediateReceive 4 int32 from 0 tag 1 -> 3", "wait 3"])
     }
 
-    @Test func nullProcessRequestsCompleteWithoutTheBackend() throws {
-        var request = try world.immediateSend([1], to: Communicator.nullProcess)
-        #expect(try request.test() == Status.null)
-        #expect(backend.calls.isEmpty)
-    }
-
-    @Test func persistentRequestsLendPerStartAndAreReleased() throws {
-        let buffer = MessageBuffer<UInt8>(repeating: 7, count: 16)
+    @Test func failedPersistentActivationCanStartAgain() throws {
+        let buffer = MessageBuffer<Int64>(repeating: 0, count: 2)
         do {
-            var request = try world.persistentReceive(into: buffer, from: 0, tag: 3)
-            #expect(!buffer.isLent)
+            var request = try world.persistentReceive(into: buffer, from: 2, tag: 5)
+            try request.start()
+            backend.failing = [3]
+            do {
+                _ = try request.test()
+                Issue.record("a failing activation did not throw")
+            } catch {
+                #expect(error.errorClass == .truncate)
+            }
+            let complete = request.isComplete
+            #expect(complete && !buffer.isLent)
+            backend.failing = []
             try request.start()
             #expect(buffer.isLent)
             try request.wait()
-            #expect(!buffer.isLent)
-            try request.start()
-            try request.wait()
-            _ = consume request
         }
-        #expect(backend.calls == ["recv_init from 0 #1", "start #1", "wait #1", "start #1", "wait #1", "release #1"])
+        #expect(backend.calls == [
+            "persistentReceive 2 int64 from 2 tag 5 -> 3", "start 3", "wait 3", "start 3", "wait 3", "release 3",
+        ])
     }
 
-    @Test func requestListMapsWaitAnyBackToItsIndices() throws {
+    @Test func waitAnyNamesTheFailedRequest() throws {
+        let buffer = MessageBuffer<Int8>(repeating: 0, count: 1)
         var list = RequestList()
-        list.add(try world.immediateSend([1], to: 0))
-        list.add(try world.immediateSend([2], to: 2))
-        list.add(try world.immediateReceive(into: MessageBuffer<Int>(repeating: 0, count: 1), from: 0))
-        #expect(list.pendingCount == 3)
-        let first = try list.waitAny()
-        #expect(first?.index == 2)
-        let second = try list.waitAny()
-        #expect(second?.index == 1)
-        try list.waitAll()
-        #expect(list.pendingCount == 0)
+        list.add(try world.immediateReceive(into: buffer, from: 0))
+        list.add(try world.immediateSend([1, 2], to: 2))
+        backend.failing = [3]
+        do {
+            _ = try list.waitAny()
+            Issue.record("waitAny did not throw the failed receive's error")
+        } catch {
+            #expect(error.errorClass == .truncate)
+        }
+        #expect(list.status(at: 0)?.error == .truncate && list.pendingCount == 1 && !buffer.isLent)
+        let next = try list.waitAny()
+        #expect(next?.index == 1 && next?.status.error == nil)
         #expect(try list.waitAny() == nil)
-        #expect(backend.calls.suffix(3) == ["waitany #1 #2 #3", "waitany #1 #2", "wait #1"])
+        #expect(try list.waitAll().map(\.error) == [.truncate, nil])
     }
 
-    @Test func withRequestsWaitsEvenWhenTheBodyThrows() throws {
-        struct Boom: Error {}
-        let buffer = MessageBuffer<Double>(repeating: 0, count: 2)
-        #expect(throws: Boom.self) {
-            try world.withRequests { (list: inout RequestList) throws(any Error) in
-                list.add(try world.immediateReceive(into: buffer, from: 0))
-                throw Boom()
-            }
-        }
+    @Test func nullProcessRequestsNeverReachTheBackend() throws {
+        let null = Communicator.nullProcess
+        var send = try world.immediateSend([1, 2], to: null)
+        let sendComplete = send.isComplete
+        #expect(sendComplete)
+        let sendStatus = try send.wait()
+        #expect(sendStatus == .null)
+        let buffer = MessageBuffer<Int16>(repeating: 7, count: 1)
+        var receive = try world.immediateReceive(into: buffer, from: null)
         #expect(!buffer.isLent)
-        #expect(backend.calls == ["irecv from 0 #1", "wait #1"])
+        let receiveStatus = try receive.test()
+        #expect(receiveStatus == .null)
+        #expect(buffer[0] == 7)
+        let array = try world.immediateReceive(Int64.self, count: 3, from: null)
+        let (values, status) = try array.wait()
+        #expect(values.isEmpty && status == .null)
+        do {
+            _ = try world.persistentSend(buffer, to: null)
+            Issue.record("a persistent send to the null process was made")
+        } catch {
+            #expect(error.errorClass == .rank)
+        }
+        #expect(backend.calls.isEmpty)
     }
 }

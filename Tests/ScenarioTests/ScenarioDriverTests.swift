@@ -20,7 +20,7 @@ struct ScenarioDriverTests {
         "mpirun -n N --oversubscribe mpi-scenarios",
         .enabled(if: Launch.selected("openmpi"), "SWIFTMPI_TEST_BACKENDS excludes openmpi"),
         .enabled(if: Launch.onPath("mpirun") != nil, "mpirun is not on PATH"),
-        arguments: [1, 2, 3, 4]
+        arguments: [1, 2, 3, 4, 8]
     )
     func openMPI(ranks: Int) throws {
         try Launch(launcher: .openMPI, ranks: ranks).runAndCheck()

@@ -18,7 +18,7 @@ import Darwin
 #endif
 
 let catalog: [Scenario] =
-    pointToPointScenarios + errorScenarios + communicatorScenarios + environmentScenarios
+    pointToPointScenarios + nonblockingScenarios + errorScenarios + communicatorScenarios + environmentScenarios
     + asyncScenarios + topologyScenarios + [largeMessageScenario, afterFinalizeScenario]
 
 var arguments = Array(CommandLine.arguments.dropFirst())

@@ -1,0 +1,333 @@
+#if OpenMPI
+import CMPI
+import MPICore
+import Synchronization
+
+// Nonblocking point-to-point operations (MPI-4.1 §3.7, §3.9) on Open MPI.
+//
+// An immediate send's handle is its `MPI_Request`'s bits. Receives and persistent requests are
+// named by a `RequestRecord` instead (bit 0 of the handle set): the receive's count and type,
+// which its status and a truncation message need once it completes, and a persistent request's
+// arguments. Records come from a free list, so after warm-up no request allocates. (A table keyed
+// by `MPI_Request` would not do: Open MPI reuses a request object as soon as it frees it, so under
+// `MPI_THREAD_MULTIPLE` another thread's new request could take the key before the completed
+// one's entry is read.)
+//
+// Big counts travel as `WireType`'s derived datatype. An immediate operation frees it right after
+// posting: MPI keeps its own reference, and "any communication that is currently using this
+// datatype will complete normally" (MPI-4.1 §5.1.10, `MPI_Type_free`). A persistent request keeps
+// its derived type until it is released, since it may have to be made again (below).
+//
+// Open MPI 4.1 frees a request whose completion reports an error inside the `MPI_Test`/`MPI_Wait…`
+// that reports it (its error-handler path calls `ompi_request_free`), a persistent one included.
+// An immediate request is complete then anyway; a persistent one is made again from its record,
+// so it stays usable, as the protocol promises.
+
+/// A receive or persistent request: Open MPI's request and what the operation was asked to do.
+struct RequestRecord {
+    var request: MPI_Request?
+    let isSend: Bool
+    let isPersistent: Bool
+    let buffer: UnsafeMutableRawPointer?
+    let count: Int
+    let type: Datatype
+    /// Destination or source rank (or `Communicator.anySource`).
+    let peer: Int
+    let tag: Int
+    let comm: CommHandle
+    let mode: SendMode
+    /// A persistent request's wire form, kept until it is released.
+    let wire: WireType?
+    /// Set when Open MPI freed this request while reporting another request's error from
+    /// `MPI_Waitany`: the operation is over and its own error is lost. (A persistent request is
+    /// made again when this is reported.)
+    var freedWithAnother = false
+}
+
+/// Records not in use, reused before new ones are allocated. A record lives until the process
+/// ends: a request may still name it after `finalize`. (The list holds addresses, which are
+/// `Sendable`, so records can cross the lock.)
+struct RequestRecords: ~Copyable {
+    private let free: Mutex<[UInt]>
+
+    init() {
+        var addresses: [UInt] = []
+        addresses.reserveCapacity(64)
+        free = Mutex(addresses)
+    }
+
+    @inline(__always)
+    func take(_ record: RequestRecord) -> UnsafeMutablePointer<RequestRecord> {
+        if let address = free.withLock({ $0.popLast() }) {
+            let reused = UnsafeMutablePointer<RequestRecord>(bitPattern: address).unsafelyUnwrapped
+            reused.pointee = record
+            return reused
+        }
+        let fresh = UnsafeMutablePointer<RequestRecord>.allocate(capacity: 1)
+        fresh.initialize(to: record)
+        return fresh
+    }
+
+    @inline(__always)
+    func recycle(_ record: UnsafeMutablePointer<RequestRecord>) {
+        let address = UInt(bitPattern: record)
+        free.withLock { $0.append(address) }
+    }
+}
+
+extension RequestHandle {
+    /// The handle of an immediate send: the request's bits (at least 8-byte aligned, bit 0 clear).
+    @inline(__always)
+    init(send request: MPI_Request?) { self.init(raw: UInt(bitPattern: request)) }
+
+    @inline(__always)
+    init(record: UnsafeMutablePointer<RequestRecord>) { self.init(raw: UInt(bitPattern: record) | 1) }
+
+    /// The record a receive or persistent request is named by; `nil` for an immediate send.
+    @inline(__always)
+    var record: UnsafeMutablePointer<RequestRecord>? {
+        raw & 1 == 0 ? nil : UnsafeMutablePointer(bitPattern: raw & ~1)
+    }
+
+    /// An immediate send's request.
+    @inline(__always)
+    var sendRequest: MPI_Request? { OpaquePointer(bitPattern: raw) }
+}
+
+extension OpenMPIBackend {
+    /// The status MPI gives a completed send: empty, source and tag undefined.
+    private static let sendStatus = Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0)
+
+    // MARK: Starting operations
+
+    package func immediateSend(
+        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
+        to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
+    ) throws(MPIError) -> RequestHandle {
+        let wire = try WireType(count: count, element: type.builtin)
+        defer { wire.release() }
+        var request: MPI_Request?
+        switch mode {
+        case .standard:
+            let code = MPI_Isend(buffer, wire.count, wire.datatype, mpiRank(dest), mpiTag(tag), comm.mpi, &request)
+            try check(code, "MPI_Isend", sendContext(count: count, type: type, dest: dest, tag: tag))
+        case .synchronous:
+            let code = MPI_Issend(buffer, wire.count, wire.datatype, mpiRank(dest), mpiTag(tag), comm.mpi, &request)
+            try check(code, "MPI_Issend", sendContext(count: count, type: type, dest: dest, tag: tag))
+        }
+        return RequestHandle(send: request)
+    }
+
+    package func immediateReceive(
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
+        from source: Int, tag: Int, comm: CommHandle
+    ) throws(MPIError) -> RequestHandle {
+        let wire = try WireType(count: count, element: type.builtin)
+        defer { wire.release() }
+        let record = requestRecords.take(RequestRecord(
+            request: nil, isSend: false, isPersistent: false, buffer: buffer, count: count, type: type,
+            peer: source, tag: tag, comm: comm, mode: .standard, wire: nil))
+        let code = MPI_Irecv(
+            buffer, wire.count, wire.datatype, mpiRank(source), mpiTag(tag), comm.mpi, &record.pointee.request)
+        guard code == MPI_SUCCESS else {
+            requestRecords.recycle(record)
+            throw mpiError(code: code, call: "MPI_Irecv", context: postContext(count: count, type: type, source: source, tag: tag))
+        }
+        return RequestHandle(record: record)
+    }
+
+    package func persistentSend(
+        _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
+        to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
+    ) throws(MPIError) -> RequestHandle {
+        try persistent(RequestRecord(
+            request: nil, isSend: true, isPersistent: true, buffer: UnsafeMutableRawPointer(mutating: buffer),
+            count: count, type: type, peer: dest, tag: tag, comm: comm, mode: mode,
+            wire: WireType(count: count, element: type.builtin)))
+    }
+
+    package func persistentReceive(
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
+        from source: Int, tag: Int, comm: CommHandle
+    ) throws(MPIError) -> RequestHandle {
+        try persistent(RequestRecord(
+            request: nil, isSend: false, isPersistent: true, buffer: buffer, count: count, type: type,
+            peer: source, tag: tag, comm: comm, mode: .standard, wire: WireType(count: count, element: type.builtin)))
+    }
+
+    private func persistent(_ arguments: RequestRecord) throws(MPIError) -> RequestHandle {
+        let record = requestRecords.take(arguments)
+        do {
+            try makePersistent(record)
+        } catch {
+            arguments.wire?.release()
+            requestRecords.recycle(record)
+            throw error
+        }
+        return RequestHandle(record: record)
+    }
+
+    /// Creates the (inactive) Open MPI request of persistent `record` (`MPI_Send_init`,
+    /// `MPI_Ssend_init`, `MPI_Recv_init`).
+    private func makePersistent(_ record: UnsafeMutablePointer<RequestRecord>) throws(MPIError) {
+        let r = record.pointee
+        let wire = r.wire!
+        if r.isSend {
+            let context = sendContext(count: r.count, type: r.type, dest: r.peer, tag: r.tag)
+            switch r.mode {
+            case .standard:
+                try check(
+                    MPI_Send_init(r.buffer, wire.count, wire.datatype, mpiRank(r.peer), mpiTag(r.tag), r.comm.mpi, &record.pointee.request),
+                    "MPI_Send_init", context)
+            case .synchronous:
+                try check(
+                    MPI_Ssend_init(r.buffer, wire.count, wire.datatype, mpiRank(r.peer), mpiTag(r.tag), r.comm.mpi, &record.pointee.request),
+                    "MPI_Ssend_init", context)
+            }
+        } else {
+            try check(
+                MPI_Recv_init(r.buffer, wire.count, wire.datatype, mpiRank(r.peer), mpiTag(r.tag), r.comm.mpi, &record.pointee.request),
+                "MPI_Recv_init", postContext(count: r.count, type: r.type, source: r.peer, tag: r.tag))
+        }
+    }
+
+    package func start(_ request: RequestHandle) throws(MPIError) {
+        guard let record = request.record, record.pointee.isPersistent else {
+            throw MPIError(.request, "only persistent requests can be started")
+        }
+        guard record.pointee.request != cmpi_request_null() else {
+            throw MPIError(.request, "this persistent request was lost: Open MPI freed it when an activation failed and it could not be made again")
+        }
+        try check(MPI_Start(&record.pointee.request), "MPI_Start")
+    }
+
+    // MARK: Completing operations
+
+    package func test(_ request: RequestHandle) throws(MPIError) -> Status? {
+        var status = MPI_Status()
+        var flag: Int32 = 0
+        guard let record = request.record else {
+            var send = request.sendRequest
+            try check(MPI_Test(&send, &flag, &status), "MPI_Test", "testing a send")
+            return flag == 0 ? nil : OpenMPIBackend.sendStatus
+        }
+        let code = MPI_Test(&record.pointee.request, &flag, &status)
+        // Open MPI sets the flag also when the operation completed with an error.
+        guard flag != 0 else {
+            try check(code, "MPI_Test")
+            return nil
+        }
+        return try completed(record, code: code, status: &status, call: "MPI_Test")
+    }
+
+    package func wait(_ request: RequestHandle) throws(MPIError) -> Status {
+        var status = MPI_Status()
+        guard let record = request.record else {
+            var send = request.sendRequest
+            try check(MPI_Wait(&send, &status), "MPI_Wait", "waiting for a send")
+            return OpenMPIBackend.sendStatus
+        }
+        let code = MPI_Wait(&record.pointee.request, &status)
+        return try completed(record, code: code, status: &status, call: "MPI_Wait")
+    }
+
+    package func waitAny(
+        _ requests: UnsafeBufferPointer<RequestHandle>
+    ) throws(MPIError) -> (index: Int, outcome: Result<Status, MPIError>) {
+        guard let count = Int32(exactly: requests.count) else {
+            throw MPIError(.count, "cannot wait for any of \(requests.count) requests: Open MPI takes at most \(Int32.max)")
+        }
+        var position: Int32 = 0
+        var status = MPI_Status()
+        var lost: Int?
+        let code = withUnsafeTemporaryAllocation(of: MPI_Request?.self, capacity: requests.count) { array in
+            for (index, handle) in requests.enumerated() {
+                // One that an earlier call freed along with another is complete already.
+                if let record = handle.record, record.pointee.freedWithAnother {
+                    lost = index
+                    return MPI_SUCCESS
+                }
+                array.initializeElement(at: index, to: handle.record?.pointee.request ?? handle.sendRequest)
+            }
+            let code = MPI_Waitany(count, array.baseAddress, &position, &status)
+            // Open MPI changed the entry it completed and, on an error, freed every other request
+            // of the array that had failed too: carry both back into the records.
+            for (index, handle) in requests.enumerated() {
+                guard let record = handle.record, record.pointee.request != array[index] else { continue }
+                record.pointee.request = array[index]
+                if index != Int(position) { record.pointee.freedWithAnother = true }
+            }
+            return code
+        }
+        if let lost { position = Int32(lost) }
+        guard position != MPI_UNDEFINED else {
+            try check(code, "MPI_Waitany")
+            throw MPIError(.request, "waiting for any of \(requests.count) requests, none of which is active")
+        }
+        let index = Int(position)
+        guard let record = requests[index].record else {
+            if code == MPI_SUCCESS { return (index, .success(OpenMPIBackend.sendStatus)) }
+            return (index, .failure(mpiError(code: code, call: "MPI_Waitany", context: "waiting for a send")))
+        }
+        do {
+            return (index, .success(try completed(record, code: code, status: &status, call: "MPI_Waitany")))
+        } catch {
+            return (index, .failure(error))
+        }
+    }
+
+    /// The outcome of the operation of `record`, which `call` has just completed with `code`:
+    /// its status, or its error thrown. An immediate receive's record goes back to the free list;
+    /// a persistent request Open MPI freed on an error is made again.
+    private func completed(
+        _ record: UnsafeMutablePointer<RequestRecord>, code: Int32, status: inout MPI_Status, call: StaticString
+    ) throws(MPIError) -> Status {
+        defer {
+            if !record.pointee.isPersistent {
+                requestRecords.recycle(record)
+            } else if record.pointee.request == cmpi_request_null() {
+                // `start` reports it if this fails too.
+                try? makePersistent(record)
+            }
+        }
+        let r = record.pointee
+        if r.freedWithAnother {
+            record.pointee.freedWithAnother = false
+            throw MPIError(
+                .other, "Open MPI freed this request while reporting another request's error from MPI_Waitany; its own outcome is unknown")
+        }
+        if r.isSend {
+            try check(code, call, sendContext(count: r.count, type: r.type, dest: r.peer, tag: r.tag))
+            return OpenMPIBackend.sendStatus
+        }
+        try check(code, call, receiveContext(code: code, status: &status, count: r.count, type: r.type, source: r.peer, tag: r.tag))
+        var cancelled: Int32 = 0
+        try check(MPI_Test_cancelled(&status, &cancelled), "MPI_Test_cancelled")
+        if cancelled != 0 {
+            var result = Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0)
+            result.isCancelled = true
+            return result
+        }
+        return try makeStatus(&status, countingIn: r.type.builtin.mpi, type: r.type)
+    }
+
+    // MARK: Cancelling and releasing
+
+    /// Cancels a pending receive (`MPI_Cancel`). Sends are not cancelled: MPI-4.1 deprecates
+    /// cancelling them, and the shared-memory backend cannot.
+    package func cancel(_ request: RequestHandle) throws(MPIError) {
+        guard let record = request.record, !record.pointee.isSend else { return }
+        try check(MPI_Cancel(&record.pointee.request), "MPI_Cancel")
+    }
+
+    package func release(_ request: RequestHandle) {
+        guard let record = request.record, record.pointee.isPersistent else { return }
+        if record.pointee.request != cmpi_request_null() {
+            // Called from a deinit, which cannot throw; a failed free leaks one request.
+            try? check(MPI_Request_free(&record.pointee.request), "MPI_Request_free")
+        }
+        record.pointee.wire?.release()
+        requestRecords.recycle(record)
+    }
+}
+#endif
