@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "MPISharedMemoryTests", dependencies: ["MPISharedMemory"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ScenarioTests",
-            dependencies: ["mpi-scenarios", "swift-mpiexec"],
+            dependencies: ["mpi-scenarios", "swift-mpiexec", "ring", "vector-ring", "pingpong"],
             swiftSettings: swiftSettings
         ),
         // End-to-end tests of the launcher; they run the swift-mpiexec binary built beside them.

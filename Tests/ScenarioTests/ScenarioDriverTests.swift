@@ -13,7 +13,12 @@ import Darwin
 #endif
 import Testing
 
-@Suite("Scenarios under each launcher", .serialized)
+/// Every multi-rank job of the test suite, run one at a time: two jobs at once would share the
+/// machine's cores and turn spinning waits into timeouts.
+@Suite(.serialized) struct MultiRankJobs {}
+
+extension MultiRankJobs {
+@Suite("Scenarios under each launcher")
 struct ScenarioDriverTests {
     #if OpenMPI
     @Test(
@@ -64,6 +69,7 @@ struct ScenarioDriverTests {
     func sharedMemoryWithoutCrossMemoryAttach(ranks: Int) throws {
         try Launch(launcher: .sharedMemory, ranks: ranks, environment: ["SWIFTMPI_CMA": "0"]).runAndCheck()
     }
+}
 }
 
 /// One launch of the whole scenario suite: a launcher and a job size.

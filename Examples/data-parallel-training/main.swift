@@ -1,0 +1,231 @@
+// Synchronous data-parallel SGD for a two-layer MLP classifier on a generated dataset.
+//
+// Every rank holds the same parameters and trains on its own slice of each global batch; the
+// gradient sums are added with one all-reduce per step, so the update, and therefore the
+// parameters, are the same on every rank (checked bit for bit each epoch). Rank 0 also trains
+// the same model alone on whole batches and checks that the final losses agree.
+//
+//     data-parallel-training [--epochs 4] [--batch-size 256] [--hidden 64] [--samples 16384]
+import Foundation
+import MPI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Options {
+    var epochs = 4
+    var batchSize = 256
+    var hidden = 64
+    var samples = 16384
+
+    init(_ arguments: [String]) throws {
+        var iterator = arguments.dropFirst().makeIterator()
+        while let flag = iterator.next() {
+            guard let text = iterator.next(), let value = Int(text), value > 0 else {
+                throw ExampleError("\(flag) needs a positive integer")
+            }
+            switch flag {
+            case "--epochs": epochs = value
+            case "--batch-size": batchSize = value
+            case "--hidden": hidden = value
+            case "--samples": samples = value
+            default: throw ExampleError("unknown option \(flag)")
+            }
+        }
+    }
+}
+
+struct ExampleError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A small deterministic generator (SplitMix64), so every rank builds the same dataset.
+struct SplitMix {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func uniform() -> Float { Float(next() >> 40) / Float(1 << 24) }
+    mutating func normal() -> Float {
+        let u = max(uniform(), 1e-7), v = uniform()
+        return (-2 * logf(u)).squareRoot() * cosf(2 * .pi * v)
+    }
+}
+
+let inputs = 16, classes = 4
+
+/// Gaussian clusters, one centre per class, shuffled.
+func makeDataset(samples: Int) -> (x: [Float], y: [Int]) {
+    var random = SplitMix(state: 2024)
+    let centres = (0..<classes).map { _ in (0..<inputs).map { _ in random.normal() * 1.5 } }
+    var x = [Float](repeating: 0, count: samples * inputs)
+    var y = [Int](repeating: 0, count: samples)
+    for sample in 0..<samples {
+        let label = Int(random.next() % UInt64(classes))
+        y[sample] = label
+        for feature in 0..<inputs { x[sample * inputs + feature] = centres[label][feature] + random.normal() }
+    }
+    return (x, y)
+}
+
+/// Parameters of input→hidden (ReLU)→classes (softmax), flattened into one array so a single
+/// all-reduce carries the whole gradient.
+struct Model {
+    let hidden: Int
+    var parameters: [Float]
+    var w1Count: Int { inputs * hidden }
+    var b1Offset: Int { w1Count }
+    var w2Offset: Int { w1Count + hidden }
+    var b2Offset: Int { w2Offset + hidden * classes }
+    var count: Int { b2Offset + classes }
+
+    init(hidden: Int) {
+        self.hidden = hidden
+        parameters = []
+        var random = SplitMix(state: 7)
+        parameters = (0..<(inputs * hidden + hidden + hidden * classes + classes)).map { index in
+            index < inputs * hidden ? random.normal() * (2 / Float(inputs)).squareRoot()
+                : index >= inputs * hidden + hidden && index < inputs * hidden + hidden + hidden * classes
+                    ? random.normal() * (2 / Float(hidden)).squareRoot() : 0
+        }
+    }
+
+    /// Adds the summed cross-entropy gradient of `samples` to `gradient`; returns the summed loss.
+    func accumulate(x: [Float], y: [Int], samples: Range<Int>, into gradient: inout [Float]) -> Float {
+        var loss: Float = 0
+        var h = [Float](repeating: 0, count: hidden)
+        var p = [Float](repeating: 0, count: classes)
+        parameters.withUnsafeBufferPointer { w in
+            gradient.withUnsafeMutableBufferPointer { g in
+                for sample in samples {
+                    let input = sample * inputs
+                    for j in 0..<hidden {
+                        var sum = w[b1Offset + j]
+                        for i in 0..<inputs { sum += x[input + i] * w[i * hidden + j] }
+                        h[j] = max(sum, 0)
+                    }
+                    var largest = -Float.infinity
+                    for k in 0..<classes {
+                        var sum = w[b2Offset + k]
+                        for j in 0..<hidden { sum += h[j] * w[w2Offset + j * classes + k] }
+                        p[k] = sum
+                        largest = max(largest, sum)
+                    }
+                    var total: Float = 0
+                    for k in 0..<classes { p[k] = expf(p[k] - largest); total += p[k] }
+                    for k in 0..<classes { p[k] /= total }
+                    loss -= logf(max(p[y[sample]], 1e-12))
+                    p[y[sample]] -= 1  // dLoss/dLogits
+                    for k in 0..<classes { g[b2Offset + k] += p[k] }
+                    for j in 0..<hidden where h[j] > 0 {
+                        var back: Float = 0
+                        for k in 0..<classes {
+                            g[w2Offset + j * classes + k] += h[j] * p[k]
+                            back += w[w2Offset + j * classes + k] * p[k]
+                        }
+                        g[b1Offset + j] += back
+                        for i in 0..<inputs { g[i * hidden + j] += x[input + i] * back }
+                    }
+                }
+            }
+        }
+        return loss
+    }
+
+    mutating func step(_ gradient: [Float], scale: Float, learningRate: Float) {
+        for index in parameters.indices { parameters[index] -= learningRate * gradient[index] * scale }
+    }
+
+    /// FNV-1a over the parameters' bytes: equal on two ranks only if the parameters are bitwise equal.
+    var fingerprint: UInt64 {
+        parameters.withUnsafeBytes { bytes in
+            bytes.reduce(0xCBF2_9CE4_8422_2325 as UInt64) { ($0 ^ UInt64($1)) &* 0x100_0000_01B3 }
+        }
+    }
+}
+
+/// The part of `range` this rank trains on: an even split, the first ranks taking one more.
+func slice(_ range: Range<Int>, rank: Int, size: Int) -> Range<Int> {
+    let base = range.count / size, extra = range.count % size
+    let start = range.lowerBound + rank * base + min(rank, extra)
+    return start..<(start + base + (rank < extra ? 1 : 0))
+}
+
+func printError(_ line: String) {
+    var text = line + "\n"
+    text.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
+
+do {
+    let options = try Options(CommandLine.arguments)
+    try Environment.initialize()
+    let world = try Communicator.world
+    let (x, y) = makeDataset(samples: options.samples)
+    let learningRate: Float = 0.05
+    var model = Model(hidden: options.hidden)
+    var reference = Model(hidden: options.hidden)
+    var gradient = [Float](repeating: 0, count: model.count)
+    let batches = options.samples / options.batchSize
+    if world.rank == 0 {
+        print("data-parallel-training: \(world.size) ranks on \(Environment.backend!), \(options.samples) samples, batch \(options.batchSize), \(model.count) parameters")
+        print("epoch  loss      samples/s   all-reduce share")
+    }
+    var finalLoss: Float = 0
+    for epoch in 1...options.epochs {
+        try world.barrier()
+        let start = try Environment.wallTime()
+        var reduceTime = 0.0
+        var lossSum: Float = 0
+        for batch in 0..<batches {
+            let global = (batch * options.batchSize)..<((batch + 1) * options.batchSize)
+            for index in gradient.indices { gradient[index] = 0 }
+            var partial = [model.accumulate(x: x, y: y, samples: slice(global, rank: world.rank, size: world.size), into: &gradient)]
+            let reduceStart = try Environment.wallTime()
+            try world.allReduce(&gradient, op: .sum)
+            try world.allReduce(&partial, op: .sum)
+            reduceTime += try Environment.wallTime() - reduceStart
+            lossSum += partial[0]
+            model.step(gradient, scale: 1 / Float(options.batchSize), learningRate: learningRate)
+        }
+        let elapsed = try Environment.wallTime() - start
+        finalLoss = lossSum / Float(batches * options.batchSize)
+        // Bitwise-identical parameters on every rank.
+        let fingerprints = try world.allGather(model.fingerprint)
+        guard Set(fingerprints).count == 1 else {
+            throw ExampleError("epoch \(epoch): parameters differ between ranks (fingerprints \(fingerprints))")
+        }
+        let shares = try world.allReduce(reduceTime / elapsed, op: .max)
+        if world.rank == 0 {
+            let rate = Double(batches * options.batchSize) / elapsed
+            print(String(format: "%5d  %.5f  %10.0f   %5.1f %%", epoch, finalLoss, rate, shares * 100))
+        }
+    }
+    if world.rank == 0 {
+        // The same training alone, on whole batches: the loss must agree up to summation order.
+        var referenceLoss: Float = 0
+        for _ in 1...options.epochs {
+            var lossSum: Float = 0
+            for batch in 0..<batches {
+                for index in gradient.indices { gradient[index] = 0 }
+                lossSum += reference.accumulate(x: x, y: y, samples: (batch * options.batchSize)..<((batch + 1) * options.batchSize), into: &gradient)
+                reference.step(gradient, scale: 1 / Float(options.batchSize), learningRate: learningRate)
+            }
+            referenceLoss = lossSum / Float(batches * options.batchSize)
+        }
+        let tolerance: Float = 1e-3 * max(1, referenceLoss)
+        print(String(format: "final loss %.6f; one rank alone %.6f; difference %.2e (tolerance %.0e)", finalLoss, referenceLoss, abs(finalLoss - referenceLoss), tolerance))
+        guard abs(finalLoss - referenceLoss) <= tolerance else {
+            throw ExampleError("the data-parallel loss \(finalLoss) differs from the single-rank loss \(referenceLoss)")
+        }
+    }
+    try Environment.finalize()
+} catch {
+    printError("data-parallel-training: \(error)")
+    Environment.abort(errorCode: 1)
+}

@@ -1,0 +1,139 @@
+// 2-D heat equation (Jacobi iteration) on a Cartesian grid of ranks with nonblocking halo
+// exchange, checked against a serial solve of the same problem.
+//
+// The plate is N×N interior points; its top edge is held at 1, the other edges at 0. Each rank
+// owns a block of the plate plus a one-cell halo; every iteration it posts receives for its four
+// halos, sends its four edges, updates the block interior while the messages travel, then
+// waits and updates the block's border.
+//
+//     heat-diffusion [--size 256] [--iterations 500]
+import Foundation
+import MPI
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct ExampleError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+func option(_ name: String, default value: Int) throws -> Int {
+    let arguments = CommandLine.arguments
+    guard let index = arguments.firstIndex(of: name) else { return value }
+    guard index + 1 < arguments.count, let parsed = Int(arguments[index + 1]), parsed > 0 else {
+        throw ExampleError("\(name) needs a positive integer")
+    }
+    return parsed
+}
+
+/// One Jacobi sweep of rows `rows` and columns `columns` of a (height+2)×(width+2) array.
+@inline(__always)
+func sweep(_ old: UnsafeBufferPointer<Double>, _ new: UnsafeMutableBufferPointer<Double>, stride: Int, rows: Range<Int>, columns: Range<Int>) {
+    for row in rows {
+        for column in columns {
+            let here = row * stride + column
+            new[here] = 0.25 * (old[here - 1] + old[here + 1] + old[here - stride] + old[here + stride])
+        }
+    }
+}
+
+/// The plate solved by one process: the reference the distributed result must equal.
+func serialSolve(size n: Int, iterations: Int) -> [Double] {
+    let stride = n + 2
+    var old = [Double](repeating: 0, count: stride * stride)
+    for column in 0..<stride { old[column] = 1 }
+    var new = old
+    for _ in 0..<iterations {
+        old.withUnsafeBufferPointer { o in new.withUnsafeMutableBufferPointer { sweep(o, $0, stride: stride, rows: 1..<(n + 1), columns: 1..<(n + 1)) } }
+        swap(&old, &new)
+    }
+    return old
+}
+
+func printError(_ line: String) {
+    var text = line + "\n"
+    text.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
+}
+
+do {
+    let n = try option("--size", default: 256)
+    let iterations = try option("--iterations", default: 500)
+    try Environment.initialize()
+    let world = try Communicator.world
+    let dimensions = try CartesianTopology.balancedDimensions(ranks: world.size, constraints: [0, 0])
+    guard n >= dimensions[0] && n >= dimensions[1] else { throw ExampleError("a \(n)×\(n) plate cannot be split \(dimensions)") }
+    guard let grid = try CartesianTopology(world, dimensions: dimensions, periodic: [false, false]) else {
+        throw ExampleError("rank \(world.rank) is not on the grid")
+    }
+    let comm = grid.communicator
+    // Rows split along dimension 0, columns along dimension 1.
+    let (gridRow, gridColumn) = (grid.coordinates[0], grid.coordinates[1])
+    func share(_ total: Int, _ parts: Int, _ index: Int) -> Range<Int> {
+        let base = total / parts, extra = total % parts
+        let start = index * base + min(index, extra)
+        return start..<(start + base + (index < extra ? 1 : 0))
+    }
+    let myRows = share(n, dimensions[0], gridRow), myColumns = share(n, dimensions[1], gridColumn)
+    let height = myRows.count, width = myColumns.count, stride = width + 2
+    var old = [Double](repeating: 0, count: (height + 2) * stride)
+    if gridRow == 0 { for column in 0..<stride { old[column] = 1 } }  // the hot top edge
+    var new = old
+    let (up, down) = try grid.shift(dimension: 0)
+    let (left, right) = try grid.shift(dimension: 1)
+
+    // Halo buffers, lent to the pending operations each iteration.
+    let fromUp = MessageBuffer<Double>(repeating: 0, count: width), fromDown = MessageBuffer<Double>(repeating: 0, count: width)
+    let fromLeft = MessageBuffer<Double>(repeating: 0, count: height), fromRight = MessageBuffer<Double>(repeating: 0, count: height)
+    var requests = RequestList(capacity: 8)
+
+    try comm.barrier()
+    let start = try Environment.wallTime()
+    for _ in 0..<iterations {
+        requests.add(try comm.immediateReceive(into: fromUp, from: up, tag: 1))
+        requests.add(try comm.immediateReceive(into: fromDown, from: down, tag: 2))
+        requests.add(try comm.immediateReceive(into: fromLeft, from: left, tag: 3))
+        requests.add(try comm.immediateReceive(into: fromRight, from: right, tag: 4))
+        requests.add(try comm.immediateSend(Array(old[(stride + 1)..<(stride + 1 + width)]), to: up, tag: 2))
+        requests.add(try comm.immediateSend(Array(old[(height * stride + 1)..<(height * stride + 1 + width)]), to: down, tag: 1))
+        requests.add(try comm.immediateSend((1...height).map { old[$0 * stride + 1] }, to: left, tag: 4))
+        requests.add(try comm.immediateSend((1...height).map { old[$0 * stride + width] }, to: right, tag: 3))
+        // The interior needs no halo: compute it while the messages travel.
+        old.withUnsafeBufferPointer { o in new.withUnsafeMutableBufferPointer { sweep(o, $0, stride: stride, rows: 2..<height, columns: 2..<width) } }
+        try requests.removeAll()
+        if up != Communicator.nullProcess { for c in 0..<width { old[c + 1] = fromUp[c] } }
+        if down != Communicator.nullProcess { for c in 0..<width { old[(height + 1) * stride + c + 1] = fromDown[c] } }
+        if left != Communicator.nullProcess { for r in 0..<height { old[(r + 1) * stride] = fromLeft[r] } }
+        if right != Communicator.nullProcess { for r in 0..<height { old[(r + 1) * stride + width + 1] = fromRight[r] } }
+        old.withUnsafeBufferPointer { o in
+            new.withUnsafeMutableBufferPointer { w in
+                sweep(o, w, stride: stride, rows: 1..<2, columns: 1..<(width + 1))
+                sweep(o, w, stride: stride, rows: max(2, height)..<(height + 1), columns: 1..<(width + 1))
+                sweep(o, w, stride: stride, rows: 2..<max(2, height), columns: 1..<2)
+                sweep(o, w, stride: stride, rows: 2..<max(2, height), columns: max(2, width)..<(width + 1))
+            }
+        }
+        swap(&old, &new)
+    }
+    let elapsed = try world.allReduce(try Environment.wallTime() - start, op: .max)
+
+    // Every rank checks its block against the serial solution.
+    let reference = serialSolve(size: n, iterations: iterations)
+    var worst = 0.0
+    for r in 0..<height {
+        for c in 0..<width {
+            worst = max(worst, abs(old[(r + 1) * stride + c + 1] - reference[(myRows.lowerBound + r + 1) * (n + 2) + myColumns.lowerBound + c + 1]))
+        }
+    }
+    let error = try world.allReduce(worst, op: .max)
+    if world.rank == 0 {
+        print("heat-diffusion: \(n)×\(n) plate, \(iterations) iterations, \(world.size) ranks as a \(dimensions[0])×\(dimensions[1]) grid on \(Environment.backend!)")
+        print(String(format: "time per iteration %.2f us; largest difference from the serial solve %.1e", elapsed / Double(iterations) * 1e6, error))
+    }
+    guard error <= 1e-12 else { throw ExampleError("the distributed solution differs from the serial one by \(error)") }
+    try Environment.finalize()
+} catch {
+    printError("heat-diffusion: \(error)")
+    Environment.abort(errorCode: 1)
+}

@@ -1,0 +1,44 @@
+// Runs every example executable, which checks its own result, under each launcher at 1, 2 and 4
+// ranks: an example passes when the launcher exits 0.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Testing
+
+extension MultiRankJobs {
+@Suite("Examples under each launcher")
+struct ExampleTests {
+    /// Each example with the smallest job it makes sense at.
+    static let examples = [("ring", 1), ("vector-ring", 1), ("pingpong", 2)]
+    static let jobs: [(String, Int)] = examples.flatMap { name, least in [1, 2, 4].filter { $0 >= least }.map { (name, $0) } }
+
+    @Test("swift-mpiexec -n N example", .enabled(if: Launch.selected("shm")), arguments: jobs)
+    func sharedMemory(example: String, ranks: Int) throws {
+        let products = Launch.productsDirectory
+        try check(["\(products)/swift-mpiexec", "-n", "\(ranks)", "--timeout", "120", "--", "\(products)/\(example)"],
+            environment: ["SWIFTMPI_BACKEND": "shm", "OMPI_COMM_WORLD_SIZE": nil, "PMIX_RANK": nil])
+    }
+
+    #if OpenMPI
+    @Test(
+        "mpirun -n N example", .enabled(if: Launch.selected("openmpi")),
+        .enabled(if: Launch.onPath("mpirun") != nil, "mpirun is not on PATH"), arguments: jobs)
+    func openMPI(example: String, ranks: Int) throws {
+        let products = Launch.productsDirectory
+        try check(["mpirun", "-n", "\(ranks)", "--oversubscribe", "\(products)/\(example)"], environment: [
+            "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_pml": "ob1",
+            "SWIFTMPI_BACKEND": "openmpi",
+        ])
+    }
+    #endif
+
+    private func check(_ command: [String], environment: [String: String?]) throws {
+        let result = try Child.run(command, environment: environment, timeout: 150)
+        #expect(
+            result.termination == .exited(0) && !result.timedOut,
+            "\(command.joined(separator: " ")) ended with \(result.termination)\(result.timedOut ? " (timed out)" : ""):\n\(result.output.suffix(2000))")
+    }
+}
+}
