@@ -17,7 +17,7 @@ import Darwin
 
 let catalog: [Scenario] =
     pointToPointScenarios + errorScenarios + communicatorScenarios + environmentScenarios
-    + [largeMessageScenario, afterFinalizeScenario]
+    + collectiveScenarios + [largeMessageScenario, afterFinalizeScenario]
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments == ["--list"] {
