@@ -17,6 +17,10 @@ let package = Package(
         .executable(name: "mpi-bench", targets: ["mpi-bench"]),
         .executable(name: "pingpong", targets: ["pingpong"]),
         .executable(name: "vector-ring", targets: ["vector-ring"]),
+        .executable(name: "data-parallel-training", targets: ["data-parallel-training"]),
+        .executable(name: "heat-diffusion", targets: ["heat-diffusion"]),
+        .executable(name: "monte-carlo-pi", targets: ["monte-carlo-pi"]),
+        .executable(name: "word-count", targets: ["word-count"]),
     ],
     traits: [
         .trait(
@@ -71,6 +75,10 @@ let package = Package(
         ),
 
         .executableTarget(name: "ring", dependencies: ["MPI"], path: "Examples/ring", swiftSettings: swiftSettings),
+        .executableTarget(name: "data-parallel-training", dependencies: ["MPI"], path: "Examples/data-parallel-training", swiftSettings: swiftSettings),
+        .executableTarget(name: "heat-diffusion", dependencies: ["MPI"], path: "Examples/heat-diffusion", swiftSettings: swiftSettings),
+        .executableTarget(name: "monte-carlo-pi", dependencies: ["MPI"], path: "Examples/monte-carlo-pi", swiftSettings: swiftSettings),
+        .executableTarget(name: "word-count", dependencies: ["MPI"], path: "Examples/word-count", swiftSettings: swiftSettings),
         .executableTarget(name: "vector-ring", dependencies: ["MPI"], path: "Examples/vector-ring", swiftSettings: swiftSettings),
         .executableTarget(
             name: "pingpong", dependencies: ["MPI"], path: "Examples/pingpong", swiftSettings: swiftSettings),
@@ -90,7 +98,10 @@ let package = Package(
         .testTarget(name: "MPISharedMemoryTests", dependencies: ["MPISharedMemory"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ScenarioTests",
-            dependencies: ["mpi-scenarios", "swift-mpiexec", "ring", "vector-ring", "pingpong"],
+            dependencies: [
+                "mpi-scenarios", "swift-mpiexec", "ring", "vector-ring", "pingpong",
+                "data-parallel-training", "heat-diffusion", "monte-carlo-pi", "word-count",
+            ],
             swiftSettings: swiftSettings
         ),
         // End-to-end tests of the launcher; they run the swift-mpiexec binary built beside them.

@@ -34,6 +34,19 @@ static inline MPI_Datatype _Nonnull cmpi_double(void) { return MPI_DOUBLE; }
 static inline MPI_Datatype _Nonnull cmpi_c_bool(void) { return MPI_C_BOOL; }
 static inline MPI_Datatype _Nonnull cmpi_byte(void) { return MPI_BYTE; }
 
+// Collective arguments: the in-place marker and the predefined reduction operations.
+static inline void *_Nonnull cmpi_in_place(void) { return MPI_IN_PLACE; }
+static inline MPI_Op _Nonnull cmpi_op_sum(void) { return MPI_SUM; }
+static inline MPI_Op _Nonnull cmpi_op_prod(void) { return MPI_PROD; }
+static inline MPI_Op _Nonnull cmpi_op_min(void) { return MPI_MIN; }
+static inline MPI_Op _Nonnull cmpi_op_max(void) { return MPI_MAX; }
+static inline MPI_Op _Nonnull cmpi_op_land(void) { return MPI_LAND; }
+static inline MPI_Op _Nonnull cmpi_op_lor(void) { return MPI_LOR; }
+static inline MPI_Op _Nonnull cmpi_op_lxor(void) { return MPI_LXOR; }
+static inline MPI_Op _Nonnull cmpi_op_band(void) { return MPI_BAND; }
+static inline MPI_Op _Nonnull cmpi_op_bor(void) { return MPI_BOR; }
+static inline MPI_Op _Nonnull cmpi_op_bxor(void) { return MPI_BXOR; }
+
 // Limits defined through other macros.
 static inline int cmpi_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }
 static inline int cmpi_max_error_string(void) { return MPI_MAX_ERROR_STRING; }

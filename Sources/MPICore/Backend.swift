@@ -136,6 +136,16 @@ package protocol Backend: AnyObject, Sendable {
     func cancel(_ request: RequestHandle) throws(MPIError)
     /// Frees an inactive persistent request (`MPI_Request_free`).
     func release(_ request: RequestHandle)
+
+    // Collective operations (`Collective` says which fields each kind reads). Every rank of the
+    // communicator calls them in the same order.
+    /// Runs `operation`, returning when this rank's part is done.
+    func collective(_ operation: Collective, comm: CommHandle) throws(MPIError)
+    /// Starts `operation` and returns a request that `test`/`wait` complete like any other.
+    /// `resources`, when not `nil`, is memory or handles the backend needs until then: the caller
+    /// keeps it alive until the request completes.
+    func immediateCollective(_ operation: Collective, comm: CommHandle) throws(MPIError)
+        -> (request: RequestHandle, resources: AnyObject?)
 }
 
 /// A backend's name for one of its pending operations.

@@ -40,6 +40,7 @@ extension Communicator {
     public func send<T: MessageElement>(
         _ array: [T], to dest: Int, tag: Int = 0, mode: SendMode = .standard
     ) async throws {
+        _ = try Runtime.progressEngine(for: backend)  // before anything starts: no stray message on failure
         var request = try immediateSend(array, to: dest, tag: tag, mode: mode)
         try await request.wait()
     }
@@ -48,6 +49,7 @@ extension Communicator {
     public func send<T: MessageElement>(
         _ buffer: MessageBuffer<T>, to dest: Int, tag: Int = 0, mode: SendMode = .standard
     ) async throws {
+        _ = try Runtime.progressEngine(for: backend)
         var request = try immediateSend(buffer, to: dest, tag: tag, mode: mode)
         try await request.wait()
     }
@@ -57,6 +59,7 @@ extension Communicator {
     public func receive<T: MessageElement>(
         _ type: T.Type, count: Int, from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
     ) async throws -> (values: [T], status: Status) {
+        _ = try Runtime.progressEngine(for: backend)
         let request = try immediateReceive(type, count: count, from: source, tag: tag)
         return try await request.wait()
     }
@@ -66,6 +69,7 @@ extension Communicator {
     public func receive<T: MessageElement>(
         into buffer: MessageBuffer<T>, from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
     ) async throws -> Status {
+        _ = try Runtime.progressEngine(for: backend)
         var request = try immediateReceive(into: buffer, from: source, tag: tag)
         return try await request.wait()
     }

@@ -1,7 +1,8 @@
 /// The MPI datatype of a message element.
 ///
 /// Predefined datatypes describe Swift's scalar types; a type conforming to ``MessageElement``
-/// names the datatype its values travel as.
+/// names the datatype its values travel as. A plain struct can travel as a run of untyped bytes
+/// (``contiguousBytes(of:)``), which moves it intact and lets user-defined reductions combine it.
 public struct Datatype: Hashable, Sendable, CustomStringConvertible {
     /// The predefined datatypes swift-mpi maps Swift scalars to.
     @usableFromInline
@@ -11,17 +12,51 @@ public struct Datatype: Hashable, Sendable, CustomStringConvertible {
     }
 
     @usableFromInline package let builtin: Builtin
+    /// Bytes per element when `builtin` is `.byte`: 1 for `MPI_BYTE` itself, more for a run of
+    /// bytes standing for one struct value.
+    @usableFromInline package let byteRun: Int
 
-    @inlinable package init(_ builtin: Builtin) { self.builtin = builtin }
+    @inlinable package init(_ builtin: Builtin) {
+        self.builtin = builtin
+        self.byteRun = 1
+    }
+
+    @inlinable init(byteRun: Int) {
+        self.builtin = .byte
+        self.byteRun = byteRun
+    }
 
     /// Size of one element in bytes (`MPI_Type_size`).
     @inlinable public var size: Int {
         switch builtin {
-        case .int8, .uint8, .bool, .byte: 1
+        case .int8, .uint8, .bool: 1
+        case .byte: byteRun
         case .int16, .uint16, .float16: 2
         case .int32, .uint32, .float32: 4
         case .int64, .uint64, .float64: 8
         }
+    }
+
+    /// Whether elements are opaque bytes (`byte` or a ``contiguousBytes(_:)`` run), which only
+    /// user-defined reductions can combine.
+    @inlinable package var isBytes: Bool { builtin == .byte }
+
+    /// One element made of `count` untyped bytes (`MPI_Type_contiguous(count, MPI_BYTE)`).
+    ///
+    /// Values move intact, byte for byte; reductions over them need a user-defined
+    /// ``ReductionOp``. (Derived datatypes that describe a struct's fields come later.)
+    @inlinable
+    public static func contiguousBytes(_ count: Int) -> Datatype {
+        precondition(count >= 1, "a contiguous-bytes datatype needs at least one byte, got \(count)")
+        return count == 1 ? .byte : Datatype(byteRun: count)
+    }
+
+    /// The datatype that moves values of `type` as their `MemoryLayout` stride of untyped bytes:
+    /// the datatype of a plain struct, e.g.
+    /// `static var datatype: Datatype { .contiguousBytes(of: Particle.self) }`.
+    @inlinable
+    public static func contiguousBytes<T: BitwiseCopyable>(of type: T.Type) -> Datatype {
+        contiguousBytes(MemoryLayout<T>.stride)
     }
 
     public static let int8 = Datatype(.int8)
@@ -40,12 +75,12 @@ public struct Datatype: Hashable, Sendable, CustomStringConvertible {
     /// Untyped bytes (`MPI_BYTE`).
     public static let byte = Datatype(.byte)
 
-    public var description: String { "\(builtin)" }
+    public var description: String { builtin == .byte && byteRun > 1 ? "bytes(\(byteRun))" : "\(builtin)" }
 }
 
 /// A type whose values can be sent as MPI message elements: a bitwise-copyable value with a
 /// fixed MPI datatype.
-public protocol MessageElement: BitwiseCopyable {
+public protocol MessageElement: BitwiseCopyable, SendableMetatype {
     /// The datatype values of this type travel as.
     static var datatype: Datatype { get }
 }

@@ -104,7 +104,7 @@ extension OpenMPIBackend {
         _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
         to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
     ) throws(MPIError) -> RequestHandle {
-        let wire = try WireType(count: count, element: type.builtin)
+        let wire = try WireType(count: count, element: type)
         defer { wire.release() }
         var request: MPI_Request?
         switch mode {
@@ -122,7 +122,7 @@ extension OpenMPIBackend {
         into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
         from source: Int, tag: Int, comm: CommHandle
     ) throws(MPIError) -> RequestHandle {
-        let wire = try WireType(count: count, element: type.builtin)
+        let wire = try WireType(count: count, element: type)
         defer { wire.release() }
         let record = requestRecords.take(RequestRecord(
             request: nil, isSend: false, isPersistent: false, buffer: buffer, count: count, type: type,
@@ -143,7 +143,7 @@ extension OpenMPIBackend {
         try persistent(RequestRecord(
             request: nil, isSend: true, isPersistent: true, buffer: UnsafeMutableRawPointer(mutating: buffer),
             count: count, type: type, peer: dest, tag: tag, comm: comm, mode: mode,
-            wire: WireType(count: count, element: type.builtin)))
+            wire: WireType(count: count, element: type)))
     }
 
     package func persistentReceive(
@@ -152,7 +152,7 @@ extension OpenMPIBackend {
     ) throws(MPIError) -> RequestHandle {
         try persistent(RequestRecord(
             request: nil, isSend: false, isPersistent: true, buffer: buffer, count: count, type: type,
-            peer: source, tag: tag, comm: comm, mode: .standard, wire: WireType(count: count, element: type.builtin)))
+            peer: source, tag: tag, comm: comm, mode: .standard, wire: WireType(count: count, element: type)))
     }
 
     private func persistent(_ arguments: RequestRecord) throws(MPIError) -> RequestHandle {

@@ -13,7 +13,7 @@ extension OpenMPIBackend {
         _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
         to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
     ) throws(MPIError) {
-        let wire = try WireType(count: count, element: type.builtin)
+        let wire = try WireType(count: count, element: type)
         defer { wire.release() }
         switch mode {
         case .standard:
@@ -29,7 +29,7 @@ extension OpenMPIBackend {
         into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
         from source: Int, tag: Int, comm: CommHandle
     ) throws(MPIError) -> Status {
-        let wire = try WireType(count: count, element: type.builtin)
+        let wire = try WireType(count: count, element: type)
         defer { wire.release() }
         var status = MPI_Status()
         let code = MPI_Recv(buffer, wire.count, wire.datatype, mpiRank(source), mpiTag(tag), comm.mpi, &status)
@@ -44,9 +44,9 @@ extension OpenMPIBackend {
         into receiveBuffer: UnsafeMutableRawPointer?, receiveCount: Int, receiveType: Datatype,
         from source: Int, receiveTag: Int, comm: CommHandle
     ) throws(MPIError) -> Status {
-        let sendWire = try WireType(count: sendCount, element: sendType.builtin)
+        let sendWire = try WireType(count: sendCount, element: sendType)
         defer { sendWire.release() }
-        let receiveWire = try WireType(count: receiveCount, element: receiveType.builtin)
+        let receiveWire = try WireType(count: receiveCount, element: receiveType)
         defer { receiveWire.release() }
         var status = MPI_Status()
         let code = MPI_Sendrecv(
@@ -80,12 +80,12 @@ extension OpenMPIBackend {
 
     /// The public status of a completed receive: its size is the number of basic elements
     /// received (`MPI_Get_elements_x`, a 64-bit count, in `datatype`, the receive's wire type or
-    /// its element type) times the element size.
+    /// its element type) times the size of a basic element (1 for a run of bytes).
     @inline(__always)
     func makeStatus(_ status: inout MPI_Status, countingIn datatype: MPI_Datatype, type: Datatype) throws(MPIError) -> Status {
         let bytes: Int
         if let elements = try elementCount(&status, datatype) {
-            bytes = elements * type.size
+            bytes = elements * (type.isBytes ? 1 : type.size)
         } else {
             bytes = try elementCount(&status, cmpi_byte()) ?? 0
         }
@@ -120,7 +120,7 @@ extension OpenMPIBackend {
         var errorClass: Int32 = 0
         if MPI_Error_class(code, &errorClass) == MPI_SUCCESS && errorClass == MPI_ERR_TRUNCATE {
             let bytes: Int? =
-                if let elements = try? elementCount(&status, type.builtin.mpi) { elements * type.size }
+                if let elements = try? elementCount(&status, type.builtin.mpi) { elements * (type.isBytes ? 1 : type.size) }
                 else { (try? elementCount(&status, cmpi_byte())) ?? nil }
             let size = bytes.map { "\($0) bytes" } ?? "unknown size"
             return "message of \(size) from rank \(swiftRank(status.MPI_SOURCE)) with tag \(swiftTag(status.MPI_TAG)) "

@@ -4,7 +4,8 @@ import MPICore
 
 /// The (count, datatype) pair a buffer of `count` elements travels as.
 ///
-/// Open MPI 4.1 takes `int` counts and has none of MPI-4's `_c` big-count calls. Up to
+/// Elements of a byte-run datatype (a struct moved as its bytes) travel as `MPI_BYTE`s, `count`
+/// × the run length of them. Open MPI 4.1 takes `int` counts and has none of MPI-4's `_c` big-count calls. Up to
 /// `Int32.max` elements the pair is the count and the predefined datatype, with no MPI call.
 /// Beyond, it is one element of a derived datatype that spans the whole buffer (the BigMPI
 /// construction: contiguous chunks of 2^30 elements, then the remainder, joined by a struct
@@ -18,11 +19,23 @@ struct WireType {
 
     let count: Int32
     let datatype: MPI_Datatype
+    /// The predefined datatype of one element; `MPI_Get_elements_x` counts in these.
+    let element: MPI_Datatype
+    /// Bytes of one `element`: the datatype's size, or 1 for a byte run.
+    let elementSize: Int
     private let isDerived: Bool
 
     @inline(__always)
-    init(count: Int, element builtin: Datatype.Builtin) throws(MPIError) {
-        let element = builtin.mpi
+    init(count elements: Int, element type: Datatype) throws(MPIError) {
+        var count = elements
+        if type.isBytes && type.byteRun > 1 {
+            let (bytes, overflow) = elements.multipliedReportingOverflow(by: type.byteRun)
+            guard !overflow else { throw MPIError(.count, "\(elements) elements of \(type) overflow Int") }
+            count = bytes
+        }
+        let element = type.builtin.mpi
+        self.element = element
+        self.elementSize = type.isBytes ? 1 : type.size
         if count <= Int(Int32.max) {
             self.count = Int32(truncatingIfNeeded: count)
             self.datatype = element

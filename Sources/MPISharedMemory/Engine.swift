@@ -14,6 +14,8 @@ struct CommunicatorInfo {
     /// Communicator rank of each world rank, or -1 for non-members.
     let rankOfWorld: UnsafeBufferPointer<Int>
     let rank: Int
+    /// Collective operations started on the communicator so far; numbers their messages' tags.
+    var collectiveSequence = 0
 
     init(context: UInt32, members: [Int], worldSize: Int, worldRank: Int) {
         self.context = context
@@ -73,6 +75,10 @@ struct Engine {
     var nextID = 1
     var nextCookie: UInt64 = 1
     var communicators: [CommunicatorInfo?] = []
+    /// Nonblocking collectives in progress, advanced by every `progress()`.
+    var collectives: [CollectiveSchedule] = []
+    /// Finished schedules kept for reuse.
+    var spareSchedules: [CollectiveSchedule] = []
 
     init(segment: JobSegment, rank: Int, useCrossMemory: Bool, peerPids: [pid_t], oversubscribed: Bool) {
         self.segment = segment
@@ -113,6 +119,7 @@ struct Engine {
             }
             source &+= 1
         }
+        if !collectives.isEmpty && advanceCollectives() { any = true }
         return any
     }
 
@@ -362,6 +369,16 @@ struct Engine {
         if count > 0 { (record + Record.headerBytes).copyMemory(from: bytes!, byteCount: count) }
         producers[destination].publish(record, size: size)
         return true
+    }
+
+    /// Starts a send without ever waiting: writes a message that fits one record into the ring
+    /// right away when nothing is queued ahead of it and there is room (returning `nil`: done),
+    /// else queues it (returning its id, for `sendIndex`/`sendDone`).
+    mutating func sendWithoutWaiting(
+        _ bytes: UnsafeRawPointer?, count: Int, to destination: Int, context: UInt32, tag: Int
+    ) throws(MPIError) -> Int? {
+        if sendEagerIfRoom(bytes, count: count, to: destination, context: context, tag: tag) { return nil }
+        return try startSend(bytes, count: count, to: destination, context: context, tag: tag, synchronous: false)
     }
 
     /// Queues a send and starts writing it if nothing is ahead of it; returns its id.

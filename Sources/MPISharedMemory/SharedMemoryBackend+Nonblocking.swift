@@ -1,20 +1,23 @@
 import MPICore
 
-/// Request handles: the engine's operation id shifted left two bits, with the kind below.
+/// Request handles: the engine's operation id shifted left three bits, with the kind below.
 private enum RequestKind: UInt {
-    case receive = 0, send = 1, persistent = 2, completedAtOnce = 3
+    case receive = 0, send = 1, persistent = 2, completedAtOnce = 3, collective = 4
 }
 
 extension SharedMemoryBackend {
     @inline(__always)
     private func handle(_ id: Int, _ kind: RequestKind) -> RequestHandle {
-        RequestHandle(raw: UInt(id) << 2 | kind.rawValue)
+        RequestHandle(raw: UInt(id) << 3 | kind.rawValue)
     }
 
     @inline(__always)
     private func decode(_ request: RequestHandle) -> (id: Int, kind: RequestKind) {
-        (Int(request.raw >> 2), RequestKind(rawValue: request.raw & 3)!)
+        (Int(request.raw >> 3), RequestKind(rawValue: request.raw & 7)!)
     }
+
+    /// The request handle of nonblocking collective `id`.
+    func collectiveRequest(_ id: Int) -> RequestHandle { handle(id, .collective) }
 
     /// The status MPI gives a completed send: empty, source and tag undefined.
     private static let sendStatus = Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0)
@@ -148,6 +151,8 @@ extension SharedMemoryBackend {
             guard engine.pointee.posted[index].done else { return nil }
             let receive = engine.pointee.removePosted(at: index)
             return try status(of: receive)
+        case .collective:
+            return try engine.pointee.finishCollective(id) ? SharedMemoryBackend.sendStatus : nil
         case .persistent:
             let index = try persistentIndex(id)
             guard let current = engine.pointee.persistents[index].current else {

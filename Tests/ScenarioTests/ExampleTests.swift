@@ -10,14 +10,27 @@ import Testing
 extension MultiRankJobs {
 @Suite("Examples under each launcher")
 struct ExampleTests {
-    /// Each example with the smallest job it makes sense at.
-    static let examples = [("ring", 1), ("vector-ring", 1), ("pingpong", 2)]
-    static let jobs: [(String, Int)] = examples.flatMap { name, least in [1, 2, 4].filter { $0 >= least }.map { (name, $0) } }
+    /// Each example with the smallest job it makes sense at, and arguments that keep a debug
+    /// build quick (the README shows release runs at full size).
+    static let examples: [(name: String, least: Int, arguments: [String])] = [
+        ("ring", 1, []), ("vector-ring", 1, []), ("pingpong", 2, []),
+        ("data-parallel-training", 1, ["--samples", "2048", "--batch-size", "128", "--epochs", "2", "--hidden", "16"]),
+        ("heat-diffusion", 1, ["--size", "48", "--iterations", "40"]),
+        ("monte-carlo-pi", 1, ["--samples", "100000"]),
+        ("word-count", 1, ["--lines", "4000"]),
+    ]
+    static let jobs: [(String, Int)] = examples.flatMap { example in
+        [1, 2, 4].filter { $0 >= example.least }.map { (example.name, $0) }
+    }
+
+    static func arguments(of example: String) -> [String] {
+        examples.first { $0.name == example }?.arguments ?? []
+    }
 
     @Test("swift-mpiexec -n N example", .enabled(if: Launch.selected("shm")), arguments: jobs)
     func sharedMemory(example: String, ranks: Int) throws {
         let products = Launch.productsDirectory
-        try check(["\(products)/swift-mpiexec", "-n", "\(ranks)", "--timeout", "120", "--", "\(products)/\(example)"],
+        try check(["\(products)/swift-mpiexec", "-n", "\(ranks)", "--timeout", "120", "--", "\(products)/\(example)"] + Self.arguments(of: example),
             environment: ["SWIFTMPI_BACKEND": "shm", "OMPI_COMM_WORLD_SIZE": nil, "PMIX_RANK": nil])
     }
 
@@ -27,7 +40,7 @@ struct ExampleTests {
         .enabled(if: Launch.onPath("mpirun") != nil, "mpirun is not on PATH"), arguments: jobs)
     func openMPI(example: String, ranks: Int) throws {
         let products = Launch.productsDirectory
-        try check(["mpirun", "-n", "\(ranks)", "--oversubscribe", "\(products)/\(example)"], environment: [
+        try check(["mpirun", "-n", "\(ranks)", "--oversubscribe", "\(products)/\(example)"] + Self.arguments(of: example), environment: [
             "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_pml": "ob1",
             "SWIFTMPI_BACKEND": "openmpi",
         ])

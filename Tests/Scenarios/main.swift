@@ -19,7 +19,7 @@ import Darwin
 
 let catalog: [Scenario] =
     pointToPointScenarios + nonblockingScenarios + errorScenarios + communicatorScenarios + environmentScenarios
-    + asyncScenarios + topologyScenarios + [largeMessageScenario, afterFinalizeScenario]
+    + asyncScenarios + topologyScenarios + collectiveScenarios + [largeMessageScenario, afterFinalizeScenario]
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 var threadLevel = ThreadLevel.single

@@ -1,0 +1,280 @@
+#if OpenMPI
+import CMPI
+import MPICore
+
+// Collective operations (MPI-4.1 chapter 6) on Open MPI: one `MPI_*` call each, blocking or its
+// `MPI_I*` form. The arguments Open MPI needs besides the buffers (wire datatypes, `int` count
+// arrays, the operation and a Swift reduction's datatype) live in a `CollectiveArguments`, which a
+// nonblocking call hands back as the request's resources so they outlive the operation.
+//
+// Counts: data-moving operations send more than `Int32.max` elements through WireType's derived
+// datatypes. Reductions cannot (MPI's predefined operations work on predefined datatypes only),
+// so a blocking reduce, all-reduce or scan of more elements runs in chunks of 2³⁰; the other
+// cases with an `int` count or displacement out of range throw `MPIError(.count)`.
+
+extension OpenMPIBackend {
+    package func collective(_ operation: Collective, comm: CommHandle) throws(MPIError) {
+        if operation.reduction != nil && operation.count > Int(Int32.max) && operation.kind.isElementwise {
+            try collectiveInChunks(operation, comm: comm)
+            return
+        }
+        let arguments = try CollectiveArguments(operation)
+        try check(invoke(operation, arguments, comm: comm.mpi, request: nil), arguments.call(operation, blocking: true),
+            arguments.context(operation))
+    }
+
+    package func immediateCollective(_ operation: Collective, comm: CommHandle) throws(MPIError)
+        -> (request: RequestHandle, resources: AnyObject?)
+    {
+        let arguments = try CollectiveArguments(operation)
+        var request: MPI_Request?
+        try check(invoke(operation, arguments, comm: comm.mpi, request: &request), arguments.call(operation, blocking: false),
+            arguments.context(operation))
+        return (RequestHandle(raw: UInt(bitPattern: request)), arguments)
+    }
+
+    /// A reduction of more than `Int32.max` elements as consecutive reductions of 2³⁰.
+    private func collectiveInChunks(_ operation: Collective, comm: CommHandle) throws(MPIError) {
+        let chunk = WireType.chunkElements
+        let elementBytes = operation.type.size
+        var done = 0
+        while done < operation.count {
+            var part = operation
+            part.count = min(chunk, operation.count - done)
+            part.send = operation.send.map { $0 + done * elementBytes }
+            part.receive = operation.receive.map { $0 + done * elementBytes }
+            try collective(part, comm: comm)
+            done += part.count
+        }
+    }
+
+    /// Calls the operation's `MPI_*` function, or its `MPI_I*` form when `request` is given.
+    private func invoke(
+        _ operation: Collective, _ arguments: CollectiveArguments, comm: MPI_Comm, request: UnsafeMutablePointer<MPI_Request?>?
+    ) -> Int32 {
+        let inPlace = UnsafeRawPointer(cmpi_in_place())
+        let send = operation.inPlace ? inPlace : operation.send
+        let root = Int32(truncatingIfNeeded: operation.root)
+        let count = arguments.count
+        let type = arguments.datatype
+        let op = arguments.operation
+        switch operation.kind {
+        case .barrier:
+            return request.map { MPI_Ibarrier(comm, $0) } ?? MPI_Barrier(comm)
+        case .broadcast:
+            return request.map { MPI_Ibcast(operation.receive, count, type, root, comm, $0) }
+                ?? MPI_Bcast(operation.receive, count, type, root, comm)
+        case .reduce:
+            return request.map { MPI_Ireduce(send, operation.receive, count, type, op, root, comm, $0) }
+                ?? MPI_Reduce(send, operation.receive, count, type, op, root, comm)
+        case .allReduce:
+            return request.map { MPI_Iallreduce(send, operation.receive, count, type, op, comm, $0) }
+                ?? MPI_Allreduce(send, operation.receive, count, type, op, comm)
+        case .scan:
+            return request.map { MPI_Iscan(send, operation.receive, count, type, op, comm, $0) }
+                ?? MPI_Scan(send, operation.receive, count, type, op, comm)
+        case .exclusiveScan:
+            return request.map { MPI_Iexscan(send, operation.receive, count, type, op, comm, $0) }
+                ?? MPI_Exscan(send, operation.receive, count, type, op, comm)
+        case .reduceScatterBlock:
+            return request.map { MPI_Ireduce_scatter_block(send, operation.receive, count, type, op, comm, $0) }
+                ?? MPI_Reduce_scatter_block(send, operation.receive, count, type, op, comm)
+        case .reduceScatter:
+            let counts = arguments.receiveCounts
+            return request.map { MPI_Ireduce_scatter(send, operation.receive, counts, type, op, comm, $0) }
+                ?? MPI_Reduce_scatter(send, operation.receive, counts, type, op, comm)
+        case .gather:
+            return request.map { MPI_Igather(send, count, type, operation.receive, count, type, root, comm, $0) }
+                ?? MPI_Gather(send, count, type, operation.receive, count, type, root, comm)
+        case .scatter:
+            // In place, the root's block stays in its send buffer: the receive buffer is the marker.
+            let receive = operation.inPlace ? cmpi_in_place() : operation.receive
+            return request.map { MPI_Iscatter(operation.send, count, type, receive, count, type, root, comm, $0) }
+                ?? MPI_Scatter(operation.send, count, type, receive, count, type, root, comm)
+        case .allGather:
+            return request.map { MPI_Iallgather(send, count, type, operation.receive, count, type, comm, $0) }
+                ?? MPI_Allgather(send, count, type, operation.receive, count, type, comm)
+        case .allToAll:
+            return request.map { MPI_Ialltoall(send, count, type, operation.receive, count, type, comm, $0) }
+                ?? MPI_Alltoall(send, count, type, operation.receive, count, type, comm)
+        case .gatherv:
+            let (counts, displacements) = (arguments.receiveCounts, arguments.receiveDisplacements)
+            return request.map { MPI_Igatherv(send, count, type, operation.receive, counts, displacements, type, root, comm, $0) }
+                ?? MPI_Gatherv(send, count, type, operation.receive, counts, displacements, type, root, comm)
+        case .scatterv:
+            let (counts, displacements) = (arguments.sendCounts, arguments.sendDisplacements)
+            let receive = operation.inPlace ? cmpi_in_place() : operation.receive
+            return request.map { MPI_Iscatterv(operation.send, counts, displacements, type, receive, count, type, root, comm, $0) }
+                ?? MPI_Scatterv(operation.send, counts, displacements, type, receive, count, type, root, comm)
+        case .allGatherv:
+            let (counts, displacements) = (arguments.receiveCounts, arguments.receiveDisplacements)
+            return request.map { MPI_Iallgatherv(send, count, type, operation.receive, counts, displacements, type, comm, $0) }
+                ?? MPI_Allgatherv(send, count, type, operation.receive, counts, displacements, type, comm)
+        case .allToAllv:
+            let (sendCounts, sendDisplacements) = (arguments.sendCounts, arguments.sendDisplacements)
+            let (receiveCounts, receiveDisplacements) = (arguments.receiveCounts, arguments.receiveDisplacements)
+            return request.map {
+                MPI_Ialltoallv(send, sendCounts, sendDisplacements, type, operation.receive, receiveCounts, receiveDisplacements, type, comm, $0)
+            } ?? MPI_Alltoallv(send, sendCounts, sendDisplacements, type, operation.receive, receiveCounts, receiveDisplacements, type, comm)
+        }
+    }
+}
+
+extension Collective.Kind {
+    /// Reductions that combine element by element, so a long vector can go in pieces.
+    var isElementwise: Bool {
+        switch self {
+        case .reduce, .allReduce, .scan, .exclusiveScan: true
+        default: false
+        }
+    }
+}
+
+/// What an Open MPI collective call needs besides its buffers, converted from the public API's
+/// values and kept alive until the operation completes.
+final class CollectiveArguments {
+    /// The count and datatype of the data: a `WireType` for the data-moving operations; the
+    /// element datatype (with counts in elements) for reductions and the v variants.
+    let count: Int32
+    let datatype: MPI_Datatype
+    private let wire: WireType?
+    /// The reduction's operation and, for a Swift reduction, its registered datatype.
+    let operation: MPI_Op?
+    private let userReduction: UserReduction?
+    /// `int` copies of the counts and displacements (`nil` when not used).
+    let sendCounts: UnsafePointer<Int32>?
+    let sendDisplacements: UnsafePointer<Int32>?
+    let receiveCounts: UnsafePointer<Int32>?
+    let receiveDisplacements: UnsafePointer<Int32>?
+
+    init(_ collective: Collective) throws(MPIError) {
+        let type = collective.type
+        // Byte-run elements travel as their bytes in the v variants: counts scale by the run.
+        let scale = type.isBytes ? type.byteRun : 1
+        func ints(_ values: UnsafeBufferPointer<Int>, _ what: String) throws(MPIError) -> UnsafePointer<Int32>? {
+            guard !values.isEmpty else { return nil }
+            let result = UnsafeMutableBufferPointer<Int32>.allocate(capacity: values.count)
+            for (index, value) in values.enumerated() {
+                let (scaled, overflow) = value.multipliedReportingOverflow(by: scale)
+                guard !overflow, let int = Int32(exactly: scaled) else {
+                    result.deallocate()
+                    throw MPIError(.count, "\(collective.kind): \(what)[\(index)] = \(value) elements of \(type) exceeds Open MPI's int range")
+                }
+                result[index] = int
+            }
+            return UnsafePointer(result.baseAddress)
+        }
+        var userReduction: UserReduction?
+        var operation: MPI_Op?
+        var wire: WireType?
+        let count: Int32
+        let datatype: MPI_Datatype
+        switch collective.kind {
+        case .reduce, .allReduce, .scan, .exclusiveScan, .reduceScatterBlock, .reduceScatter:
+            let reduction = collective.reduction!
+            guard let elements = Int32(exactly: collective.count) else {
+                throw MPIError(.count, "\(collective.kind) of \(collective.count) elements exceeds Open MPI's int range (blocking reduce, all-reduce and scans split longer vectors; this operation cannot)")
+            }
+            count = elements
+            if let native = reduction.nativeOperation(on: type) {
+                operation = native
+                datatype = type.builtin.mpi
+            } else {
+                let user = try UserReduction(elementSize: type.size, kernel: reduction.kernel)
+                userReduction = user
+                operation = try UserReduction.operation(commutative: reduction.isCommutative)
+                datatype = user.datatype
+            }
+        case .gatherv, .scatterv, .allGatherv, .allToAllv:
+            let (scaled, overflow) = collective.count.multipliedReportingOverflow(by: scale)
+            guard !overflow, let elements = Int32(exactly: scaled) else {
+                throw MPIError(.count, "\(collective.kind) of \(collective.count) elements of \(type) exceeds Open MPI's int range")
+            }
+            count = elements
+            datatype = type.builtin.mpi
+        default:
+            let data = try WireType(count: collective.count, element: type)
+            wire = data
+            count = data.count
+            datatype = data.datatype
+        }
+        self.count = count
+        self.datatype = datatype
+        self.wire = wire
+        self.operation = operation
+        self.userReduction = userReduction
+        // Every initializer path below must leave the arrays owned, for deinit to free them.
+        var converted: [UnsafePointer<Int32>?] = []
+        do {
+            converted.append(try ints(collective.sendCounts, "send count"))
+            converted.append(try ints(collective.sendDisplacements, "send displacement"))
+            converted.append(try ints(collective.receiveCounts, collective.kind == .reduceScatter ? "count" : "receive count"))
+            converted.append(try ints(collective.receiveDisplacements, "receive displacement"))
+        } catch {
+            for pointer in converted { pointer?.deallocate() }
+            wire?.release()
+            throw error
+        }
+        sendCounts = converted[0]
+        sendDisplacements = converted[1]
+        receiveCounts = converted[2]
+        receiveDisplacements = converted[3]
+    }
+
+    deinit {
+        for pointer in [sendCounts, sendDisplacements, receiveCounts, receiveDisplacements] { pointer?.deallocate() }
+        var finalized: Int32 = 0
+        _ = MPI_Finalized(&finalized)
+        if finalized == 0 { wire?.release() }
+    }
+
+    /// The C function's name, for error messages.
+    func call(_ collective: Collective, blocking: Bool) -> StaticString {
+        switch (collective.kind, blocking) {
+        case (.barrier, true): "MPI_Barrier"
+        case (.barrier, false): "MPI_Ibarrier"
+        case (.broadcast, true): "MPI_Bcast"
+        case (.broadcast, false): "MPI_Ibcast"
+        case (.reduce, true): "MPI_Reduce"
+        case (.reduce, false): "MPI_Ireduce"
+        case (.allReduce, true): "MPI_Allreduce"
+        case (.allReduce, false): "MPI_Iallreduce"
+        case (.scan, true): "MPI_Scan"
+        case (.scan, false): "MPI_Iscan"
+        case (.exclusiveScan, true): "MPI_Exscan"
+        case (.exclusiveScan, false): "MPI_Iexscan"
+        case (.reduceScatterBlock, true): "MPI_Reduce_scatter_block"
+        case (.reduceScatterBlock, false): "MPI_Ireduce_scatter_block"
+        case (.reduceScatter, true): "MPI_Reduce_scatter"
+        case (.reduceScatter, false): "MPI_Ireduce_scatter"
+        case (.gather, true): "MPI_Gather"
+        case (.gather, false): "MPI_Igather"
+        case (.gatherv, true): "MPI_Gatherv"
+        case (.gatherv, false): "MPI_Igatherv"
+        case (.scatter, true): "MPI_Scatter"
+        case (.scatter, false): "MPI_Iscatter"
+        case (.scatterv, true): "MPI_Scatterv"
+        case (.scatterv, false): "MPI_Iscatterv"
+        case (.allGather, true): "MPI_Allgather"
+        case (.allGather, false): "MPI_Iallgather"
+        case (.allGatherv, true): "MPI_Allgatherv"
+        case (.allGatherv, false): "MPI_Iallgatherv"
+        case (.allToAll, true): "MPI_Alltoall"
+        case (.allToAll, false): "MPI_Ialltoall"
+        case (.allToAllv, true): "MPI_Alltoallv"
+        case (.allToAllv, false): "MPI_Ialltoallv"
+        }
+    }
+
+    /// What the failed call was doing.
+    func context(_ collective: Collective) -> String {
+        var text = "\(collective.kind) of \(collective.count) \(collective.type) elements"
+        if collective.kind.isRooted { text += " with root \(collective.root)" }
+        if let reduction = collective.reduction {
+            text += reduction.builtin.map { ", operation \($0)" } ?? ", a Swift reduction"
+        }
+        if collective.inPlace { text += ", in place" }
+        return text
+    }
+}
+#endif

@@ -1,0 +1,171 @@
+import MPICore
+
+// Running collective schedules on the engine. A schedule never waits inside the engine: its
+// sends are written at once or queued, its receives are posted, and it is moved on by whoever
+// waits (a blocking collective waiting for itself, or any wait, through `progress()`, for the
+// nonblocking ones).
+
+extension Engine {
+    /// A schedule for `operation` on communicator `info`, numbered `sequence` among the
+    /// communicator's collectives (every rank numbers them alike, so their tags match).
+    mutating func makeSchedule(_ operation: Collective, on info: CommunicatorInfo, sequence: Int) -> CollectiveSchedule {
+        let schedule = spareSchedules.popLast() ?? CollectiveSchedule()
+        // Bit 30 keeps these tags clear of the small ones the communicator helpers use.
+        let tagBase = 1 << 30 | (sequence & 0x3_FFFF) << 12
+        let id = nextID
+        nextID &+= 1
+        schedule.reset(
+            id: id, context: info.context + 1, tagBase: tagBase, members: info.members, rank: info.rank, operation: operation)
+        schedule.plan(operation)
+        return schedule
+    }
+
+    /// Runs `schedule` to completion (a blocking collective).
+    mutating func run(_ schedule: CollectiveSchedule) throws(MPIError) {
+        advance(schedule)
+        if !schedule.done { try wait { engine in engine.advance(schedule) && schedule.done } }
+        let failure = schedule.failure
+        recycle(schedule)
+        if let failure { throw failure }
+    }
+
+    /// Starts `schedule` as a nonblocking collective; `finishCollective` completes it.
+    mutating func start(_ schedule: CollectiveSchedule) {
+        collectives.append(schedule)
+        advance(schedule)
+    }
+
+    /// Completes nonblocking collective `id` if it is done: `true`, or throws its error; `false`
+    /// while it is still running.
+    mutating func finishCollective(_ id: Int) throws(MPIError) -> Bool {
+        guard let index = collectives.firstIndex(where: { $0.id == id }) else {
+            throw MPIError(.request, "collective request \(id) is not pending (completed already?)")
+        }
+        let schedule = collectives[index]
+        guard schedule.done else { return false }
+        collectives.remove(at: index)
+        let failure = schedule.failure
+        recycle(schedule)
+        if let failure { throw failure }
+        return true
+    }
+
+    private mutating func recycle(_ schedule: CollectiveSchedule) {
+        // A schedule that failed mid-round may still have receives posted into its scratch
+        // memory: it is never reused.
+        if !schedule.abandoned && spareSchedules.count < 4 { spareSchedules.append(schedule) }
+    }
+
+    /// Advances every nonblocking collective; returns whether any moved.
+    mutating func advanceCollectives() -> Bool {
+        var moved = false
+        for schedule in collectives where !schedule.done {
+            if advance(schedule) { moved = true }
+        }
+        return moved
+    }
+
+    /// Moves `schedule` on as far as it can without waiting; returns whether a round completed
+    /// (or the schedule ended).
+    @discardableResult
+    mutating func advance(_ schedule: CollectiveSchedule) -> Bool {
+        var moved = false
+        do throws(MPIError) {
+            while !schedule.done {
+                if schedule.roundOpen {
+                    guard try roundComplete(schedule) else { return moved }
+                    schedule.roundOpen = false
+                    moved = true
+                }
+                while schedule.position < schedule.steps.count && !schedule.steps[schedule.position].communicates {
+                    runLocal(schedule.steps[schedule.position], in: schedule)
+                    schedule.position += 1
+                    if schedule.done { return true }
+                }
+                if schedule.position == schedule.steps.count {
+                    schedule.done = true
+                    return true
+                }
+                while schedule.position < schedule.steps.count && schedule.steps[schedule.position].communicates {
+                    try start(schedule.steps[schedule.position], in: schedule)
+                    schedule.position += 1
+                }
+                schedule.roundOpen = true
+            }
+        } catch {
+            schedule.failure = error
+            schedule.abandoned = true
+            schedule.done = true
+        }
+        return true
+    }
+
+    @inline(__always)
+    private mutating func start(_ step: CollectiveStep, in schedule: CollectiveSchedule) throws(MPIError) {
+        switch step {
+        case .send(let buffer, let bytes, let peer, let message):
+            if let id = try sendWithoutWaiting(
+                buffer, count: bytes, to: schedule.members[peer], context: schedule.context, tag: schedule.tagBase + message)
+            {
+                schedule.sends.append(id)
+            }
+        case .receive(let buffer, let bytes, let peer, let message, let exact):
+            let id = postReceive(
+                into: buffer, capacity: bytes, from: schedule.members[peer], context: schedule.context,
+                tag: schedule.tagBase + message)
+            schedule.receives.append((id, bytes, exact, peer))
+        default:
+            break
+        }
+    }
+
+    /// Retires what has completed of the round; returns whether everything has.
+    private mutating func roundComplete(_ schedule: CollectiveSchedule) throws(MPIError) -> Bool {
+        var index = 0
+        while index < schedule.sends.count {
+            if let at = sendIndex(schedule.sends[index]) {
+                guard sendDone(at) else {
+                    index += 1
+                    continue
+                }
+                _ = pendingSends.remove(at: at)
+            }
+            schedule.sends.remove(at: index)
+        }
+        index = 0
+        while index < schedule.receives.count {
+            let pending = schedule.receives[index]
+            if let at = receiveIndex(pending.id) {
+                guard posted[at].done else {
+                    index += 1
+                    continue
+                }
+                let received = posted.remove(at: at)
+                if case .copyFailed(let error, let bytes) = received.failure {
+                    throw MPIError(.other, "single-copy read of \(bytes) bytes from rank \(pending.peer) failed in a collective (errno \(error))")
+                }
+                if pending.exact && received.total != pending.bytes {
+                    schedule.sizeMismatch(from: pending.peer, expected: pending.bytes, received: received.total)
+                }
+            }
+            schedule.receives.remove(at: index)
+        }
+        return schedule.sends.isEmpty && schedule.receives.isEmpty
+    }
+
+    @inline(__always)
+    private func runLocal(_ step: CollectiveStep, in schedule: CollectiveSchedule) {
+        switch step {
+        case .copy(let source, let destination, let bytes):
+            destination.copyMemory(from: source, byteCount: bytes)
+        case .reduce(let input, let output, let count):
+            schedule.kernel!(input, output, count)
+        case .compare(let received, let peer):
+            schedule.merge(received, from: peer)
+        case .checkpoint:
+            schedule.stopIfMismatched()
+        case .send, .receive:
+            break
+        }
+    }
+}
