@@ -232,6 +232,9 @@ struct Engine {
     /// thousand outstanding receives take seconds.)
     @inline(__always)
     private mutating func postedIndex(context: UInt32, source: Int, tag: Int) -> Int? {
+        // The hint holds only if every removal went through `removePosted`.
+        assert(firstUnmatched <= posted.count && (firstUnmatched == 0 || posted[firstUnmatched - 1].matched),
+            "posted receives were removed without removePosted")
         while firstUnmatched < posted.count && posted[firstUnmatched].matched { firstUnmatched &+= 1 }
         let receives = posted.base
         let count = posted.count

@@ -140,7 +140,7 @@ extension Engine {
                     index += 1
                     continue
                 }
-                let received = posted.remove(at: at)
+                let received = removePosted(at: at)
                 if case .copyFailed(let error, let bytes) = received.failure {
                     throw MPIError(.other, "single-copy read of \(bytes) bytes from rank \(pending.peer) failed in a collective (errno \(error))")
                 }
