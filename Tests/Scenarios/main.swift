@@ -19,7 +19,7 @@ import Darwin
 
 let catalog: [Scenario] =
     pointToPointScenarios + errorScenarios + communicatorScenarios + environmentScenarios
-    + asyncScenarios + [largeMessageScenario, afterFinalizeScenario]
+    + asyncScenarios + objectScenarios + [largeMessageScenario, afterFinalizeScenario]
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 var threadLevel = ThreadLevel.single
