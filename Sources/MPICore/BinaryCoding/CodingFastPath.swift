@@ -11,7 +11,7 @@ protocol EncodingFastPath {
 /// A type `MessageReader` reads directly.
 protocol DecodingFastPath {
     /// Reads the value at `offset` and reports its end with `reader.finished(_:_:)`.
-    static func read(from reader: MessageReader, at offset: Int, site: CodingSite) throws -> Self
+    static func read(from reader: MessageReader, at offset: Int, site: @autoclosure () -> CodingSite) throws -> Self
 }
 
 /// Where a value sits, for coding paths: the path of its container and its key there.
@@ -26,8 +26,8 @@ struct CodingSite {
 extension String: EncodingFastPath, DecodingFastPath {
     func write(to writer: MessageWriter) { writer.writeString(self) }
 
-    static func read(from reader: MessageReader, at offset: Int, site: CodingSite) throws -> String {
-        let (value, end) = try reader.readString(at: offset, site: site)
+    static func read(from reader: MessageReader, at offset: Int, site: @autoclosure () -> CodingSite) throws -> String {
+        let (value, end) = try reader.readString(at: offset, site: site())
         reader.finished(offset, end)
         return value
     }
@@ -40,12 +40,12 @@ extension Array: EncodingFastPath where Element: MessageScalar {
 }
 
 extension Array: DecodingFastPath where Element: MessageScalar {
-    static func read(from reader: MessageReader, at offset: Int, site: CodingSite) throws -> [Element] {
-        guard let block = try reader.bulkBlock(of: Element.self, at: offset, site: site) else {
-            return try Self(from: LevelDecoder(reader: reader, offset: offset, codingPath: site.codingPath))
+    static func read(from reader: MessageReader, at offset: Int, site: @autoclosure () -> CodingSite) throws -> [Element] {
+        guard let block = try reader.bulkBlock(of: Element.self, at: offset, site: site()) else {
+            return try Self(from: LevelDecoder(reader: reader, offset: offset, codingPath: site().codingPath))
         }
         return try Self(unsafeUninitializedCapacity: block.count) { buffer, initialized in
-            try reader.copyBulk(block, into: buffer, site: site)
+            try reader.copyBulk(block, into: buffer, site: site())
             initialized = block.count
         }
     }
@@ -66,17 +66,17 @@ extension Optional: EncodingFastPath where Wrapped: Encodable {
 extension Optional: DecodingFastPath where Wrapped: Decodable {
     /// `nil` for a nil tag; the wrapped value behind a presence tag, or with none (a value
     /// written by `encodeIfPresent`, or as the non-optional type).
-    static func read(from reader: MessageReader, at offset: Int, site: CodingSite) throws -> Self {
-        switch try reader.byte(at: offset, site: site) {
+    static func read(from reader: MessageReader, at offset: Int, site: @autoclosure () -> CodingSite) throws -> Self {
+        switch try reader.byte(at: offset, site: site()) {
         case WireFormat.null:
             reader.finished(offset, offset + 1)
             return nil
         case WireFormat.some:
-            let value = try reader.decodeValue(Wrapped.self, at: offset + 1, site: site)
+            let value = try reader.decodeValue(Wrapped.self, at: offset + 1, site: site())
             reader.finishedBehindPrefix(offset)
             return value
         default:
-            return try reader.decodeValue(Wrapped.self, at: offset, site: site)
+            return try reader.decodeValue(Wrapped.self, at: offset, site: site())
         }
     }
 }

@@ -32,14 +32,15 @@ final class KeyedReadContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     private let offset: Int
     private let entries: Int
     private let entryCount: Int
+    // Unchecked for exclusivity, as in `MessageReader`.
     /// The next entry in encoding order, and how many came before it.
-    private var cursor: Int
-    private var consumed = 0
+    @exclusivity(unchecked) private var cursor: Int
+    @exclusivity(unchecked) private var consumed = 0
     /// A value handed to a nested container or decoder: the cursor moves past it when next needed.
-    private var pending: Int?
-    private var index: [(key: WireKey, value: Int)]?
+    @exclusivity(unchecked) private var pending: Int?
+    @exclusivity(unchecked) private var index: [(key: WireKey, value: Int)]?
     /// Value offsets by key string, for large containers read out of order.
-    private var lookup: [String: Int]?
+    @exclusivity(unchecked) private var lookup: [String: Int]?
 
     init(reader: MessageReader, offset: Int, codingPath: [any CodingKey]) throws {
         self.reader = reader
@@ -136,11 +137,42 @@ final class KeyedReadContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
         return true
     }
 
-    private func decodeScalar<S: MessageScalar>(_ key: Key) throws -> S {
-        let (value, isNext) = try require(key)
-        let (result, end) = try reader.readScalar(S.self, at: value, site: site(key))
-        if isNext { advance(past: end) }
+    /// The entry for `key`, or `nil` when it is absent or its value is nil — unless nil is a
+    /// value of the type asked for (an Optional `T` of `decodeIfPresent`, so `Int??` keeps
+    /// `.some(nil)` apart from an absent key).
+    private func presentEntry(_ key: Key, nilIsValue: Bool) throws -> (value: Int, isNext: Bool)? {
+        guard let entry = try locate(key) else { return nil }
+        if !nilIsValue, try reader.byte(at: entry.value, site: site(key)) == WireFormat.null {
+            if entry.isNext { advance(past: entry.value + 1) }
+            return nil
+        }
+        return entry
+    }
+
+    @inline(__always) private func readScalar<S: MessageScalar>(_ entry: (value: Int, isNext: Bool), _ key: Key) throws -> S {
+        let (result, end) = try reader.readScalar(S.self, at: entry.value, site: site(key))
+        if entry.isNext { advance(past: end) }
         return result
+    }
+
+    private func readString(_ entry: (value: Int, isNext: Bool), _ key: Key) throws -> String {
+        let (result, end) = try reader.readString(at: entry.value, site: site(key))
+        if entry.isNext { advance(past: end) }
+        return result
+    }
+
+    private func readValue<T: Decodable>(_ type: T.Type, _ entry: (value: Int, isNext: Bool), _ key: Key) throws -> T {
+        let result = try reader.decodeValue(T.self, at: entry.value, site: site(key))
+        if entry.isNext { advance(past: try reader.end(ofValueAt: entry.value, site: site(key))) }
+        return result
+    }
+
+    @inline(__always) private func decodeScalar<S: MessageScalar>(_ key: Key) throws -> S {
+        try readScalar(try require(key), key)
+    }
+
+    @inline(__always) private func decodeScalarIfPresent<S: MessageScalar>(_ key: Key) throws -> S? {
+        try presentEntry(key, nilIsValue: false).map { try readScalar($0, key) }
     }
 
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try decodeScalar(key) }
@@ -160,31 +192,35 @@ final class KeyedReadContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decode(_ type: UInt128.Type, forKey key: Key) throws -> UInt128 { try decodeScalar(key) }
 
     func decode(_ type: String.Type, forKey key: Key) throws -> String {
-        let (value, isNext) = try require(key)
-        let (result, end) = try reader.readString(at: value, site: site(key))
-        if isNext { advance(past: end) }
-        return result
+        try readString(try require(key), key)
     }
 
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
-        try decode(T.self, at: try require(key), key: key)
+        try readValue(T.self, try require(key), key)
     }
 
-    /// `nil` when the key is absent or its value is nil; but an Optional `T`'s own nil is its
-    /// value, so `Int??` keeps `.some(nil)` apart from an absent key.
+    func decodeIfPresent(_ type: Bool.Type, forKey key: Key) throws -> Bool? { try decodeScalarIfPresent(key) }
+    func decodeIfPresent(_ type: Double.Type, forKey key: Key) throws -> Double? { try decodeScalarIfPresent(key) }
+    func decodeIfPresent(_ type: Float.Type, forKey key: Key) throws -> Float? { try decodeScalarIfPresent(key) }
+    func decodeIfPresent(_ type: Int.Type, forKey key: Key) throws -> Int? { try decodeScalarIfPresent(key) }
+    func decodeIfPresent(_ type: Int8.Type, forKey key: Key) throws -> Int8? { try decodeScalarIfPresent(key) }
+    func decodeIfPresent(_ type: Int16.Type, forKey key: Key) throws -> Int16? { try decodeScalarIfPresent(key) }
+    func decodeIfPresent(_ type: Int32.Type, forKey key: Key) throws -> Int32? { try decodeScalarIfPresent(key) }
+    func decodeIfPresent(_ type: Int64.Type, forKey key: Key) throws -> Int64? { try decodeScalarIfPresent(key) }
+    func decodeIfPresent(_ type: Int128.Type, forKey key: Key) throws -> Int128? { try decodeScalarIfPresent(key) }
+    func decodeIfPresent(_ type: UInt.Type, forKey key: Key) throws -> UInt? { try decodeScalarIfPresent(key) }
+    func decodeIfPresent(_ type: UInt8.Type, forKey key: Key) throws -> UInt8? { try decodeScalarIfPresent(key) }
+    func decodeIfPresent(_ type: UInt16.Type, forKey key: Key) throws -> UInt16? { try decodeScalarIfPresent(key) }
+    func decodeIfPresent(_ type: UInt32.Type, forKey key: Key) throws -> UInt32? { try decodeScalarIfPresent(key) }
+    func decodeIfPresent(_ type: UInt64.Type, forKey key: Key) throws -> UInt64? { try decodeScalarIfPresent(key) }
+    func decodeIfPresent(_ type: UInt128.Type, forKey key: Key) throws -> UInt128? { try decodeScalarIfPresent(key) }
+
+    func decodeIfPresent(_ type: String.Type, forKey key: Key) throws -> String? {
+        try presentEntry(key, nilIsValue: false).map { try readString($0, key) }
+    }
+
     func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-        guard let (value, isNext) = try locate(key) else { return nil }
-        if !(T.self is any AnyOptional.Type), try reader.byte(at: value, site: site(key)) == WireFormat.null {
-            if isNext { advance(past: value + 1) }
-            return nil
-        }
-        return try decode(T.self, at: (value, isNext), key: key)
-    }
-
-    private func decode<T: Decodable>(_ type: T.Type, at entry: (value: Int, isNext: Bool), key: Key) throws -> T {
-        let result = try reader.decodeValue(T.self, at: entry.value, site: site(key))
-        if entry.isNext { advance(past: try reader.end(ofValueAt: entry.value, site: site(key))) }
-        return result
+        try presentEntry(key, nilIsValue: T.self is any AnyOptional.Type).map { try readValue(T.self, $0, key) }
     }
 
     func nestedContainer<NestedKey: CodingKey>(

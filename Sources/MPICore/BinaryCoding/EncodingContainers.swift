@@ -36,7 +36,7 @@ struct KeyedWriteContainer<Key: CodingKey>: KeyedEncodingContainerProtocol {
         writer.writeKey(key)
     }
 
-    private func encodeScalar<S: MessageScalar>(_ value: S, _ key: Key) throws {
+    @inline(__always) private func encodeScalar<S: MessageScalar>(_ value: S, _ key: Key) throws {
         try startEntry(key)
         writer.writeScalar(value)
     }

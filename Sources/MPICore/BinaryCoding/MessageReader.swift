@@ -9,11 +9,13 @@ final class MessageReader {
     private let bytes: UnsafeRawBufferPointer
     /// Where the top-level value ends and the key table begins.
     private let bodyEnd: Int
-    private(set) var keyNames: [String] = []
-    private var lastFinished = (start: -1, end: -1)
+    // Unchecked for exclusivity, as in `MessageWriter`: one decode, one thread, no access that
+    // spans a call out.
+    @exclusivity(unchecked) private(set) var keyNames: [String] = []
+    @exclusivity(unchecked) private var lastFinished = (start: -1, end: -1)
     /// False once the decode has returned and `bytes` may be gone; a container kept past then
     /// throws instead of reading.
-    private var isOpen = true
+    @exclusivity(unchecked) private var isOpen = true
 
     /// Where the top-level value starts.
     static let bodyStart = 1
@@ -64,11 +66,11 @@ final class MessageReader {
     // MARK: Values
 
     /// Decodes a `T` from the value at `offset`.
-    func decodeValue<T: Decodable>(_ type: T.Type, at offset: Int, site: CodingSite) throws -> T {
+    func decodeValue<T: Decodable>(_ type: T.Type, at offset: Int, site: @autoclosure () -> CodingSite) throws -> T {
         if let direct = T.self as? any DecodingFastPath.Type {
-            return try direct.read(from: self, at: offset, site: site) as! T
+            return try direct.read(from: self, at: offset, site: site()) as! T
         }
-        return try T(from: LevelDecoder(reader: self, offset: offset, codingPath: site.codingPath))
+        return try T(from: LevelDecoder(reader: self, offset: offset, codingPath: site().codingPath))
     }
 
     /// Records that the value at `start` was read to its end, `end`.
@@ -82,19 +84,19 @@ final class MessageReader {
     }
 
     /// Where the value at `offset` ends.
-    func end(ofValueAt offset: Int, site: CodingSite) throws -> Int {
-        lastFinished.start == offset ? lastFinished.end : try skipValue(at: offset, site: site)
+    func end(ofValueAt offset: Int, site: @autoclosure () -> CodingSite) throws -> Int {
+        lastFinished.start == offset ? lastFinished.end : try skipValue(at: offset, site: site())
     }
 
     /// Walks over the value at `start` without decoding it; returns its end. Iterative, so a
     /// corrupt message of deeply nested containers cannot overflow the stack.
-    func skipValue(at start: Int, site: CodingSite) throws -> Int {
+    func skipValue(at start: Int, site: @autoclosure () -> CodingSite) throws -> Int {
         var offset = start
         // Entries left in each container being skipped, innermost last; a keyed one has a key
         // before each value.
         var containers: [(remaining: Int, keyed: Bool)] = []
         walk: while true {
-            let tag = try byte(at: offset, site: site)
+            let tag = try byte(at: offset, site: site())
             offset += 1
             switch tag {
             case WireFormat.some:
@@ -102,30 +104,30 @@ final class MessageReader {
             case WireFormat.null, WireFormat.empty:
                 break
             case WireFormat.string:
-                offset += try count(at: &offset, unit: 1, site: site)
+                offset += try count(at: &offset, unit: 1, site: site())
             case WireFormat.keyed, WireFormat.unkeyed:
                 let keyed = tag == WireFormat.keyed
-                let count = try self.count(at: &offset, unit: keyed ? 2 : 1, site: site)
+                let count = try self.count(at: &offset, unit: keyed ? 2 : 1, site: site())
                 if count > 0 {
                     containers.append((count, keyed))
-                    if keyed { _ = try varint(at: &offset, site: site) }
+                    if keyed { _ = try varint(at: &offset, site: site()) }
                     continue walk
                 }
             default:
                 if let kind = ScalarKind(rawValue: tag) {
-                    try require(kind.width, at: offset, site: site)
+                    try require(kind.width, at: offset, site: site())
                     offset += kind.width
                 } else if tag > WireFormat.bulk, let kind = ScalarKind(rawValue: tag - WireFormat.bulk) {
-                    offset += try count(at: &offset, unit: kind.width, site: site) * kind.width
+                    offset += try count(at: &offset, unit: kind.width, site: site()) * kind.width
                 } else {
-                    throw corrupt("unknown tag 0x\(String(tag, radix: 16)) at offset \(offset - 1)", site)
+                    throw corrupt("unknown tag 0x\(String(tag, radix: 16)) at offset \(offset - 1)", site())
                 }
             }
             // A value ended: count it in its container, and end the containers it completes.
             while let innermost = containers.last {
                 if innermost.remaining > 1 {
                     containers[containers.count - 1].remaining -= 1
-                    if innermost.keyed { _ = try varint(at: &offset, site: site) }
+                    if innermost.keyed { _ = try varint(at: &offset, site: site()) }
                     continue walk
                 }
                 containers.removeLast()
@@ -138,10 +140,10 @@ final class MessageReader {
 
     /// The tag of the value at `offset`, past any presence tags (a non-optional type reads an
     /// optional's value), and the offset after it.
-    func valueTag(at offset: Int, site: CodingSite) throws -> (tag: UInt8, next: Int) {
+    func valueTag(at offset: Int, site: @autoclosure () -> CodingSite) throws -> (tag: UInt8, next: Int) {
         var offset = offset
         while true {
-            let tag = try byte(at: offset, site: site)
+            let tag = try byte(at: offset, site: site())
             offset += 1
             if tag != WireFormat.some { return (tag, offset) }
         }
@@ -151,8 +153,8 @@ final class MessageReader {
     /// Keyed and unkeyed containers, packed arrays and empty values (no entries) have one;
     /// for any other tag the count is 0 and the caller rejects the tag. An empty container is
     /// recorded as read to its end.
-    func containerHeader(at offset: Int, site: CodingSite) throws -> (tag: UInt8, count: Int, entries: Int) {
-        let (tag, next) = try valueTag(at: offset, site: site)
+    func containerHeader(at offset: Int, site: @autoclosure () -> CodingSite) throws -> (tag: UInt8, count: Int, entries: Int) {
+        let (tag, next) = try valueTag(at: offset, site: site())
         var entries = next
         let unit: Int
         switch tag {
@@ -162,38 +164,42 @@ final class MessageReader {
             guard tag > WireFormat.bulk, let kind = ScalarKind(rawValue: tag - WireFormat.bulk) else { return (tag, 0, next) }
             unit = kind.width
         }
-        let count = try self.count(at: &entries, unit: unit, site: site)
+        let count = try self.count(at: &entries, unit: unit, site: site())
         if count == 0 { finished(offset, entries) }
         return (tag, count, entries)
     }
 
-    func readScalar<S: MessageScalar>(_ type: S.Type, at offset: Int, site: CodingSite) throws -> (value: S, end: Int) {
-        let (tag, next) = try valueTag(at: offset, site: site)
-        guard tag == S.kind.rawValue else { throw mismatch(S.self, expected: "a value of type \(S.kind)", found: tag, site) }
-        return (try readPacked(S.self, at: next, site: site), next + S.kind.width)
+    func readScalar<S: MessageScalar>(_ type: S.Type, at offset: Int, site: @autoclosure () -> CodingSite) throws -> (value: S, end: Int) {
+        let (tag, next) = try valueTag(at: offset, site: site())
+        guard tag == S.kind.rawValue else { throw mismatch(S.self, expected: "a value of type \(S.kind)", found: tag, site()) }
+        return (try readPacked(S.self, at: next, site: site()), next + S.kind.width)
     }
 
     /// A scalar's bits without a tag, as they are packed in an array.
-    func readPacked<S: MessageScalar>(_ type: S.Type, at offset: Int, site: CodingSite) throws -> S {
-        try require(MemoryLayout<S.WireBits>.size, at: offset, site: site)
+    func readPacked<S: MessageScalar>(_ type: S.Type, at offset: Int, site: @autoclosure () -> CodingSite) throws -> S {
+        try require(MemoryLayout<S.WireBits>.size, at: offset, site: site())
         let bits = S.WireBits(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: S.WireBits.self))
         guard let value = S(wireBits: bits) else {
-            throw corrupt("0x\(String(bits, radix: 16)) at offset \(offset) is not a valid \(S.self)", site)
+            throw corrupt("0x\(String(bits, radix: 16)) at offset \(offset) is not a valid \(S.self)", site())
         }
         return value
     }
 
-    func readString(at offset: Int, site: CodingSite) throws -> (value: String, end: Int) {
-        let (tag, start) = try valueTag(at: offset, site: site)
+    func readString(at offset: Int, site: @autoclosure () -> CodingSite) throws -> (value: String, end: Int) {
+        let (tag, start) = try valueTag(at: offset, site: site())
         var next = start
-        guard tag == WireFormat.string else { throw mismatch(String.self, expected: "a String", found: tag, site) }
-        let length = try count(at: &next, unit: 1, site: site)
-        return (try utf8(at: next, length: length, site: site), next + length)
+        guard tag == WireFormat.string else { throw mismatch(String.self, expected: "a String", found: tag, site()) }
+        let length = try count(at: &next, unit: 1, site: site())
+        return (try utf8(at: next, length: length, site: site()), next + length)
     }
 
-    private func utf8(at offset: Int, length: Int, site: CodingSite) throws -> String {
-        guard let string = String(validating: UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]), as: UTF8.self) else {
-            throw corrupt("the \(length) bytes at offset \(offset) are not valid UTF-8", site)
+    private func utf8(at offset: Int, length: Int, site: @autoclosure () -> CodingSite) throws -> String {
+        let utf8 = UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length])
+        // ASCII (most keys and many strings) is valid as it stands, and much cheaper to check
+        // than the general validation.
+        if utf8.allSatisfy({ $0 < 0x80 }) { return String(decoding: utf8, as: UTF8.self) }
+        guard let string = String(validating: utf8, as: UTF8.self) else {
+            throw corrupt("the \(length) bytes at offset \(offset) are not valid UTF-8", site())
         }
         return string
     }
@@ -209,20 +215,20 @@ final class MessageReader {
 
     /// The packed array of `S` at `offset`; `nil` when the value is an unkeyed container or
     /// empty instead (an array written element by element), to be decoded the general way.
-    func bulkBlock<S: MessageScalar>(of type: S.Type, at offset: Int, site: CodingSite) throws -> BulkBlock? {
-        let (tag, start) = try valueTag(at: offset, site: site)
+    func bulkBlock<S: MessageScalar>(of type: S.Type, at offset: Int, site: @autoclosure () -> CodingSite) throws -> BulkBlock? {
+        let (tag, start) = try valueTag(at: offset, site: site())
         var next = start
         if tag == WireFormat.unkeyed || tag == WireFormat.empty { return nil }
         guard tag == WireFormat.bulk + S.kind.rawValue else {
-            throw mismatch([S].self, expected: "an array of \(S.kind)", found: tag, site)
+            throw mismatch([S].self, expected: "an array of \(S.kind)", found: tag, site())
         }
-        let count = try self.count(at: &next, unit: S.kind.width, site: site)
+        let count = try self.count(at: &next, unit: S.kind.width, site: site())
         return BulkBlock(start: offset, elements: next, count: count, width: S.kind.width)
     }
 
     /// Copies the elements of `block` into `buffer`, which holds `block.count` elements: in one
     /// copy when memory holds them as the wire does.
-    func copyBulk<S: MessageScalar>(_ block: BulkBlock, into buffer: UnsafeMutableBufferPointer<S>, site: CodingSite) throws {
+    func copyBulk<S: MessageScalar>(_ block: BulkBlock, into buffer: UnsafeMutableBufferPointer<S>, site: @autoclosure () -> CodingSite) throws {
         if S.isWireLayout && S.acceptsEveryBitPattern {
             if block.count > 0 {
                 UnsafeMutableRawBufferPointer(buffer).copyMemory(
@@ -230,7 +236,7 @@ final class MessageReader {
             }
         } else {
             for index in 0..<block.count {
-                (buffer.baseAddress! + index).initialize(to: try readPacked(S.self, at: block.elements + index * block.width, site: site))
+                (buffer.baseAddress! + index).initialize(to: try readPacked(S.self, at: block.elements + index * block.width, site: site()))
             }
         }
         finished(block.start, block.end)
@@ -238,10 +244,10 @@ final class MessageReader {
 
     // MARK: Keys
 
-    func wireKey(at offset: inout Int, site: CodingSite) throws -> WireKey {
-        let key = WireKey(code: try varint(at: &offset, site: site))
+    func wireKey(at offset: inout Int, site: @autoclosure () -> CodingSite) throws -> WireKey {
+        let key = WireKey(code: try varint(at: &offset, site: site()))
         if case .table(let index) = key, index >= keyNames.count {
-            throw corrupt("key \(index) at offset \(offset) is not in the message's table of \(keyNames.count) keys", site)
+            throw corrupt("key \(index) at offset \(offset) is not in the message's table of \(keyNames.count) keys", site())
         }
         return key
     }
@@ -263,31 +269,31 @@ final class MessageReader {
 
     // MARK: Bytes
 
-    func byte(at offset: Int, site: CodingSite) throws -> UInt8 {
-        try require(1, at: offset, site: site)
+    func byte(at offset: Int, site: @autoclosure () -> CodingSite) throws -> UInt8 {
+        try require(1, at: offset, site: site())
         return bytes[offset]
     }
 
     /// Checks that `count` bytes at `offset` lie within the body.
-    private func require(_ count: Int, at offset: Int, limit: Int? = nil, site: CodingSite) throws {
+    private func require(_ count: Int, at offset: Int, limit: Int? = nil, site: @autoclosure () -> CodingSite) throws {
         guard isOpen else {
             throw DecodingError.dataCorrupted(.init(
-                codingPath: site.codingPath, debugDescription: "a decoding container was used after MessageDecoder.decode returned"))
+                codingPath: site().codingPath, debugDescription: "a decoding container was used after MessageDecoder.decode returned"))
         }
         let limit = limit ?? bodyEnd
         guard offset >= 0, offset <= limit, count <= limit - offset else {
-            throw corrupt("the message is truncated: \(count) bytes needed at offset \(offset), but it ends at \(limit)", site)
+            throw corrupt("the message is truncated: \(count) bytes needed at offset \(offset), but it ends at \(limit)", site())
         }
     }
 
-    func varint(at offset: inout Int, limit: Int? = nil, site: CodingSite) throws -> UInt64 {
+    func varint(at offset: inout Int, limit: Int? = nil, site: @autoclosure () -> CodingSite) throws -> UInt64 {
         var value: UInt64 = 0
         var shift: UInt64 = 0
         while true {
-            try require(1, at: offset, limit: limit, site: site)
+            try require(1, at: offset, limit: limit, site: site())
             let byte = bytes[offset]
             offset += 1
-            guard shift < 64, shift < 63 || byte <= 1 else { throw corrupt("a varint at offset \(offset) overflows 64 bits", site) }
+            guard shift < 64, shift < 63 || byte <= 1 else { throw corrupt("a varint at offset \(offset) overflows 64 bits", site()) }
             value |= UInt64(byte & 0x7F) << shift
             if byte < 0x80 { return value }
             shift += 7
@@ -295,12 +301,12 @@ final class MessageReader {
     }
 
     /// A count of things of at least `unit` bytes each, which must fit in what is left.
-    func count(at offset: inout Int, unit: Int, limit: Int? = nil, site: CodingSite) throws -> Int {
+    func count(at offset: inout Int, unit: Int, limit: Int? = nil, site: @autoclosure () -> CodingSite) throws -> Int {
         let start = offset
-        let value = try varint(at: &offset, limit: limit, site: site)
+        let value = try varint(at: &offset, limit: limit, site: site())
         let room = (limit ?? bodyEnd) - offset
         guard value <= UInt64(room / unit) else {
-            throw corrupt("the message is truncated or corrupt: a count of \(value) at offset \(start) needs \(unit) bytes each, but \(room) bytes are left", site)
+            throw corrupt("the message is truncated or corrupt: a count of \(value) at offset \(start) needs \(unit) bytes each, but \(room) bytes are left", site())
         }
         return Int(value)
     }

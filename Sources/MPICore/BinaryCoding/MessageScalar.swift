@@ -25,8 +25,8 @@ extension MessageScalar {
 
     func write(to writer: MessageWriter) { writer.writeScalar(self) }
 
-    static func read(from reader: MessageReader, at offset: Int, site: CodingSite) throws -> Self {
-        let (value, end) = try reader.readScalar(Self.self, at: offset, site: site)
+    static func read(from reader: MessageReader, at offset: Int, site: @autoclosure () -> CodingSite) throws -> Self {
+        let (value, end) = try reader.readScalar(Self.self, at: offset, site: site())
         reader.finished(offset, end)
         return value
     }

@@ -7,15 +7,22 @@
 /// containers). A value ends when a container enclosing it is written to again or when the
 /// `encode(to:)` that began it returns.
 final class MessageWriter {
-    private(set) var bytes: [UInt8] = [WireFormat.magic]
-    private var keyIndices: [String: Int] = [:]
-    private var keyNames: [String] = []
+    // The properties are unchecked for exclusivity, which would cost a runtime check per access:
+    // a writer is used by one encode on one thread, and no access spans a call out of it.
+    @exclusivity(unchecked) private(set) var bytes: [UInt8]
+    /// The key table, in order of first use; each key with the table key written after it
+    /// last time (-1 before that). Arrays of structs write the same keys over and over, so
+    /// that guess spares searching the table.
+    @exclusivity(unchecked) private var keys: [(name: String, successor: Int)] = []
+    /// Table indices by name, built once the table outgrows a linear search.
+    @exclusivity(unchecked) private var keyIndices: [String: Int] = [:]
+    @exclusivity(unchecked) private var lastKey = -1
     /// Values begun and not yet ended, outermost first.
-    private var open: [OpenValue] = []
-    private var serials = 0
+    @exclusivity(unchecked) private var open: [OpenValue] = []
+    @exclusivity(unchecked) private var serials = 0
     /// The first use of an encoder or container out of order, thrown by `finish()` if nothing
     /// threw it before.
-    private var misuse: EncodingError?
+    @exclusivity(unchecked) private var misuse: EncodingError?
 
     /// A value being written: one slot of `open`.
     private struct OpenValue {
@@ -40,11 +47,20 @@ final class MessageWriter {
         static let ended = Slot(depth: .max, serial: -1)
     }
 
+    init() {
+        // Room for a small message, so that one does not grow the buffer append by append.
+        bytes = []
+        bytes.reserveCapacity(128)
+        bytes.append(WireFormat.magic)
+    }
+
     // MARK: Values
 
     /// Writes `value` as the next value of the message.
     func encodeValue<T: Encodable>(_ value: T, under key: (any CodingKey)?) throws {
-        if let direct = value as? any EncodingFastPath {
+        // The metatype test is cheap; the cast, which copies the value into an existential, is
+        // made only for the types that pass it.
+        if T.self is any EncodingFastPath.Type, let direct = value as? any EncodingFastPath {
             try direct.write(to: self)
             return
         }
@@ -58,12 +74,12 @@ final class MessageWriter {
         if let misuse { throw misuse }
         while !open.isEmpty { endInnermost() }
         let tableStart = bytes.count
-        writeVarint(UInt64(keyNames.count))
-        for name in keyNames { writeUTF8(name) }
+        writeVarint(UInt64(keys.count))
+        for key in keys { writeUTF8(key.name) }
         let tableSize = bytes.count - tableStart
         guard let size = UInt32(exactly: tableSize) else {
             throw EncodingError.invalidValue(
-                keyNames.count, .init(codingPath: [], debugDescription: "\(keyNames.count) distinct keys take \(tableSize) bytes; the key table is limited to 4 GiB"))
+                keys.count, .init(codingPath: [], debugDescription: "\(keys.count) distinct keys take \(tableSize) bytes; the key table is limited to 4 GiB"))
         }
         writeBits(size)
         return bytes
@@ -176,14 +192,32 @@ final class MessageWriter {
         }
         let name = key.stringValue
         let index: Int
-        if let known = keyIndices[name] {
+        if lastKey >= 0, case let guess = keys[lastKey].successor, guess >= 0, keys[guess].name == name {
+            index = guess
+        } else if let known = tableIndex(of: name) {
             index = known
         } else {
-            index = keyNames.count
-            keyIndices[name] = index
-            keyNames.append(name)
+            index = keys.count
+            keys.append((name, -1))
+            if !keyIndices.isEmpty { keyIndices[name] = index }
         }
+        if lastKey >= 0 { keys[lastKey].successor = index }
+        lastKey = index
         writeVarint(WireKey.table(index).code)
+    }
+
+    /// Tables up to this size are searched linearly: cheaper than hashing for the few keys of
+    /// most messages, and no dictionary to build.
+    private static let linearSearchLimit = 16
+
+    /// The index of `name` in the table, if it is there; builds `keyIndices` when the table
+    /// first outgrows a linear search, after which new keys are added to it as well.
+    private func tableIndex(of name: String) -> Int? {
+        guard keys.count > Self.linearSearchLimit else { return keys.firstIndex { $0.name == name } }
+        if keyIndices.isEmpty {
+            for (index, key) in keys.enumerated() { keyIndices[key.name] = index }
+        }
+        return keyIndices[name]
     }
 
     func writeScalar<S: MessageScalar>(_ value: S) {

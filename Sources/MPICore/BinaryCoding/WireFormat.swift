@@ -108,16 +108,20 @@ enum ScalarKind: UInt8, CustomStringConvertible {
 /// The key of an element of an unkeyed container in a coding path, or a named key of the
 /// coders' own (`super`).
 struct MessageCodingKey: CodingKey {
-    let stringValue: String
+    private let name: String?
     let intValue: Int?
 
+    /// Formatted only when asked for: coding paths are built for every element but read
+    /// only in errors.
+    var stringValue: String { name ?? "Index \(intValue ?? 0)" }
+
     init(stringValue: String) {
-        self.stringValue = stringValue
+        name = stringValue
         intValue = nil
     }
 
     init(intValue: Int) {
-        stringValue = "Index \(intValue)"
+        name = nil
         self.intValue = intValue
     }
 
