@@ -7,29 +7,58 @@ enum PointToPoint {
     static func latency<T: MessageElement>(
         _ type: T.Type, world: Communicator, options: BenchmarkOptions, reporter: inout Reporter
     ) throws {
-        guard world.size >= 2 else { throw MPIError(.argument, "latency needs at least 2 ranks") }
+        try pingPong("latency", T.self, world: world, options: options, reporter: &reporter) { count, timed, warmup, peer in
+            var buffer = [T](repeating: zero(T.self), count: count)
+            return try Batches.time(timed: timed, warmup: warmup) { () throws(MPIError) in
+                if world.rank == 0 {
+                    try world.send(buffer, to: peer, tag: 1)
+                    try world.receive(into: &buffer, from: peer, tag: 1)
+                } else {
+                    try world.receive(into: &buffer, from: peer, tag: 1)
+                    try world.send(buffer, to: peer, tag: 1)
+                }
+            }
+        }
+    }
+
+    /// ``latency`` with object messages (mpi4py's `comm.send`/`comm.recv` against its buffer
+    /// methods): a Codable struct wrapping an array of the size, sent with `send(object:)` and
+    /// received with `receiveObject`, so the difference is what encoding, the probe and
+    /// decoding cost. The size is the array's, not the slightly larger encoded message's.
+    static func objectLatency<T: MessageElement & Codable & Sendable>(
+        _ type: T.Type, world: Communicator, options: BenchmarkOptions, reporter: inout Reporter
+    ) throws {
+        try pingPong("object-latency", T.self, world: world, options: options, reporter: &reporter) { count, timed, warmup, peer in
+            var payload = ObjectPayload(values: [T](repeating: zero(T.self), count: count))
+            return try Batches.time(timed: timed, warmup: warmup) { () throws(MPIError) in
+                if world.rank == 0 {
+                    try world.send(object: payload, to: peer, tag: 1)
+                    payload = try world.receiveObject(ObjectPayload<T>.self, from: peer, tag: 1).value
+                } else {
+                    payload = try world.receiveObject(ObjectPayload<T>.self, from: peer, tag: 1).value
+                    try world.send(object: payload, to: peer, tag: 1)
+                }
+            }
+        }
+    }
+
+    /// Runs a ping-pong between ranks 0 and 1 at every size: `time` times the round trips of
+    /// `count` elements with rank `peer`, and the report is half the round-trip time.
+    private static func pingPong<T: MessageElement>(
+        _ name: String, _ type: T.Type, world: Communicator, options: BenchmarkOptions, reporter: inout Reporter,
+        time: (_ count: Int, _ timed: Int, _ warmup: Int, _ peer: Int) throws -> Batches
+    ) throws {
+        guard world.size >= 2 else { throw MPIError(.argument, "\(name) needs at least 2 ranks") }
         for size in options.sizes.bytes {
             let count = size / MemoryLayout<T>.stride
-            var buffer = [T](repeating: zero(T.self), count: count)
             let (timed, warmup) = options.iterations(for: size)
             var batches = Batches()
             try world.barrier()
-            if world.rank < 2 {
-                let peer = 1 - world.rank
-                batches = try Batches.time(timed: timed, warmup: warmup) { () throws(MPIError) in
-                    if world.rank == 0 {
-                        try world.send(buffer, to: peer, tag: 1)
-                        try world.receive(into: &buffer, from: peer, tag: 1)
-                    } else {
-                        try world.receive(into: &buffer, from: peer, tag: 1)
-                        try world.send(buffer, to: peer, tag: 1)
-                    }
-                }
-            }
+            if world.rank < 2 { batches = try time(count, timed, warmup, 1 - world.rank) }
             try world.barrier()
             let microseconds = batches.microseconds(perRound: 2)
             reporter.report(Measurement(
-                benchmark: "latency", backend: Environment.backend?.rawValue ?? "?", ranks: world.size,
+                benchmark: name, backend: Environment.backend?.rawValue ?? "?", ranks: world.size,
                 size: count * MemoryLayout<T>.stride, averageMicroseconds: microseconds.average,
                 minimumMicroseconds: microseconds.minimum, maximumMicroseconds: microseconds.maximum,
                 iterations: batches.rounds))
@@ -182,6 +211,11 @@ struct Batches {
         let each = seconds.map { $0 / Double(roundsPerBatch * perRound) * 1e6 }
         return (each.reduce(0, +) / Double(each.count), each.min()!, each.max()!)
     }
+}
+
+/// The message of object-latency: a Codable struct around an array.
+struct ObjectPayload<T: Codable & Sendable>: Codable, Sendable {
+    var values: [T]
 }
 
 /// A zero value of any bitwise-copyable element type.

@@ -16,6 +16,7 @@ struct MPIBench: ParsableCommand {
     /// collective that moves data is a case here and one `CollectiveBenchmarks.sized` call below.
     enum Benchmark: String, ExpressibleByArgument, CaseIterable {
         case latency
+        case objectLatency = "object-latency"
         case multiLatency = "multi-latency"
         case bw
         case bibw
@@ -43,11 +44,12 @@ struct MPIBench: ParsableCommand {
         try Environment.finalize()
     }
 
-    private func run<T: MessageElement & Numeric>(
+    private func run<T: MessageElement & Numeric & Codable & Sendable>(
         _ benchmark: Benchmark, _ type: T.Type, world: Communicator, reporter: inout Reporter
     ) throws {
         switch benchmark {
         case .latency: try PointToPoint.latency(type, world: world, options: options, reporter: &reporter)
+        case .objectLatency: try PointToPoint.objectLatency(type, world: world, options: options, reporter: &reporter)
         case .multiLatency: try PointToPoint.multiLatency(type, world: world, options: options, reporter: &reporter)
         case .bw: try PointToPoint.bandwidth(type, bidirectional: false, world: world, options: options, reporter: &reporter)
         case .bibw: try PointToPoint.bandwidth(type, bidirectional: true, world: world, options: options, reporter: &reporter)

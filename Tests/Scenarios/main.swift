@@ -19,7 +19,8 @@ import Darwin
 
 let catalog: [Scenario] =
     pointToPointScenarios + nonblockingScenarios + errorScenarios + communicatorScenarios + environmentScenarios
-    + asyncScenarios + topologyScenarios + collectiveScenarios + [largeMessageScenario, afterFinalizeScenario]
+    + asyncScenarios + topologyScenarios + collectiveScenarios + objectScenarios
+    + [largeMessageScenario, afterFinalizeScenario]
 
 var arguments = Array(CommandLine.arguments.dropFirst())
 var threadLevel = ThreadLevel.single
