@@ -45,6 +45,19 @@ struct Slab<Element> {
         return nil
     }
 
+    /// Removes every element, keeping the memory.
+    @inline(__always)
+    mutating func removeAll() {
+        base.deinitialize(count: count)
+        count = 0
+    }
+
+    /// Frees the memory (the slab must not be used afterwards).
+    func deallocate() {
+        base.deinitialize(count: count)
+        base.deallocate()
+    }
+
     private mutating func grow() {
         let bigger = UnsafeMutablePointer<Element>.allocate(capacity: capacity * 2)
         bigger.moveInitialize(from: base, count: count)
