@@ -31,7 +31,14 @@ extension CollectiveSchedule {
     /// From this size a broadcast splits the copying between root and receivers (below it the
     /// two extra synchronizations cost more than the copying saved, above all with more ranks
     /// than cores).
-    static let splitBroadcastLimit = 256 << 10
+    static let splitBroadcastLimit = 16 << 10
+    /// Broadcasts up to this size go through the rings in pieces of `broadcastPiece` bytes.
+    static let pipelinedBroadcastLimit = 8 << 10
+    static let broadcastPiece = 4 << 10
+    /// Reductions to a root up to this size send every vector to the root, which folds them: one
+    /// round where reduce-scatter + gather take two (beyond it, sharing the copying and folding
+    /// among the ranks wins).
+    static let directReduceLimit = 64 << 10
 
     /// Message numbers: signature or fused rounds from 0, final signature rounds from 32, data
     /// from 64.
@@ -71,8 +78,10 @@ extension CollectiveSchedule {
 
     // MARK: Building blocks
 
-    /// Dissemination rounds that exchange only signatures, then a checkpoint.
+    /// Dissemination rounds that exchange only signatures, then a checkpoint. They start once
+    /// everything before them has completed, so they carry what it found.
     func signatureRounds(message base: Int) {
+        endRound()
         var distance = 1
         var round = 0
         while distance < size {
@@ -228,13 +237,20 @@ extension CollectiveSchedule {
             splitBroadcast(operation.receive!, bytes: bytes, root: root)
             return
         }
-        // Every rank copies straight from the root's buffer, all at once.
-        if rank == root {
-            for peer in 0..<size where peer != root {
-                send(operation.receive, bytes, to: peer, message: CollectiveSchedule.dataMessages)
+        // Every rank copies straight from the root's buffer, all at once; data that goes through
+        // the rings goes in pieces, so a receiver copies one out while the root writes the next.
+        let piece = bytes <= CollectiveSchedule.pipelinedBroadcastLimit ? CollectiveSchedule.broadcastPiece : bytes
+        var offset = 0
+        while offset < bytes {
+            let length = min(piece, bytes - offset)
+            if rank == root {
+                for peer in 0..<size where peer != root {
+                    send(self.offset(UnsafeRawPointer(operation.receive), offset), length, to: peer, message: CollectiveSchedule.dataMessages)
+                }
+            } else {
+                receive(self.offset(operation.receive, offset), length, from: root, message: CollectiveSchedule.dataMessages)
             }
-        } else {
-            receive(operation.receive, bytes, from: root, message: CollectiveSchedule.dataMessages)
+            offset += length
         }
     }
 
@@ -294,6 +310,13 @@ extension CollectiveSchedule {
         }
         signatureRounds(message: CollectiveSchedule.checkMessages)
         let source = operation.inPlace ? scratchCopy(input, bytes: bytes) : input
+        if !everyone && bytes <= CollectiveSchedule.directReduceLimit {
+            // Straight to the root, which folds every vector: one round instead of two.
+            directReduceScatter(source, elementBytes: elementBytes, into: gets ? operation.receive : nil) {
+                $0 == operation.root ? (0, count) : (0, 0)
+            }
+            return
+        }
         let mine = block(rank, of: count)
         let reduced = gets ? offset(operation.receive, mine.offset * elementBytes) : allocate(mine.count * elementBytes)
         directReduceScatter(source, elementBytes: elementBytes, into: reduced) { block($0, of: count) }
@@ -376,7 +399,7 @@ extension CollectiveSchedule {
         for peer in 0..<size where peer != rank && (everyone || peer == operation.root) {
             send(input, bytes, to: peer, message: message)
         }
-        if gets { copy(input, to: offset(operation.receive, rank * bytes), bytes: bytes) }
+        if gets { copyDuringRound(input, to: offset(operation.receive, rank * bytes), bytes: bytes) }
     }
 
     private func planScatter(_ operation: Collective, _ elementBytes: Int) {
@@ -394,7 +417,7 @@ extension CollectiveSchedule {
             for peer in 0..<size where peer != root {
                 send(offset(operation.send, peer * bytes), bytes, to: peer, message: message)
             }
-            if keep { copy(offset(operation.send, rank * bytes), to: operation.receive, bytes: bytes) }
+            if keep { copyDuringRound(offset(operation.send, rank * bytes), to: operation.receive, bytes: bytes) }
         } else {
             receive(operation.receive, bytes, from: root, message: message)
         }
@@ -419,7 +442,7 @@ extension CollectiveSchedule {
         for peer in 0..<size where peer != rank {
             send(offset(source, peer * bytes), bytes, to: peer, message: message)
         }
-        copy(offset(source, rank * bytes), to: offset(operation.receive, rank * bytes), bytes: bytes)
+        copyDuringRound(offset(source, rank * bytes), to: offset(operation.receive, rank * bytes), bytes: bytes)
     }
 
     private func planReduceScatter(_ operation: Collective, _ elementBytes: Int) {
@@ -453,7 +476,7 @@ extension CollectiveSchedule {
                     operation.receiveCounts[peer] * elementBytes, from: peer, message: message)
             }
             if !operation.inPlace {
-                copy(operation.send, to: offset(operation.receive, operation.receiveDisplacements[rank] * elementBytes),
+                copyDuringRound(operation.send, to: offset(operation.receive, operation.receiveDisplacements[rank] * elementBytes),
                     bytes: operation.count * elementBytes)
             }
         } else {
@@ -471,7 +494,7 @@ extension CollectiveSchedule {
                     operation.sendCounts[peer] * elementBytes, to: peer, message: message)
             }
             if !operation.inPlace {
-                copy(offset(operation.send, operation.sendDisplacements[rank] * elementBytes), to: operation.receive,
+                copyDuringRound(offset(operation.send, operation.sendDisplacements[rank] * elementBytes), to: operation.receive,
                     bytes: operation.count * elementBytes)
             }
         } else {
@@ -497,7 +520,7 @@ extension CollectiveSchedule {
                 send(input, counts[rank] * elementBytes, to: peer, message: message)
             }
         }
-        copy(input, to: offset(operation.receive, displacements[rank] * elementBytes), bytes: counts[rank] * elementBytes)
+        copyDuringRound(input, to: offset(operation.receive, displacements[rank] * elementBytes), bytes: counts[rank] * elementBytes)
     }
 
     private func planAllToAllv(_ operation: Collective, _ elementBytes: Int) {
@@ -523,7 +546,7 @@ extension CollectiveSchedule {
         if sendCounts[rank] != receiveCounts[rank] {
             sizeMismatch(from: rank, expected: receiveCounts[rank] * elementBytes, received: sendCounts[rank] * elementBytes)
         }
-        copy(offset(source, sendDisplacements[rank] * elementBytes), to: offset(operation.receive, receiveDisplacements[rank] * elementBytes),
+        copyDuringRound(offset(source, sendDisplacements[rank] * elementBytes), to: offset(operation.receive, receiveDisplacements[rank] * elementBytes),
             bytes: min(sendCounts[rank], receiveCounts[rank]) * elementBytes)
         signatureRounds(message: CollectiveSchedule.finalCheckMessages)
     }

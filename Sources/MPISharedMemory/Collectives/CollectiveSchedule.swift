@@ -11,6 +11,9 @@ enum CollectiveStep {
     /// `world`); `exact` flags any other size as a mismatch.
     case receive(UnsafeMutableRawPointer?, bytes: Int, peer: Int, world: Int, message: Int, exact: Bool)
     case copy(UnsafeRawPointer, UnsafeMutableRawPointer, bytes: Int)
+    /// A copy made while the round's messages are in flight (it belongs to the round, so it
+    /// does not split it): this rank's own block, copied while peers read from this rank.
+    case copyDuringRound(UnsafeRawPointer, UnsafeMutableRawPointer, bytes: Int)
     /// `output = input ∘ output` over `count` elements, with the schedule's reduction kernel.
     case reduce(UnsafeRawPointer, UnsafeMutableRawPointer, count: Int)
     /// Compares the signature `peer` sent (received at the pointer) with this rank's own.
@@ -26,10 +29,12 @@ enum CollectiveStep {
     case checkStatus(UnsafeRawPointer, peer: Int)
     /// Ends the schedule with an error if any rank reported a mismatch (every rank knows by now).
     case checkpoint
+    /// Nothing: ends a round, so the communication after it waits for the one before.
+    case endRound
 
     var communicates: Bool {
         switch self {
-        case .send, .receive: true
+        case .send, .receive, .copyDuringRound: true
         default: false
         }
     }
@@ -95,7 +100,7 @@ final class CollectiveSchedule {
 
     private static let chunkBytes = 64 << 10
     /// Scratch kept by a recycled schedule; more is freed.
-    private static let keptBytes = 1 << 20
+    private static let keptBytes = 64 << 20
 
     init() {
         let base = UnsafeMutableRawPointer.allocate(byteCount: CollectiveSchedule.chunkBytes, alignment: 64)
@@ -186,6 +191,11 @@ final class CollectiveSchedule {
         steps.append(.copy(source, destination, bytes: bytes))
     }
 
+    func copyDuringRound(_ source: UnsafeRawPointer?, to destination: UnsafeMutableRawPointer?, bytes: Int) {
+        guard bytes > 0, let source, let destination, source != UnsafeRawPointer(destination) else { return }
+        steps.append(.copyDuringRound(source, destination, bytes: bytes))
+    }
+
     func reduce(_ input: UnsafeRawPointer?, into output: UnsafeMutableRawPointer?, count: Int) {
         guard count > 0, let input, let output else { return }
         steps.append(.reduce(input, output, count: count))
@@ -197,6 +207,10 @@ final class CollectiveSchedule {
 
     func checkpoint() {
         steps.append(.checkpoint)
+    }
+
+    func endRound() {
+        steps.append(.endRound)
     }
 
     /// A pointer-sized slot of scratch holding `address`, to send to a peer.

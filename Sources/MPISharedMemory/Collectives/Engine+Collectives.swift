@@ -124,6 +124,8 @@ extension Engine {
         case .receive(let buffer, let bytes, let peer, let world, let message, let exact):
             let id = postReceive(into: buffer, capacity: bytes, from: world, context: schedule.context, tag: schedule.tagBase + message)
             schedule.receives.append(PendingCollectiveReceive(id: id, bytes: bytes, exact: exact, peer: peer))
+        case .copyDuringRound(let source, let destination, let bytes):
+            destination.copyMemory(from: source, byteCount: bytes)
         default:
             break
         }
@@ -185,7 +187,7 @@ extension Engine {
                 schedule.failure = MPIError(.other, "a single-copy transfer between this rank and rank \(peer) failed in a collective")
                 schedule.done = true
             }
-        case .send, .receive:
+        case .send, .receive, .copyDuringRound, .endRound:
             break
         }
     }
