@@ -21,6 +21,7 @@ struct MPIBench: ParsableCommand {
         case bw
         case bibw
         case barrier
+        case bcast, reduce, allreduce, allgather, alltoall, gather, scatter
     }
 
     @Argument(help: "Benchmarks to run: \(Benchmark.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -34,10 +35,10 @@ struct MPIBench: ParsableCommand {
         for benchmark in benchmarks {
             var reporter = Reporter(json: options.json, isRoot: world.rank == 0)
             switch options.type {
-            case .byte: try run(benchmark, UInt8.self, world: world, reporter: &reporter)
-            case .int32: try run(benchmark, Int32.self, world: world, reporter: &reporter)
-            case .float: try run(benchmark, Float.self, world: world, reporter: &reporter)
-            case .double: try run(benchmark, Double.self, world: world, reporter: &reporter)
+            case .byte: try run(benchmark, UInt8.self, sum: .sum, world: world, reporter: &reporter)
+            case .int32: try run(benchmark, Int32.self, sum: .sum, world: world, reporter: &reporter)
+            case .float: try run(benchmark, Float.self, sum: .sum, world: world, reporter: &reporter)
+            case .double: try run(benchmark, Double.self, sum: .sum, world: world, reporter: &reporter)
             }
             if world.rank == 0 && !options.json && benchmarks.count > 1 { print() }
         }
@@ -45,7 +46,7 @@ struct MPIBench: ParsableCommand {
     }
 
     private func run<T: MessageElement & Numeric & Codable & Sendable>(
-        _ benchmark: Benchmark, _ type: T.Type, world: Communicator, reporter: inout Reporter
+        _ benchmark: Benchmark, _ type: T.Type, sum: ReductionOp<T>, world: Communicator, reporter: inout Reporter
     ) throws {
         switch benchmark {
         case .latency: try PointToPoint.latency(type, world: world, options: options, reporter: &reporter)
@@ -54,6 +55,9 @@ struct MPIBench: ParsableCommand {
         case .bw: try PointToPoint.bandwidth(type, bidirectional: false, world: world, options: options, reporter: &reporter)
         case .bibw: try PointToPoint.bandwidth(type, bidirectional: true, world: world, options: options, reporter: &reporter)
         case .barrier: try CollectiveBenchmarks.barrier(world: world, options: options, reporter: &reporter)
+        default:
+            let operation = CollectiveBenchmarks.Operation(rawValue: benchmark.rawValue)!
+            try CollectiveBenchmarks.run(operation, type, sum: sum, world: world, options: options, reporter: &reporter)
         }
     }
 }

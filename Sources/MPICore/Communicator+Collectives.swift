@@ -857,9 +857,9 @@ extension Communicator {
 
     /// Throws unless a buffer of `have` elements holds the `need` elements `what` takes.
     @inlinable
-    package func checkRoom(_ have: Int, for need: Int, _ what: String, sending: Bool = false) throws(MPIError) {
+    package func checkRoom(_ have: Int, for need: Int, _ what: @autoclosure () -> String, sending: Bool = false) throws(MPIError) {
         guard have >= need else {
-            throw MPIError(.count, "\(sending ? "send" : "receive") buffer of \(have) elements is too small for the \(what): \(need) elements needed")
+            throw MPIError(.count, "\(sending ? "send" : "receive") buffer of \(have) elements is too small for the \(what()): \(need) elements needed")
         }
     }
 
@@ -873,17 +873,17 @@ extension Communicator {
 
     /// The block size of a buffer of `count` elements split evenly among the ranks.
     @inlinable
-    package func blockCount(_ count: Int, _ what: String) throws(MPIError) -> Int {
+    package func blockCount(_ count: Int, _ what: @autoclosure () -> String) throws(MPIError) -> Int {
         guard count % size == 0 else {
-            throw MPIError(.count, "\(what) of \(count) elements does not split into \(size) equal blocks")
+            throw MPIError(.count, "\(what()) of \(count) elements does not split into \(size) equal blocks")
         }
         return count / size
     }
 
     /// The sum of `counts`, which must have one non-negative entry per rank.
     @inlinable
-    package func total(_ counts: [Int], _ what: String) throws(MPIError) -> Int {
-        _ = try layout(counts: counts, displacements: nil, room: Int.max, what)
+    package func total(_ counts: [Int], _ what: @autoclosure () -> String) throws(MPIError) -> Int {
+        _ = try layout(counts: counts, displacements: nil, room: Int.max, what())
         return counts.reduce(0, +)
     }
 

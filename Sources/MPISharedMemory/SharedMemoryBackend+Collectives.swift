@@ -25,10 +25,11 @@ extension SharedMemoryBackend {
 
     /// The schedule of `operation`, numbered as the communicator's next collective.
     private func makeSchedule(_ operation: Collective, comm: CommHandle) throws(MPIError) -> CollectiveSchedule {
-        let info = try info(comm)
         let index = Int(comm.raw)
-        let sequence = info.collectiveSequence
-        engine.pointee.communicators[index]!.collectiveSequence = sequence &+ 1
-        return engine.pointee.makeSchedule(operation, on: info, sequence: sequence)
+        guard index < engine.pointee.communicators.count, engine.pointee.communicators[index] != nil else {
+            _ = try info(comm)
+            throw MPIError(.communicator, "communicator \(comm.raw) is not valid")
+        }
+        return engine.pointee.makeSchedule(operation, communicator: index)
     }
 }

@@ -299,19 +299,10 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         return all
     }
 
-    /// A dissemination barrier: ⌈log2 n⌉ rounds of empty messages.
+    /// A dissemination barrier: ⌈log2 n⌉ rounds of signature messages, so a barrier that meets
+    /// another collective fails on every rank instead of hanging (see `CollectiveSchedule+Plan`).
     package func barrier(_ comm: CommHandle) throws(MPIError) {
-        lockEngine()
-        defer { unlockEngine() }
-        let comm = try info(comm)
-        let n = comm.members.count
-        var distance = 1
-        var token: UInt8 = 0
-        while distance < n {
-            try collectiveSend(token, to: (comm.rank + distance) % n, in: comm, tag: 4)
-            try collectiveReceive(&token, from: (comm.rank - distance + n) % n, in: comm, tag: 4)
-            distance <<= 1
-        }
+        try collective(Collective(.barrier, type: .byte), comm: comm)
     }
 
     // MARK: Point to point

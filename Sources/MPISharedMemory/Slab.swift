@@ -74,4 +74,18 @@ struct Slab<Element> {
         }
         start = 0
     }
+
+    /// Removes every element, keeping the memory.
+    @inline(__always)
+    mutating func removeAll() {
+        base.deinitialize(count: count)
+        count = 0
+        start = 0
+    }
+
+    /// Frees the memory (the slab must not be used afterwards).
+    func deallocate() {
+        base.deinitialize(count: count)
+        storage.deallocate()
+    }
 }

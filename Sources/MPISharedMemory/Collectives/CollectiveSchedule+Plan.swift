@@ -25,6 +25,20 @@ extension CollectiveSchedule {
     /// Data a rank may receive in the fused rounds; beyond it an operation checks first and then
     /// moves its data directly.
     static let fusedLimit = 16 << 10
+    /// A fused broadcast copies its data five times (into and out of the messages' scratch as
+    /// well as the rings), so it pays only for small data.
+    static let fusedBroadcastLimit = 2 << 10
+    /// From this size a broadcast splits the copying between root and receivers (below it the
+    /// two extra synchronizations cost more than the copying saved, above all with more ranks
+    /// than cores).
+    static let splitBroadcastLimit = 16 << 10
+    /// Broadcasts up to this size go through the rings in pieces of `broadcastPiece` bytes.
+    static let pipelinedBroadcastLimit = 8 << 10
+    static let broadcastPiece = 4 << 10
+    /// Reductions to a root up to this size send every vector to the root, which folds them: one
+    /// round where reduce-scatter + gather take two (beyond it, sharing the copying and folding
+    /// among the ranks wins).
+    static let directReduceLimit = 64 << 10
 
     /// Message numbers: signature or fused rounds from 0, final signature rounds from 32, data
     /// from 64.
@@ -64,8 +78,10 @@ extension CollectiveSchedule {
 
     // MARK: Building blocks
 
-    /// Dissemination rounds that exchange only signatures, then a checkpoint.
+    /// Dissemination rounds that exchange only signatures, then a checkpoint. They start once
+    /// everything before them has completed, so they carry what it found.
     func signatureRounds(message base: Int) {
+        endRound()
         var distance = 1
         var round = 0
         while distance < size {
@@ -170,7 +186,9 @@ extension CollectiveSchedule {
     }
 
     /// Direct reduce-scatter: block p of `input` goes to rank p; this rank folds the pieces of
-    /// its block in rank order into `output`. The highest rank's piece lands in `output` itself.
+    /// its block into `output`: in rank order (the highest rank's piece landing in `output`
+    /// itself), or, for a commutative operation, onto the next rank's piece, which lands in
+    /// `output`, in rank order of the rest. Either way one fixed order per block.
     func directReduceScatter(
         _ input: UnsafeRawPointer?, elementBytes: Int, into output: UnsafeMutableRawPointer?,
         _ blockOf: (Int) -> (offset: Int, count: Int)
@@ -179,9 +197,10 @@ extension CollectiveSchedule {
         let bytes = mine.count * elementBytes
         var pieces = [UnsafeRawPointer?](repeating: nil, count: size)
         pieces[rank] = offset(input, mine.offset * elementBytes)
+        let first = commutative ? (rank + 1) % size : size - 1
         if bytes > 0 {
             for peer in 0..<size where peer != rank {
-                let landing = peer == size - 1 ? output : allocate(bytes)
+                let landing = peer == first ? output : allocate(bytes)
                 receive(landing, bytes, from: peer, message: CollectiveSchedule.dataMessages)
                 pieces[peer] = UnsafeRawPointer(landing)
             }
@@ -193,7 +212,11 @@ extension CollectiveSchedule {
                     message: CollectiveSchedule.dataMessages)
             }
         }
-        fold(through: size - 1, count: mine.count, elementBytes: elementBytes, into: output) { pieces[$0] }
+        if commutative && size > 1 {
+            for q in 0..<size where q != first { reduce(pieces[q], into: output, count: mine.count) }
+        } else {
+            fold(through: size - 1, count: mine.count, elementBytes: elementBytes, into: output) { pieces[$0] }
+        }
     }
 
     func offset(_ pointer: UnsafeRawPointer?, _ bytes: Int) -> UnsafeRawPointer? { pointer.map { $0 + bytes } }
@@ -204,19 +227,69 @@ extension CollectiveSchedule {
     private func planBroadcast(_ operation: Collective, _ elementBytes: Int) {
         let bytes = operation.count * elementBytes
         let root = operation.root
-        if bytes <= CollectiveSchedule.fusedLimit {
+        if bytes <= CollectiveSchedule.fusedBroadcastLimit {
             let data = fusedBroadcast(operation.receive, bytes: bytes, root: root)
             if rank != root { copy(data, to: operation.receive, bytes: bytes) }
             return
         }
         signatureRounds(message: CollectiveSchedule.checkMessages)
-        // Every rank copies straight from the root's buffer, all at once.
-        if rank == root {
-            for peer in 0..<size where peer != root {
-                send(operation.receive, bytes, to: peer, message: CollectiveSchedule.dataMessages)
+        if crossMemory && bytes >= CollectiveSchedule.splitBroadcastLimit {
+            splitBroadcast(operation.receive!, bytes: bytes, root: root)
+            return
+        }
+        // Every rank copies straight from the root's buffer, all at once; data that goes through
+        // the rings goes in pieces, so a receiver copies one out while the root writes the next.
+        let piece = bytes <= CollectiveSchedule.pipelinedBroadcastLimit ? CollectiveSchedule.broadcastPiece : bytes
+        var offset = 0
+        while offset < bytes {
+            let length = min(piece, bytes - offset)
+            if rank == root {
+                for peer in 0..<size where peer != root {
+                    send(self.offset(UnsafeRawPointer(operation.receive), offset), length, to: peer, message: CollectiveSchedule.dataMessages)
+                }
+            } else {
+                receive(self.offset(operation.receive, offset), length, from: root, message: CollectiveSchedule.dataMessages)
             }
+            offset += length
+        }
+    }
+
+    /// A broadcast whose copying is shared: each receiver reads the first (n − 1)/n of the data
+    /// from the root's memory while the root writes the rest into every receiver's, so every rank
+    /// copies (n − 1)/n of it, in parallel. The ranks swap buffer addresses first and the outcome
+    /// of their copies last (no rank returns while another may still copy from or into it).
+    private func splitBroadcast(_ buffer: UnsafeMutableRawPointer, bytes: Int, root: Int) {
+        let head = (size - 1) * bytes / size
+        let addresses = CollectiveSchedule.dataMessages
+        let outcomes = CollectiveSchedule.dataMessages + 1
+        let mine = addressSlot(buffer)
+        if rank == root {
+            var slots = [UnsafeMutableRawPointer?](repeating: nil, count: size)
+            var statuses = [UnsafeMutablePointer<UInt8>?](repeating: nil, count: size)
+            for peer in 0..<size where peer != root {
+                slots[peer] = allocate(MemoryLayout<UInt>.size)
+                statuses[peer] = statusByte()
+                receive(slots[peer], MemoryLayout<UInt>.size, from: peer, message: addresses)
+            }
+            for peer in 0..<size where peer != root { send(UnsafeRawPointer(mine), MemoryLayout<UInt>.size, to: peer, message: addresses) }
+            for peer in 0..<size where peer != root {
+                steps.append(.push(UnsafeRawPointer(buffer + head), slot: UnsafeRawPointer(slots[peer]!), offset: head, bytes: bytes - head,
+                    world: members[peer], status: statuses[peer]!))
+            }
+            for peer in 0..<size where peer != root { receive(allocate(1), 1, from: peer, message: outcomes) }
+            for peer in 0..<size where peer != root { send(UnsafeRawPointer(statuses[peer]!), 1, to: peer, message: outcomes) }
+            for peer in 0..<size where peer != root { steps.append(.checkStatus(UnsafeRawPointer(statuses[peer]!), peer: peer)) }
         } else {
-            receive(operation.receive, bytes, from: root, message: CollectiveSchedule.dataMessages)
+            let rootAddress = allocate(MemoryLayout<UInt>.size)
+            let status = statusByte()
+            let rootStatus = allocate(1)
+            receive(rootAddress, MemoryLayout<UInt>.size, from: root, message: addresses)
+            send(UnsafeRawPointer(mine), MemoryLayout<UInt>.size, to: root, message: addresses)
+            steps.append(.pull(slot: UnsafeRawPointer(rootAddress), offset: 0, into: buffer, bytes: head, world: members[root], status: status))
+            receive(rootStatus, 1, from: root, message: outcomes)
+            send(UnsafeRawPointer(status), 1, to: root, message: outcomes)
+            steps.append(.checkStatus(UnsafeRawPointer(status), peer: root))
+            steps.append(.checkStatus(UnsafeRawPointer(rootStatus), peer: root))
         }
     }
 
@@ -237,6 +310,13 @@ extension CollectiveSchedule {
         }
         signatureRounds(message: CollectiveSchedule.checkMessages)
         let source = operation.inPlace ? scratchCopy(input, bytes: bytes) : input
+        if !everyone && bytes <= CollectiveSchedule.directReduceLimit {
+            // Straight to the root, which folds every vector: one round instead of two.
+            directReduceScatter(source, elementBytes: elementBytes, into: gets ? operation.receive : nil) {
+                $0 == operation.root ? (0, count) : (0, 0)
+            }
+            return
+        }
         let mine = block(rank, of: count)
         let reduced = gets ? offset(operation.receive, mine.offset * elementBytes) : allocate(mine.count * elementBytes)
         directReduceScatter(source, elementBytes: elementBytes, into: reduced) { block($0, of: count) }
@@ -319,7 +399,7 @@ extension CollectiveSchedule {
         for peer in 0..<size where peer != rank && (everyone || peer == operation.root) {
             send(input, bytes, to: peer, message: message)
         }
-        if gets { copy(input, to: offset(operation.receive, rank * bytes), bytes: bytes) }
+        if gets { copyDuringRound(input, to: offset(operation.receive, rank * bytes), bytes: bytes) }
     }
 
     private func planScatter(_ operation: Collective, _ elementBytes: Int) {
@@ -337,7 +417,7 @@ extension CollectiveSchedule {
             for peer in 0..<size where peer != root {
                 send(offset(operation.send, peer * bytes), bytes, to: peer, message: message)
             }
-            if keep { copy(offset(operation.send, rank * bytes), to: operation.receive, bytes: bytes) }
+            if keep { copyDuringRound(offset(operation.send, rank * bytes), to: operation.receive, bytes: bytes) }
         } else {
             receive(operation.receive, bytes, from: root, message: message)
         }
@@ -362,7 +442,7 @@ extension CollectiveSchedule {
         for peer in 0..<size where peer != rank {
             send(offset(source, peer * bytes), bytes, to: peer, message: message)
         }
-        copy(offset(source, rank * bytes), to: offset(operation.receive, rank * bytes), bytes: bytes)
+        copyDuringRound(offset(source, rank * bytes), to: offset(operation.receive, rank * bytes), bytes: bytes)
     }
 
     private func planReduceScatter(_ operation: Collective, _ elementBytes: Int) {
@@ -396,7 +476,7 @@ extension CollectiveSchedule {
                     operation.receiveCounts[peer] * elementBytes, from: peer, message: message)
             }
             if !operation.inPlace {
-                copy(operation.send, to: offset(operation.receive, operation.receiveDisplacements[rank] * elementBytes),
+                copyDuringRound(operation.send, to: offset(operation.receive, operation.receiveDisplacements[rank] * elementBytes),
                     bytes: operation.count * elementBytes)
             }
         } else {
@@ -414,7 +494,7 @@ extension CollectiveSchedule {
                     operation.sendCounts[peer] * elementBytes, to: peer, message: message)
             }
             if !operation.inPlace {
-                copy(offset(operation.send, operation.sendDisplacements[rank] * elementBytes), to: operation.receive,
+                copyDuringRound(offset(operation.send, operation.sendDisplacements[rank] * elementBytes), to: operation.receive,
                     bytes: operation.count * elementBytes)
             }
         } else {
@@ -440,7 +520,7 @@ extension CollectiveSchedule {
                 send(input, counts[rank] * elementBytes, to: peer, message: message)
             }
         }
-        copy(input, to: offset(operation.receive, displacements[rank] * elementBytes), bytes: counts[rank] * elementBytes)
+        copyDuringRound(input, to: offset(operation.receive, displacements[rank] * elementBytes), bytes: counts[rank] * elementBytes)
     }
 
     private func planAllToAllv(_ operation: Collective, _ elementBytes: Int) {
@@ -466,7 +546,7 @@ extension CollectiveSchedule {
         if sendCounts[rank] != receiveCounts[rank] {
             sizeMismatch(from: rank, expected: receiveCounts[rank] * elementBytes, received: sendCounts[rank] * elementBytes)
         }
-        copy(offset(source, sendDisplacements[rank] * elementBytes), to: offset(operation.receive, receiveDisplacements[rank] * elementBytes),
+        copyDuringRound(offset(source, sendDisplacements[rank] * elementBytes), to: offset(operation.receive, receiveDisplacements[rank] * elementBytes),
             bytes: min(sendCounts[rank], receiveCounts[rank]) * elementBytes)
         signatureRounds(message: CollectiveSchedule.finalCheckMessages)
     }

@@ -5,24 +5,49 @@ import MPICore
 /// local steps after them run once all of them have completed. (So a local step between two
 /// communication steps splits them into two rounds.)
 enum CollectiveStep {
-    /// Sends `bytes` at the pointer to communicator rank `peer` with tag `tagBase + message`.
-    case send(UnsafeRawPointer?, bytes: Int, peer: Int, message: Int)
-    /// Receives at most `bytes` into the pointer; `exact` flags any other size as a mismatch.
-    case receive(UnsafeMutableRawPointer?, bytes: Int, peer: Int, message: Int, exact: Bool)
+    /// Sends `bytes` at the pointer to world rank `world` with tag `tagBase + message`.
+    case send(UnsafeRawPointer?, bytes: Int, world: Int, message: Int)
+    /// Receives at most `bytes` into the pointer from communicator rank `peer` (world rank
+    /// `world`); `exact` flags any other size as a mismatch.
+    case receive(UnsafeMutableRawPointer?, bytes: Int, peer: Int, world: Int, message: Int, exact: Bool)
     case copy(UnsafeRawPointer, UnsafeMutableRawPointer, bytes: Int)
+    /// A copy made while the round's messages are in flight (it belongs to the round, so it
+    /// does not split it): this rank's own block, copied while peers read from this rank.
+    case copyDuringRound(UnsafeRawPointer, UnsafeMutableRawPointer, bytes: Int)
     /// `output = input ∘ output` over `count` elements, with the schedule's reduction kernel.
     case reduce(UnsafeRawPointer, UnsafeMutableRawPointer, count: Int)
     /// Compares the signature `peer` sent (received at the pointer) with this rank's own.
     case compare(UnsafeRawPointer, peer: Int)
+    /// Copies `bytes` from world rank `world`'s memory at the address stored at `slot` (received
+    /// in an earlier round) plus `offset`; a failure sets `status` to 1.
+    case pull(slot: UnsafeRawPointer, offset: Int, into: UnsafeMutableRawPointer, bytes: Int, world: Int, status: UnsafeMutablePointer<UInt8>)
+    /// Copies `bytes` at the pointer into world rank `world`'s memory at the address stored at
+    /// `slot` plus `offset`; a failure sets `status` to 1.
+    case push(UnsafeRawPointer, slot: UnsafeRawPointer, offset: Int, bytes: Int, world: Int, status: UnsafeMutablePointer<UInt8>)
+    /// Ends the schedule with an error if the status byte (this rank's, or one a peer sent about
+    /// a copy it made for this rank) reports a failed copy.
+    case checkStatus(UnsafeRawPointer, peer: Int)
     /// Ends the schedule with an error if any rank reported a mismatch (every rank knows by now).
     case checkpoint
+    /// Nothing: ends a round, so the communication after it waits for the one before.
+    case endRound
 
     var communicates: Bool {
         switch self {
-        case .send, .receive: true
+        case .send, .receive, .copyDuringRound: true
         default: false
         }
     }
+}
+
+/// A posted receive of a collective round, not yet complete.
+struct PendingCollectiveReceive {
+    /// The engine's id of the receive.
+    let id: Int
+    let bytes: Int
+    let exact: Bool
+    /// Communicator rank of the sender.
+    let peer: Int
 }
 
 /// A collective operation in progress on the shared-memory engine: rounds of point-to-point
@@ -32,44 +57,50 @@ enum CollectiveStep {
 /// The same schedule serves blocking calls (run to completion on the spot) and nonblocking ones
 /// (advanced by every progress of the engine, so they move while the rank waits for anything).
 /// Schedules are recycled: their step list and scratch memory are kept for the next operation.
+/// A schedule is only ever touched under the engine (one thread at a time), so its properties
+/// skip the run-time exclusivity checks, which cost more than the work on the small-message path.
 final class CollectiveSchedule {
-    var id = 0
-    var steps: [CollectiveStep] = []
-    var position = 0
+    @exclusivity(unchecked) var id = 0
+    @exclusivity(unchecked) var steps = Slab<CollectiveStep>(capacity: 32)
+    @exclusivity(unchecked) var position = 0
     /// Whether the communication steps before `position` have been started and not all completed.
-    var roundOpen = false
+    @exclusivity(unchecked) var roundOpen = false
     /// Engine ids of this round's sends and receives not yet complete.
-    var sends: [Int] = []
-    var receives: [(id: Int, bytes: Int, exact: Bool, peer: Int)] = []
-    var done = false
-    var failure: MPIError?
+    @exclusivity(unchecked) var sends = Slab<Int>(capacity: 8)
+    @exclusivity(unchecked) var receives = Slab<PendingCollectiveReceive>(capacity: 8)
+    @exclusivity(unchecked) var done = false
+    @exclusivity(unchecked) var failure: MPIError?
     /// Ended by an error in the middle of a round, with messages possibly still bound for its
     /// scratch memory.
-    var abandoned = false
+    @exclusivity(unchecked) var abandoned = false
 
-    var context: UInt32 = 0
-    var tagBase = 0
+    @exclusivity(unchecked) var context: UInt32 = 0
+    @exclusivity(unchecked) var tagBase = 0
     /// World rank of each communicator rank.
-    var members: [Int] = []
-    var rank = 0
-    var size = 0
-    var kernel: Reduction.Kernel?
+    @exclusivity(unchecked) var members: [Int] = []
+    @exclusivity(unchecked) var rank = 0
+    @exclusivity(unchecked) var size = 0
+    @exclusivity(unchecked) var kernel: Reduction.Kernel?
+    /// Whether the reduction may combine operands in any order.
+    @exclusivity(unchecked) var commutative = false
+    /// Whether the ranks can copy from (and into) each other's memory directly.
+    @exclusivity(unchecked) var crossMemory = false
 
     /// This rank's own arguments.
-    var mine = CollectiveSignature(Collective(.barrier, type: .byte))
+    @exclusivity(unchecked) var mine = CollectiveSignature(Collective(.barrier, type: .byte))
     /// The signature this rank sends: its own values and every mismatch it knows of.
-    var signature: UnsafeMutablePointer<CollectiveSignature>
+    @exclusivity(unchecked) var signature: UnsafeMutablePointer<CollectiveSignature>
     /// The first mismatch this rank found itself.
-    var seen: CollectiveMismatch?
+    @exclusivity(unchecked) var seen: CollectiveMismatch?
 
     /// Scratch memory: chunks handed out in 64-byte-aligned pieces, kept across operations.
-    private var chunks: [(base: UnsafeMutableRawPointer, bytes: Int)] = []
-    private var chunk = 0
-    private var offset = 0
+    @exclusivity(unchecked) private var chunks: [(base: UnsafeMutableRawPointer, bytes: Int)] = []
+    @exclusivity(unchecked) private var chunk = 0
+    @exclusivity(unchecked) private var offset = 0
 
     private static let chunkBytes = 64 << 10
     /// Scratch kept by a recycled schedule; more is freed.
-    private static let keptBytes = 1 << 20
+    private static let keptBytes = 64 << 20
 
     init() {
         let base = UnsafeMutableRawPointer.allocate(byteCount: CollectiveSchedule.chunkBytes, alignment: 64)
@@ -79,16 +110,19 @@ final class CollectiveSchedule {
 
     deinit {
         for chunk in chunks { chunk.base.deallocate() }
+        steps.deallocate()
+        sends.deallocate()
+        receives.deallocate()
     }
 
     /// Makes the schedule ready for a new operation.
-    func reset(id: Int, context: UInt32, tagBase: Int, members: UnsafeBufferPointer<Int>, rank: Int, operation: Collective) {
+    func reset(id: Int, context: UInt32, tagBase: Int, members: UnsafeBufferPointer<Int>, rank: Int, crossMemory: Bool, operation: Collective) {
         self.id = id
-        steps.removeAll(keepingCapacity: true)
+        steps.removeAll()
         position = 0
         roundOpen = false
-        sends.removeAll(keepingCapacity: true)
-        receives.removeAll(keepingCapacity: true)
+        sends.removeAll()
+        receives.removeAll()
         done = false
         failure = nil
         abandoned = false
@@ -100,16 +134,20 @@ final class CollectiveSchedule {
         self.rank = rank
         size = members.count
         kernel = operation.reduction?.kernel
+        commutative = operation.reduction?.isCommutative ?? false
+        self.crossMemory = crossMemory
         mine = CollectiveSignature(operation)
         seen = nil
-        var kept = 0
-        chunks.removeAll { chunk in
-            kept += chunk.bytes
-            if kept > CollectiveSchedule.keptBytes && chunk.bytes > CollectiveSchedule.chunkBytes {
-                chunk.base.deallocate()
-                return true
+        if chunks.count > 1 || chunks.first.map({ $0.bytes > CollectiveSchedule.chunkBytes }) ?? false {
+            var kept = 0
+            chunks.removeAll { chunk in
+                kept += chunk.bytes
+                if kept > CollectiveSchedule.keptBytes && chunk.bytes > CollectiveSchedule.chunkBytes {
+                    chunk.base.deallocate()
+                    return true
+                }
+                return false
             }
-            return false
         }
         chunk = 0
         offset = 0
@@ -143,16 +181,21 @@ final class CollectiveSchedule {
     // MARK: Building
 
     func send(_ buffer: UnsafeRawPointer?, _ bytes: Int, to peer: Int, message: Int) {
-        steps.append(.send(buffer, bytes: bytes, peer: peer, message: message))
+        steps.append(.send(buffer, bytes: bytes, world: members[peer], message: message))
     }
 
     func receive(_ buffer: UnsafeMutableRawPointer?, _ bytes: Int, from peer: Int, message: Int, exact: Bool = true) {
-        steps.append(.receive(buffer, bytes: bytes, peer: peer, message: message, exact: exact))
+        steps.append(.receive(buffer, bytes: bytes, peer: peer, world: members[peer], message: message, exact: exact))
     }
 
     func copy(_ source: UnsafeRawPointer?, to destination: UnsafeMutableRawPointer?, bytes: Int) {
         guard bytes > 0, let source, let destination, source != UnsafeRawPointer(destination) else { return }
         steps.append(.copy(source, destination, bytes: bytes))
+    }
+
+    func copyDuringRound(_ source: UnsafeRawPointer?, to destination: UnsafeMutableRawPointer?, bytes: Int) {
+        guard bytes > 0, let source, let destination, source != UnsafeRawPointer(destination) else { return }
+        steps.append(.copyDuringRound(source, destination, bytes: bytes))
     }
 
     func reduce(_ input: UnsafeRawPointer?, into output: UnsafeMutableRawPointer?, count: Int) {
@@ -166,6 +209,24 @@ final class CollectiveSchedule {
 
     func checkpoint() {
         steps.append(.checkpoint)
+    }
+
+    func endRound() {
+        steps.append(.endRound)
+    }
+
+    /// A pointer-sized slot of scratch holding `address`, to send to a peer.
+    func addressSlot(_ address: UnsafeRawPointer?) -> UnsafeMutableRawPointer {
+        let slot = allocate(MemoryLayout<UInt>.size)
+        slot.storeBytes(of: UInt(bitPattern: address), as: UInt.self)
+        return slot
+    }
+
+    /// A status byte (0: fine) in scratch.
+    func statusByte() -> UnsafeMutablePointer<UInt8> {
+        let status = allocate(1).bindMemory(to: UInt8.self, capacity: 1)
+        status.initialize(to: 0)
+        return status
     }
 
     // MARK: Running

@@ -6,16 +6,19 @@ import MPICore
 // nonblocking ones).
 
 extension Engine {
-    /// A schedule for `operation` on communicator `info`, numbered `sequence` among the
-    /// communicator's collectives (every rank numbers them alike, so their tags match).
-    mutating func makeSchedule(_ operation: Collective, on info: CommunicatorInfo, sequence: Int) -> CollectiveSchedule {
+    /// A schedule for `operation` on communicator `index` (valid), numbered as the communicator's
+    /// next collective (every rank numbers them alike, so their tags match).
+    mutating func makeSchedule(_ operation: Collective, communicator index: Int) -> CollectiveSchedule {
+        let sequence = communicators[index]!.collectiveSequence
+        communicators[index]!.collectiveSequence = sequence &+ 1
         let schedule = spareSchedules.popLast() ?? CollectiveSchedule()
         // Bit 30 keeps these tags clear of the small ones the communicator helpers use.
         let tagBase = 1 << 30 | (sequence & 0x3_FFFF) << 12
         let id = nextID
         nextID &+= 1
         schedule.reset(
-            id: id, context: info.context + 1, tagBase: tagBase, members: info.members, rank: info.rank, operation: operation)
+            id: id, context: communicators[index]!.context + 1, tagBase: tagBase, members: communicators[index]!.members,
+            rank: communicators[index]!.rank, crossMemory: useCrossMemory, operation: operation)
         schedule.plan(operation)
         return schedule
     }
@@ -23,7 +26,16 @@ extension Engine {
     /// Runs `schedule` to completion (a blocking collective).
     mutating func run(_ schedule: CollectiveSchedule) throws(MPIError) {
         advance(schedule)
-        if !schedule.done { try wait { engine in engine.advance(schedule) && schedule.done } }
+        // A schedule can only move after the engine did something, so it is advanced only then.
+        var backoff = backoffTemplate
+        while !schedule.done {
+            if try progress() {
+                backoff.reset()
+                advance(schedule)
+            } else {
+                try idle(&backoff)
+            }
+        }
         let failure = schedule.failure
         recycle(schedule)
         if let failure { throw failure }
@@ -103,17 +115,17 @@ extension Engine {
     @inline(__always)
     private mutating func start(_ step: CollectiveStep, in schedule: CollectiveSchedule) throws(MPIError) {
         switch step {
-        case .send(let buffer, let bytes, let peer, let message):
+        case .send(let buffer, let bytes, let world, let message):
             if let id = try sendWithoutWaiting(
-                buffer, count: bytes, to: schedule.members[peer], context: schedule.context, tag: schedule.tagBase + message)
+                buffer, count: bytes, to: world, context: schedule.context, tag: schedule.tagBase + message)
             {
                 schedule.sends.append(id)
             }
-        case .receive(let buffer, let bytes, let peer, let message, let exact):
-            let id = postReceive(
-                into: buffer, capacity: bytes, from: schedule.members[peer], context: schedule.context,
-                tag: schedule.tagBase + message)
-            schedule.receives.append((id, bytes, exact, peer))
+        case .receive(let buffer, let bytes, let peer, let world, let message, let exact):
+            let id = postReceive(into: buffer, capacity: bytes, from: world, context: schedule.context, tag: schedule.tagBase + message)
+            schedule.receives.append(PendingCollectiveReceive(id: id, bytes: bytes, exact: exact, peer: peer))
+        case .copyDuringRound(let source, let destination, let bytes):
+            destination.copyMemory(from: source, byteCount: bytes)
         default:
             break
         }
@@ -130,7 +142,7 @@ extension Engine {
                 }
                 _ = pendingSends.remove(at: at)
             }
-            schedule.sends.remove(at: index)
+            _ = schedule.sends.remove(at: index)
         }
         index = 0
         while index < schedule.receives.count {
@@ -148,7 +160,7 @@ extension Engine {
                     schedule.sizeMismatch(from: pending.peer, expected: pending.bytes, received: received.total)
                 }
             }
-            schedule.receives.remove(at: index)
+            _ = schedule.receives.remove(at: index)
         }
         return schedule.sends.isEmpty && schedule.receives.isEmpty
     }
@@ -164,7 +176,18 @@ extension Engine {
             schedule.merge(received, from: peer)
         case .checkpoint:
             schedule.stopIfMismatched()
-        case .send, .receive:
+        case .pull(let slot, let offset, let destination, let bytes, let world, let status):
+            let address = slot.loadUnaligned(as: UInt.self) + UInt(offset)
+            if CrossMemory.read(from: peerPids[world], remote: address, into: destination, count: bytes) != 0 { status.pointee = 1 }
+        case .push(let source, let slot, let offset, let bytes, let world, let status):
+            let address = slot.loadUnaligned(as: UInt.self) + UInt(offset)
+            if CrossMemory.write(to: peerPids[world], remote: address, from: source, count: bytes) != 0 { status.pointee = 1 }
+        case .checkStatus(let status, let peer):
+            if status.load(as: UInt8.self) != 0 && schedule.failure == nil {
+                schedule.failure = MPIError(.other, "a single-copy transfer between this rank and rank \(peer) failed in a collective")
+                schedule.done = true
+            }
+        case .send, .receive, .copyDuringRound, .endRound:
             break
         }
     }

@@ -1,0 +1,79 @@
+import MPICore
+import Testing
+
+@Suite("Collective argument checks before the backend")
+struct CollectiveValidationTests {
+    let backend = RecordingBackend()
+    /// Rank 1 of 3.
+    var world: Communicator {
+        Communicator(backend: backend, handle: backend.worldHandle, rank: 1, size: 3, predefined: true)
+    }
+
+    private func expectError(_ expected: MPIError.ErrorClass, mentioning text: String, _ body: () throws(MPIError) -> Void) {
+        do {
+            try body()
+            Issue.record("expected an MPIError of class \(expected)")
+        } catch {
+            #expect(error.errorClass == expected, "\(error)")
+            #expect(error.message.contains(text), "\(error.message) does not mention \(text)")
+        }
+    }
+
+    @Test func rootsMustBeRanks() {
+        expectError(.root, mentioning: "root 3") { () throws(MPIError) in _ = try world.broadcast(1, root: 3) }
+        expectError(.root, mentioning: "root -1") { () throws(MPIError) in _ = try world.reduce([1], op: .sum, root: -1) }
+        expectError(.root, mentioning: "root 7") { () throws(MPIError) in _ = try world.gather(1, root: 7) }
+        #expect(backend.calls.isEmpty)
+    }
+
+    @Test func buffersMustHoldTheData() {
+        let three = [1, 2, 3]
+        expectError(.count, mentioning: "does not split into 3") { () throws(MPIError) in _ = try world.allToAll([1, 2]) }
+        expectError(.count, mentioning: "4 counts for 3 ranks") { () throws(MPIError) in
+            _ = try world.allGatherv([1], counts: [1, 1, 1, 1])
+        }
+        expectError(.count, mentioning: "counts[1] is 2") { () throws(MPIError) in _ = try world.allGatherv([1], counts: [1, 2, 1]) }
+        expectError(.count, mentioning: "counts[0] is -1") { () throws(MPIError) in _ = try world.allGatherv([1], counts: [-1, 1, 1]) }
+        expectError(.count, mentioning: "too small") { () throws(MPIError) in
+            try three.withUnsafeBufferPointer { send throws(MPIError) in
+                var small = [0, 0]
+                try small.withUnsafeMutableBufferPointer { receive throws(MPIError) in try world.allReduce(send, into: receive, op: .sum) }
+            }
+        }
+        expectError(.argument, mentioning: "displacements[2] is -4") { () throws(MPIError) in
+            var buffer = [0, 0, 0]
+            try buffer.withUnsafeMutableBufferPointer { buffer throws(MPIError) in
+                try world.allGatherv(inPlace: buffer, counts: [1, 1, 1], displacements: [0, 1, -4])
+            }
+        }
+        #expect(backend.calls.isEmpty)
+    }
+
+    @Test func whatReachesTheBackend() throws {
+        _ = try world.allReduce([1.0, 2.0], op: .sum)
+        var values: [Int32] = [1, 2, 3]
+        try world.allGather(&values)
+        _ = try world.gatherv([Int8(1)], counts: [2, 1, 0], root: 1)
+        _ = try world.scatter([UInt16](), count: 2, root: 0)
+        try world.barrier()
+        #expect(backend.calls == [
+            "allReduce 2 float64",
+            "allGather 1 int32 in place",
+            "gatherv 1 int8 root 1 counts [2, 1, 0] displacements [0, 2, 3]",
+            "scatter 2 uint16 root 0",
+            "barrier",
+        ])
+    }
+
+    @Test func nonblockingCollectivesLendTheirBuffers() throws {
+        let buffer = MessageBuffer(repeating: 1.5, count: 3)
+        var request = try world.immediateAllReduce(inPlace: buffer, op: .max)
+        #expect(buffer.isLent)
+        expectError(.buffer, mentioning: "MessageBuffer") { () throws(MPIError) in _ = try world.immediateBroadcast(buffer, root: 0) }
+        try request.wait()
+        #expect(!buffer.isLent)
+        let result = try world.immediateAllGather([Int16(4)])
+        #expect(try result.wait() == [0, 0, 0])
+        #expect(backend.calls == ["immediate allReduce 3 float64 in place", "immediate allGather 1 int16"])
+    }
+}
