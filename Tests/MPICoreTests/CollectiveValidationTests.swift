@@ -2,22 +2,8 @@ import MPICore
 import Testing
 
 @Suite("Collective argument checks before the backend")
-struct CollectiveValidationTests {
+struct CollectiveValidationTests: RecordingFixture {
     let backend = RecordingBackend()
-    /// Rank 1 of 3.
-    var world: Communicator {
-        Communicator(backend: backend, handle: backend.worldHandle, rank: 1, size: 3, predefined: true)
-    }
-
-    private func expectError(_ expected: MPIError.ErrorClass, mentioning text: String, _ body: () throws(MPIError) -> Void) {
-        do {
-            try body()
-            Issue.record("expected an MPIError of class \(expected)")
-        } catch {
-            #expect(error.errorClass == expected, "\(error)")
-            #expect(error.message.contains(text), "\(error.message) does not mention \(text)")
-        }
-    }
 
     @Test func rootsMustBeRanks() {
         expectError(.root, mentioning: "root 3") { () throws(MPIError) in _ = try world.broadcast(1, root: 3) }

@@ -139,21 +139,8 @@ final class RecordingBackend: Backend, @unchecked Sendable {
 }
 
 @Suite("Argument checks before the backend")
-struct CommunicatorValidationTests {
+struct CommunicatorValidationTests: RecordingFixture {
     let backend = RecordingBackend()
-    var world: Communicator {
-        Communicator(backend: backend, handle: backend.worldHandle, rank: 1, size: 3, predefined: true)
-    }
-
-    private func expectError(_ expected: MPIError.ErrorClass, mentioning text: String, _ body: () throws(MPIError) -> Void) {
-        do {
-            try body()
-            Issue.record("expected an MPIError of class \(expected)")
-        } catch {
-            #expect(error.errorClass == expected, "\(error)")
-            #expect(error.message.contains(text), "\(error.message) does not mention \(text)")
-        }
-    }
 
     @Test func sendToRankSizeNamesTheRank() {
         expectError(.rank, mentioning: "rank 3") { () throws(MPIError) in try world.send(1, to: 3) }

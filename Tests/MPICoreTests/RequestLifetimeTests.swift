@@ -2,11 +2,8 @@ import MPICore
 import Testing
 
 @Suite("Requests keep their memory safe")
-struct RequestLifetimeTests {
+struct RequestLifetimeTests: RecordingFixture {
     let backend = RecordingBackend()
-    var world: Communicator {
-        Communicator(backend: backend, handle: backend.worldHandle, rank: 1, size: 3, predefined: true)
-    }
 
     @Test func droppingAPendingRequestWaitsForIt() throws {
         do {

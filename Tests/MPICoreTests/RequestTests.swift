@@ -4,11 +4,8 @@ import Testing
 /// Request bookkeeping in the public API, against the recording backend (whose requests complete
 /// when first waited for).
 @Suite("Requests")
-struct RequestTests {
+struct RequestTests: RecordingFixture {
     let backend = RecordingBackend()
-    var world: Communicator {
-        Communicator(backend: backend, handle: backend.worldHandle, rank: 1, size: 3, predefined: true)
-    }
 
     @Test func failedOperationCompletesItsRequest() throws {
         let buffer = MessageBuffer<Int32>(repeating: 0, count: 4)
