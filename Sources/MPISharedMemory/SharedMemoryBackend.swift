@@ -321,9 +321,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         lockEngine()
         defer { unlockEngine() }
         let bytes = try byteCount(count, type)
-        let destination = comm == worldHandle ? dest : try info(comm).members[dest]
-        let context = comm == worldHandle ? 0 : try info(comm).context
-        try engine.pointee.send(buffer, count: bytes, to: destination, context: context, tag: tag,
+        let info = try info(comm)
+        try engine.pointee.send(buffer, count: bytes, to: info.members[dest], context: info.context, tag: tag,
             synchronous: mode == .synchronous)
     }
 
@@ -334,10 +333,6 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         lockEngine()
         defer { unlockEngine() }
         let capacity = try byteCount(count, type)
-        if comm == worldHandle {
-            let id = engine.pointee.postReceive(into: buffer, capacity: capacity, from: source, context: 0, tag: tag)
-            return try status(of: engine.pointee.completeReceive(id), rankOfWorld: nil, type: type)
-        }
         let info = try info(comm)
         let id = engine.pointee.postReceive(
             into: buffer, capacity: capacity, from: source < 0 ? -1 : info.members[source],
