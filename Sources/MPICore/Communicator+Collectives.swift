@@ -940,14 +940,14 @@ extension Communicator {
     }
 
     /// A new array of `count` elements that `fill` writes (zeroed first when `zeroed`, for
-    /// operations that may leave part of it untouched).
+    /// operations that may leave part of it untouched, and for datatypes that leave bytes out).
     @inlinable
     package func makeArray<T: MessageElement>(
         count: Int, zeroed: Bool = false, _ fill: (UnsafeMutableBufferPointer<T>) throws(MPIError) -> Void
     ) throws(MPIError) -> [T] {
         var failure: MPIError?
         let array = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-            if zeroed { UnsafeMutableRawBufferPointer(buffer).initializeMemory(as: UInt8.self, repeating: 0) }
+            if zeroed || !T.datatype.isDense { UnsafeMutableRawBufferPointer(buffer).initializeMemory(as: UInt8.self, repeating: 0) }
             do throws(MPIError) {
                 try fill(buffer)
                 initialized = count

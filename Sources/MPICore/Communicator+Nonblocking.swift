@@ -18,6 +18,23 @@ extension Communicator {
         return try validSource(source)
     }
 
+    /// Lends `buffer` to the operation `start` posts on its memory: locked for writing (a
+    /// send) or for any access (a receive) until the request completes, given back at once if
+    /// posting fails.
+    @inlinable
+    func lend<T: MessageElement>(
+        _ buffer: MessageBuffer<T>, receiving: Bool, _ start: (UnsafeMutablePointer<T>?) throws(MPIError) -> RequestHandle
+    ) throws(MPIError) -> Request {
+        if receiving { try buffer.lendForReceive() } else { try buffer.lendForSend() }
+        do {
+            let handle = try start(buffer.storage.baseAddress)
+            return Request(backend: backend, handle: handle, loan: .buffer(buffer, receiving: receiving), result: nil)
+        } catch {
+            buffer.giveBack()
+            throw error
+        }
+    }
+
     // MARK: Immediate sends
 
     /// Starts sending `array` to rank `dest` and returns at once (`MPI_Isend`, or `MPI_Issend`
@@ -42,15 +59,9 @@ extension Communicator {
         _ buffer: MessageBuffer<T>, to dest: Int, tag: Int = 0, mode: SendMode = .standard
     ) throws(MPIError) -> Request {
         guard try checkedPeers(destination: dest, tag: tag) else { return .completed(backend, .null) }
-        try buffer.lendForSend()
-        do {
-            let handle = try backend.immediateSend(
-                UnsafeRawPointer(buffer.storage.baseAddress), count: buffer.count, type: T.datatype,
-                to: dest, tag: tag, comm: self.handle, mode: mode)
-            return Request(backend: backend, handle: handle, loan: .buffer(buffer, receiving: false), result: nil)
-        } catch {
-            buffer.giveBack()
-            throw error
+        return try lend(buffer, receiving: false) { (base) throws(MPIError) in
+            try backend.immediateSend(
+                UnsafeRawPointer(base), count: buffer.count, type: T.datatype, to: dest, tag: tag, comm: self.handle, mode: mode)
         }
     }
 
@@ -76,15 +87,9 @@ extension Communicator {
         into buffer: MessageBuffer<T>, from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
     ) throws(MPIError) -> Request {
         guard try checkedPeers(source: source, tag: tag) else { return .completed(backend, .null) }
-        try buffer.lendForReceive()
-        do {
-            let handle = try backend.immediateReceive(
-                into: UnsafeMutableRawPointer(buffer.storage.baseAddress), count: buffer.count, type: T.datatype,
-                from: source, tag: tag, comm: self.handle)
-            return Request(backend: backend, handle: handle, loan: .buffer(buffer, receiving: true), result: nil)
-        } catch {
-            buffer.giveBack()
-            throw error
+        return try lend(buffer, receiving: true) { (base) throws(MPIError) in
+            try backend.immediateReceive(
+                into: UnsafeMutableRawPointer(base), count: buffer.count, type: T.datatype, from: source, tag: tag, comm: self.handle)
         }
     }
 

@@ -137,9 +137,11 @@ extension Communicator {
         _ type: T.Type, from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
     ) throws(MPIError) -> T {
         try withUnsafeTemporaryAllocation(of: T.self, capacity: 1) { (buffer) throws(MPIError) in
+            // Bytes a struct datatype leaves out (padding, unnamed fields) read as zero.
+            if !T.datatype.isDense { UnsafeMutableRawBufferPointer(buffer).initializeMemory(as: UInt8.self, repeating: 0) }
             let status = try receive(into: buffer.baseAddress, count: 1, from: source, tag: tag)
-            guard status.byteCount == MemoryLayout<T>.stride else {
-                throw MPIError(.truncate, "expected one \(T.self) (\(MemoryLayout<T>.stride) bytes) from rank \(status.source), got \(status.byteCount) bytes")
+            guard status.byteCount == T.datatype.size else {
+                throw MPIError(.truncate, "expected one \(T.self) (\(T.datatype.size) bytes) from rank \(status.source), got \(status.byteCount) bytes")
             }
             return buffer[0]
         }
@@ -154,11 +156,12 @@ extension Communicator {
         let probed = try probe(from: source, tag: tag)
         if probed.source == Communicator.nullProcess { return ([], probed) }
         guard let count = probed.count(of: T.self) else {
-            throw MPIError(.type, "message from rank \(probed.source) has \(probed.byteCount) bytes, not a whole number of \(T.self) (\(MemoryLayout<T>.stride) bytes each)")
+            throw MPIError(.type, "message from rank \(probed.source) has \(probed.byteCount) bytes, not a whole number of \(T.self) (\(T.datatype.size) bytes each)")
         }
         var status = probed
         var failure: MPIError?
         let values = [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+            if !T.datatype.isDense { UnsafeMutableRawBufferPointer(buffer).initializeMemory(as: UInt8.self, repeating: 0) }
             do throws(MPIError) {
                 status = try receive(into: buffer.baseAddress, count: count, from: probed.source, tag: probed.tag)
                 initialized = count

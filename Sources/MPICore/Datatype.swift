@@ -1,62 +1,122 @@
 /// The MPI datatype of a message element.
 ///
 /// Predefined datatypes describe Swift's scalar types; a type conforming to ``MessageElement``
-/// names the datatype its values travel as. A plain struct can travel as a run of untyped bytes
-/// (``contiguousBytes(of:)``), which moves it intact and lets user-defined reductions combine it.
+/// names the datatype its values travel as. Structs get a datatype of their own in one of two
+/// ways:
+///
+/// - ``structure(of:_:)`` describes the struct's fields by key path, from their offsets in
+///   memory. Only those fields travel; padding and fields left out are neither read into the
+///   message nor written by a receive. On Open MPI this is a real derived datatype
+///   (`MPI_Type_create_struct`, resized to the struct's stride), built once and cached.
+/// - ``contiguousBytes(of:)`` moves the struct's whole stride as untyped bytes, padding included.
+///
+/// Either way, reductions over struct elements take a user-defined ``ReductionOp``. Strided
+/// layouts of a buffer (a column of a row-major matrix) are ``MessageLayout``s.
 public struct Datatype: Hashable, Sendable, CustomStringConvertible {
     /// The predefined datatypes swift-mpi maps Swift scalars to.
     @usableFromInline
     package enum Builtin: UInt8, Sendable, CaseIterable {
         case int8, int16, int32, int64, uint8, uint16, uint32, uint64
         case float32, float64, bool, float16, byte
-    }
 
-    @usableFromInline package let builtin: Builtin
-    /// Bytes per element when `builtin` is `.byte`: 1 for `MPI_BYTE` itself, more for a run of
-    /// bytes standing for one struct value.
-    @usableFromInline package let byteRun: Int
-
-    @inlinable package init(_ builtin: Builtin) {
-        self.builtin = builtin
-        self.byteRun = 1
-    }
-
-    @inlinable init(byteRun: Int) {
-        self.builtin = .byte
-        self.byteRun = byteRun
-    }
-
-    /// Size of one element in bytes (`MPI_Type_size`).
-    @inlinable public var size: Int {
-        switch builtin {
-        case .int8, .uint8, .bool: 1
-        case .byte: byteRun
-        case .int16, .uint16, .float16: 2
-        case .int32, .uint32, .float32: 4
-        case .int64, .uint64, .float64: 8
+        /// Bytes of one element.
+        @inlinable package var size: Int {
+            switch self {
+            case .int8, .uint8, .bool, .byte: 1
+            case .int16, .uint16, .float16: 2
+            case .int32, .uint32, .float32: 4
+            case .int64, .uint64, .float64: 8
+            }
         }
     }
 
-    /// Whether elements are opaque bytes (`byte` or a ``contiguousBytes(_:)`` run), which only
-    /// user-defined reductions can combine.
-    @inlinable package var isBytes: Bool { builtin == .byte }
+    /// The predefined element kind: the scalar type for predefined datatypes and runs of them,
+    /// `.byte` for byte runs and for composed (registered) datatypes.
+    @usableFromInline package let builtin: Builtin
+    /// Elements of `builtin` per element of this datatype, when it is not a registered one:
+    /// 1 for a predefined datatype, n for a run of n (a byte run, a SIMD vector).
+    @usableFromInline package let run: Int
+    /// Bytes of data in one element (`MPI_Type_size`): what travels per element.
+    public let size: Int
+    /// Bytes from one element to the next in memory (`MPI_Type_get_extent`; the lower bound is
+    /// always 0). Equal to `MemoryLayout.stride` of the Swift type a datatype describes.
+    public let extent: Int
+    /// Whether one element's data fills its whole extent, with no gap: `count` elements are then
+    /// `count × extent` contiguous bytes that can be copied as they are.
+    @usableFromInline package let isDense: Bool
+    /// 1 + the index of this datatype's layout in the process-wide registry, 0 for a predefined
+    /// datatype or a run (which need none).
+    @usableFromInline package let layoutID: UInt32
+
+    @inlinable package init(_ builtin: Builtin) {
+        self.builtin = builtin
+        self.run = 1
+        self.size = builtin.size
+        self.extent = builtin.size
+        self.isDense = true
+        self.layoutID = 0
+    }
+
+    /// `run` consecutive elements of `builtin` as one element `extent` bytes apart.
+    @inlinable package init(run: Int, of builtin: Builtin, extent: Int) {
+        self.builtin = builtin
+        self.run = run
+        self.size = run * builtin.size
+        self.extent = extent
+        self.isDense = extent == run * builtin.size
+        self.layoutID = 0
+    }
+
+    /// A registered datatype.
+    package init(layoutID: UInt32, size: Int, extent: Int, isDense: Bool) {
+        self.builtin = .byte
+        self.run = size
+        self.size = size
+        self.extent = extent
+        self.isDense = isDense
+        self.layoutID = layoutID
+    }
+
+    /// Whether elements are opaque to the predefined reductions (a byte run or a composed
+    /// datatype): only user-defined reductions can combine them.
+    @inlinable package var isBytes: Bool { builtin == .byte || run > 1 }
+
+    /// Whether this is one of the predefined datatypes (`MPI_INT`, `MPI_DOUBLE`, `MPI_BYTE`, …).
+    @inlinable package var isPredefined: Bool { layoutID == 0 && run == 1 }
+
+    /// Whether `count` elements travel as `count × run` elements of `builtin`, contiguous in
+    /// memory: predefined datatypes and dense runs. Everything else is a derived datatype made
+    /// of a layout.
+    @inlinable package var isPrimitive: Bool { layoutID == 0 && isDense }
 
     /// One element made of `count` untyped bytes (`MPI_Type_contiguous(count, MPI_BYTE)`).
     ///
     /// Values move intact, byte for byte; reductions over them need a user-defined
-    /// ``ReductionOp``. (Derived datatypes that describe a struct's fields come later.)
+    /// ``ReductionOp``.
     @inlinable
     public static func contiguousBytes(_ count: Int) -> Datatype {
         precondition(count >= 1, "a contiguous-bytes datatype needs at least one byte, got \(count)")
-        return count == 1 ? .byte : Datatype(byteRun: count)
+        return count == 1 ? .byte : Datatype(run: count, of: .byte, extent: count)
     }
 
-    /// The datatype that moves values of `type` as their `MemoryLayout` stride of untyped bytes:
-    /// the datatype of a plain struct, e.g.
-    /// `static var datatype: Datatype { .contiguousBytes(of: Particle.self) }`.
+    /// The datatype that moves values of `type` as their `MemoryLayout` stride of untyped bytes,
+    /// padding included: `static var datatype: Datatype { .contiguousBytes(of: Pair.self) }`.
+    /// ``structure(of:_:)`` moves only the fields it names.
     @inlinable
     public static func contiguousBytes<T: BitwiseCopyable>(of type: T.Type) -> Datatype {
         contiguousBytes(MemoryLayout<T>.stride)
+    }
+
+    /// `count` consecutive elements of `element` as one element (`MPI_Type_contiguous`), whose
+    /// extent is `extent` bytes (`MPI_Type_create_resized`; by default `count` × the element's
+    /// extent). `SIMD3<Double>` is `.contiguous(3, of: .double, extent: 32)`.
+    public static func contiguous(_ count: Int, of element: Datatype, extent: Int? = nil) -> Datatype {
+        precondition(count >= 1, "a contiguous datatype needs at least one element, got \(count)")
+        let natural = count * element.extent
+        let extent = extent ?? natural
+        precondition(extent >= natural, "extent \(extent) is smaller than the \(natural) bytes of \(count) × \(element)")
+        if element.isPredefined { return Datatype(run: count, of: element.builtin, extent: extent) }
+        return DatatypeRegistry.register(.contiguous(count: count, element: element), extent: extent)
     }
 
     public static let int8 = Datatype(.int8)
@@ -75,11 +135,26 @@ public struct Datatype: Hashable, Sendable, CustomStringConvertible {
     /// Untyped bytes (`MPI_BYTE`).
     public static let byte = Datatype(.byte)
 
-    public var description: String { builtin == .byte && byteRun > 1 ? "bytes(\(byteRun))" : "\(builtin)" }
+    public var description: String {
+        if layoutID != 0 { return DatatypeRegistry.layout(layoutID).description }
+        if run == 1 { return "\(builtin)" }
+        let body = builtin == .byte ? "bytes(\(run))" : "\(builtin)×\(run)"
+        return isDense ? body : "\(body) in \(extent)"
+    }
 }
 
 /// A type whose values can be sent as MPI message elements: a bitwise-copyable value with a
-/// fixed MPI datatype.
+/// fixed MPI datatype, whose extent is the type's `MemoryLayout` stride.
+///
+/// A struct conforms by naming its fields:
+///
+/// ```swift
+/// struct Particle: MessageElement {
+///     var position: SIMD3<Double>
+///     var id: Int32
+///     static let datatype = Datatype.structure(of: Particle.self, .field(\.position), .field(\.id))
+/// }
+/// ```
 public protocol MessageElement: BitwiseCopyable, SendableMetatype {
     /// The datatype values of this type travel as.
     static var datatype: Datatype { get }

@@ -20,12 +20,19 @@ public struct Status: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Number of elements of `type` in the message, or `nil` when the size is not a whole
-    /// number of them (`MPI_Get_count`, which returns `MPI_UNDEFINED` then).
+    /// number of them (`MPI_Get_count`, which returns `MPI_UNDEFINED` then). An element counts
+    /// its datatype's ``Datatype/size``: the data of the fields a struct datatype names.
     @inlinable
     public func count<T: MessageElement>(of type: T.Type) -> Int? {
-        let stride = MemoryLayout<T>.stride
-        guard stride > 0 else { return byteCount == 0 ? 0 : nil }
-        return byteCount % stride == 0 ? byteCount / stride : nil
+        count(of: T.datatype)
+    }
+
+    /// Number of elements of `datatype` in the message (`MPI_Get_count`), `nil` when not whole.
+    @inlinable
+    public func count(of datatype: Datatype) -> Int? {
+        let size = datatype.size
+        guard size > 0 else { return byteCount == 0 ? 0 : nil }
+        return byteCount % size == 0 ? byteCount / size : nil
     }
 
     /// The status of a receive from the null process: source null, any tag, empty.

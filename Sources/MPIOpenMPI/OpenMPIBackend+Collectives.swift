@@ -36,7 +36,7 @@ extension OpenMPIBackend {
     /// A reduction of more than `Int32.max` elements as consecutive reductions of 2³⁰.
     private func collectiveInChunks(_ operation: Collective, comm: CommHandle) throws(MPIError) {
         let chunk = WireType.chunkElements
-        let elementBytes = operation.type.size
+        let elementBytes = operation.type.extent
         var done = 0
         while done < operation.count {
             var part = operation
@@ -149,8 +149,8 @@ final class CollectiveArguments {
 
     init(_ collective: Collective) throws(MPIError) {
         let type = collective.type
-        // Byte-run elements travel as their bytes in the v variants: counts scale by the run.
-        let scale = type.isBytes ? type.byteRun : 1
+        // Run elements travel as their scalars in the v variants: counts scale by the run.
+        let scale = type.isPrimitive ? type.run : 1
         func ints(_ values: UnsafeBufferPointer<Int>, _ what: String) throws(MPIError) -> UnsafePointer<Int32>? {
             guard !values.isEmpty else { return nil }
             let result = UnsafeMutableBufferPointer<Int32>.allocate(capacity: values.count)
@@ -180,7 +180,9 @@ final class CollectiveArguments {
                 operation = native
                 datatype = type.builtin.mpi
             } else {
-                let user = try UserReduction(elementSize: type.size, kernel: reduction.kernel)
+                let user = type.isPrimitive
+                    ? try UserReduction(elementSize: type.size, kernel: reduction.kernel)
+                    : try UserReduction(duplicating: DerivedDatatype.mpi(for: type), kernel: reduction.kernel)
                 userReduction = user
                 operation = try UserReduction.operation(commutative: reduction.isCommutative)
                 datatype = user.datatype
@@ -191,7 +193,7 @@ final class CollectiveArguments {
                 throw MPIError(.count, "\(collective.kind) of \(collective.count) elements of \(type) exceeds Open MPI's int range")
             }
             count = elements
-            datatype = type.builtin.mpi
+            datatype = type.isPrimitive ? type.builtin.mpi : try DerivedDatatype.mpi(for: type)
         default:
             let data = try WireType(count: collective.count, element: type)
             wire = data

@@ -84,8 +84,8 @@ extension OpenMPIBackend {
     @inline(__always)
     func makeStatus(_ status: inout MPI_Status, countingIn datatype: MPI_Datatype, type: Datatype) throws(MPIError) -> Status {
         let bytes: Int
-        if let elements = try elementCount(&status, datatype) {
-            bytes = elements * (type.isBytes ? 1 : type.size)
+        if type.isPrimitive, let elements = try elementCount(&status, datatype) {
+            bytes = elements * type.builtin.size
         } else {
             bytes = try elementCount(&status, cmpi_byte()) ?? 0
         }
@@ -120,7 +120,7 @@ extension OpenMPIBackend {
         var errorClass: Int32 = 0
         if MPI_Error_class(code, &errorClass) == MPI_SUCCESS && errorClass == MPI_ERR_TRUNCATE {
             let bytes: Int? =
-                if let elements = try? elementCount(&status, type.builtin.mpi) { elements * (type.isBytes ? 1 : type.size) }
+                if type.isPrimitive, let elements = try? elementCount(&status, type.builtin.mpi) { elements * type.builtin.size }
                 else { (try? elementCount(&status, cmpi_byte())) ?? nil }
             let size = bytes.map { "\($0) bytes" } ?? "unknown size"
             return "message of \(size) from rank \(swiftRank(status.MPI_SOURCE)) with tag \(swiftTag(status.MPI_TAG)) "

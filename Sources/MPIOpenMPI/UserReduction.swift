@@ -41,6 +41,15 @@ final class UserReduction {
         UserReduction.kernels.withLock { $0[UInt(bitPattern: datatype)] = kernel }
     }
 
+    /// Registers `kernel` under a duplicate of `base` (a derived datatype): same layout, a handle
+    /// of this call's own.
+    init(duplicating base: MPI_Datatype, kernel: @escaping Reduction.Kernel) throws(MPIError) {
+        var type: MPI_Datatype?
+        try check(MPI_Type_dup(base, &type), "MPI_Type_dup", "datatype of a Swift reduction")
+        datatype = type.unsafelyUnwrapped
+        UserReduction.kernels.withLock { $0[UInt(bitPattern: datatype)] = kernel }
+    }
+
     deinit {
         UserReduction.kernels.withLock { _ = $0.removeValue(forKey: UInt(bitPattern: datatype)) }
         var finalized: Int32 = 0

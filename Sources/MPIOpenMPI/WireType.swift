@@ -4,8 +4,9 @@ import MPICore
 
 /// The (count, datatype) pair a buffer of `count` elements travels as.
 ///
-/// Elements of a byte-run datatype (a struct moved as its bytes) travel as `MPI_BYTE`s, `count`
-/// × the run length of them. Open MPI 4.1 takes `int` counts and has none of MPI-4's `_c` big-count calls. Up to
+/// Elements of a run datatype (a struct moved as its bytes, a SIMD vector's lanes) travel as
+/// `count` × the run length of the predefined element; a composed datatype (a struct's fields, a
+/// strided layout) as `count` elements of its cached Open MPI derived datatype (`DerivedDatatype`). Open MPI 4.1 takes `int` counts and has none of MPI-4's `_c` big-count calls. Up to
 /// `Int32.max` elements the pair is the count and the predefined datatype, with no MPI call.
 /// Beyond, it is one element of a derived datatype that spans the whole buffer (the BigMPI
 /// construction: contiguous chunks of 2^30 elements, then the remainder, joined by a struct
@@ -27,15 +28,27 @@ struct WireType {
 
     @inline(__always)
     init(count elements: Int, element type: Datatype) throws(MPIError) {
+        guard type.isPrimitive else {
+            // A composed datatype travels as itself: `count` elements of its Open MPI datatype.
+            guard let count = Int32(exactly: elements) else {
+                throw MPIError(.count, "\(elements) elements of \(type) exceed Open MPI's int range (big counts work for predefined datatypes only)")
+            }
+            self.count = count
+            self.datatype = try DerivedDatatype.mpi(for: type)
+            self.element = cmpi_byte()
+            self.elementSize = 1
+            self.isDerived = false
+            return
+        }
         var count = elements
-        if type.isBytes && type.byteRun > 1 {
-            let (bytes, overflow) = elements.multipliedReportingOverflow(by: type.byteRun)
+        if type.run > 1 {
+            let (scalars, overflow) = elements.multipliedReportingOverflow(by: type.run)
             guard !overflow else { throw MPIError(.count, "\(elements) elements of \(type) overflow Int") }
-            count = bytes
+            count = scalars
         }
         let element = type.builtin.mpi
         self.element = element
-        self.elementSize = type.isBytes ? 1 : type.size
+        self.elementSize = type.builtin.size
         if count <= Int(Int32.max) {
             self.count = Int32(truncatingIfNeeded: count)
             self.datatype = element

@@ -79,6 +79,10 @@ struct Engine {
     var collectives: [CollectiveSchedule] = []
     /// Finished schedules kept for reuse.
     var spareSchedules: [CollectiveSchedule] = []
+    /// Staging buffers of pending requests on datatypes that travel packed, by request handle.
+    var staged: [UInt: StagedTransfer] = [:]
+    /// Staging of nonblocking collectives on packed-travelling datatypes, by schedule id.
+    var stagedCollectives: [Int: CollectiveStaging] = [:]
 
     init(segment: JobSegment, rank: Int, useCrossMemory: Bool, peerPids: [pid_t], oversubscribed: Bool) {
         self.segment = segment

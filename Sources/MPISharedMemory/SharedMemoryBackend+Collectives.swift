@@ -7,6 +7,17 @@ import MPICore
 
 extension SharedMemoryBackend {
     package func collective(_ operation: Collective, comm: CommHandle) throws(MPIError) {
+        if operation.type.isComposite {
+            let (staged, staging) = try stage(operation, comm: comm)
+            do {
+                try collective(staged, comm: comm)
+            } catch {
+                staging?.free()
+                throw error
+            }
+            staging?.finish()
+            return
+        }
         lockEngine()
         defer { unlockEngine() }
         let schedule = try makeSchedule(operation, comm: comm)
@@ -16,10 +27,20 @@ extension SharedMemoryBackend {
     package func immediateCollective(_ operation: Collective, comm: CommHandle) throws(MPIError)
         -> (request: RequestHandle, resources: AnyObject?)
     {
+        var operation = operation
+        var staging: CollectiveStaging?
+        if operation.type.isComposite { (operation, staging) = try stage(operation, comm: comm) }
         lockEngine()
         defer { unlockEngine() }
-        let schedule = try makeSchedule(operation, comm: comm)
+        let schedule: CollectiveSchedule
+        do {
+            schedule = try makeSchedule(operation, comm: comm)
+        } catch {
+            staging?.free()
+            throw error
+        }
         engine.pointee.start(schedule)
+        if let staging { engine.pointee.stagedCollectives[schedule.id] = staging }
         return (collectiveRequest(schedule.id), nil)
     }
 

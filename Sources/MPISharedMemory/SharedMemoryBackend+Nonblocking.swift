@@ -16,6 +16,9 @@ extension SharedMemoryBackend {
         (Int(request.raw >> 3), RequestKind(rawValue: request.raw & 7)!)
     }
 
+    /// Whether `request` finished as it started (an eager send that fit).
+    func isCompletedAtOnce(_ request: RequestHandle) -> Bool { decode(request).kind == .completedAtOnce }
+
     /// The request handle of nonblocking collective `id`.
     func collectiveRequest(_ id: Int) -> RequestHandle { handle(id, .collective) }
 
@@ -26,6 +29,11 @@ extension SharedMemoryBackend {
         _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
         to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
     ) throws(MPIError) -> RequestHandle {
+        if !type.isDense {
+            return try startStaged(type, count: count, user: buffer, isReceive: false) { (packed, bytes) throws(MPIError) in
+                try immediateSend(packed, count: bytes, type: .byte, to: dest, tag: tag, comm: comm, mode: mode)
+            }
+        }
         lockEngine()
         defer { unlockEngine() }
         let bytes = try byteCount(count, type)
@@ -49,6 +57,11 @@ extension SharedMemoryBackend {
         into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
         from source: Int, tag: Int, comm: CommHandle
     ) throws(MPIError) -> RequestHandle {
+        if !type.isDense {
+            return try startStaged(type, count: count, user: buffer, isReceive: true) { (packed, bytes) throws(MPIError) in
+                try immediateReceive(into: packed, count: bytes, type: .byte, from: source, tag: tag, comm: comm)
+            }
+        }
         lockEngine()
         defer { unlockEngine() }
         let capacity = try byteCount(count, type)
@@ -63,6 +76,11 @@ extension SharedMemoryBackend {
         _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
         to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
     ) throws(MPIError) -> RequestHandle {
+        if !type.isDense {
+            return try startStaged(type, count: count, user: buffer, isReceive: false) { (packed, bytes) throws(MPIError) in
+                try persistentSend(packed, count: bytes, type: .byte, to: dest, tag: tag, comm: comm, mode: mode)
+            }
+        }
         lockEngine()
         defer { unlockEngine() }
         let info = try info(comm)
@@ -75,6 +93,11 @@ extension SharedMemoryBackend {
         into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
         from source: Int, tag: Int, comm: CommHandle
     ) throws(MPIError) -> RequestHandle {
+        if !type.isDense {
+            return try startStaged(type, count: count, user: buffer, isReceive: true) { (packed, bytes) throws(MPIError) in
+                try persistentReceive(into: packed, count: bytes, type: .byte, from: source, tag: tag, comm: comm)
+            }
+        }
         lockEngine()
         defer { unlockEngine() }
         let info = try info(comm)
@@ -109,6 +132,7 @@ extension SharedMemoryBackend {
         let p = engine.pointee.persistents[index]
         guard p.current == nil else { throw MPIError(.request, "persistent request started while still active") }
         let current: RequestHandle
+        if !engine.pointee.staged.isEmpty { restartStaged(request) }
         if p.isSend {
             let operation = try engine.pointee.startSend(
                 p.buffer, count: p.count, to: p.peer, context: p.context, tag: p.tag, synchronous: p.synchronous)
@@ -129,6 +153,7 @@ extension SharedMemoryBackend {
         guard kind == .persistent, let index = try? persistentIndex(id) else { return }
         if engine.pointee.persistents[index].current != nil { _ = try? waitInside(request) }
         _ = engine.pointee.persistents.remove(at: index)
+        if !engine.pointee.staged.isEmpty { releaseStaged(request) }
     }
 
     /// Completes `request` if it is done, without progressing.
@@ -143,6 +168,7 @@ extension SharedMemoryBackend {
             }
             guard engine.pointee.sendDone(index) else { return nil }
             _ = engine.pointee.pendingSends.remove(at: index)
+            if !engine.pointee.staged.isEmpty { finishStaged(request, status: SharedMemoryBackend.sendStatus, persistent: false) }
             return SharedMemoryBackend.sendStatus
         case .receive:
             guard let index = engine.pointee.receiveIndex(id) else {
@@ -150,9 +176,29 @@ extension SharedMemoryBackend {
             }
             guard engine.pointee.posted[index].done else { return nil }
             let receive = engine.pointee.removePosted(at: index)
-            return try status(of: receive)
+            if engine.pointee.staged.isEmpty { return try status(of: receive) }
+            do {
+                let status = try status(of: receive)
+                finishStaged(request, status: status, persistent: false)
+                return status
+            } catch {
+                finishStaged(request, status: nil, persistent: false)
+                throw error
+            }
         case .collective:
-            return try engine.pointee.finishCollective(id) ? SharedMemoryBackend.sendStatus : nil
+            if engine.pointee.stagedCollectives.isEmpty {
+                return try engine.pointee.finishCollective(id) ? SharedMemoryBackend.sendStatus : nil
+            }
+            let done: Bool
+            do {
+                done = try engine.pointee.finishCollective(id)
+            } catch {
+                engine.pointee.stagedCollectives.removeValue(forKey: id)?.free()
+                throw error
+            }
+            guard done else { return nil }
+            engine.pointee.stagedCollectives.removeValue(forKey: id)?.finish()
+            return SharedMemoryBackend.sendStatus
         case .persistent:
             let index = try persistentIndex(id)
             guard let current = engine.pointee.persistents[index].current else {
@@ -168,6 +214,7 @@ extension SharedMemoryBackend {
             }
             guard let status else { return nil }
             engine.pointee.persistents[index].current = nil
+            if !engine.pointee.staged.isEmpty { finishStaged(request, status: status, persistent: true) }
             return status
         }
     }

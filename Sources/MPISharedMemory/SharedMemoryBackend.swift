@@ -318,6 +318,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
         to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
     ) throws(MPIError) {
+        if !type.isDense { return try sendStaged(buffer, count: count, type: type, to: dest, tag: tag, comm: comm, mode: mode) }
         lockEngine()
         defer { unlockEngine() }
         let bytes = try byteCount(count, type)
@@ -330,6 +331,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
         from source: Int, tag: Int, comm: CommHandle
     ) throws(MPIError) -> Status {
+        if !type.isDense { return try receiveStaged(into: buffer, count: count, type: type, from: source, tag: tag, comm: comm) }
         lockEngine()
         defer { unlockEngine() }
         let capacity = try byteCount(count, type)
@@ -345,6 +347,12 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         into receiveBuffer: UnsafeMutableRawPointer?, receiveCount: Int, receiveType: Datatype,
         from source: Int, receiveTag: Int, comm: CommHandle
     ) throws(MPIError) -> Status {
+        if !sendType.isDense || !receiveType.isDense {
+            return try sendReceiveStaged(
+                sendBuffer, sendCount: sendCount, sendType: sendType, to: dest, sendTag: sendTag,
+                into: receiveBuffer, receiveCount: receiveCount, receiveType: receiveType,
+                from: source, receiveTag: receiveTag, comm: comm)
+        }
         lockEngine()
         defer { unlockEngine() }
         let info = try info(comm)

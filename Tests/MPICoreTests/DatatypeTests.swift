@@ -45,3 +45,81 @@ struct DatatypeTests {
         #expect(Datatype.byte.description == "byte")
     }
 }
+
+/// A struct with padding after `position` (a SIMD3 is three lanes in a 4-lane stride), a field
+/// the datatype leaves out, and padding at the end.
+private struct Body: MessageElement {
+    var position: SIMD3<Double>
+    var id: Int32
+    var scratch: Int32
+    var mass: Double
+    static let datatype = Datatype.structure(of: Body.self, .field(\.position), .field(\.id), .field(\.mass))
+}
+
+@Suite("Derived datatypes")
+struct DerivedDatatypeTests {
+    @Test func structDatatypeFromFieldOffsets() throws {
+        let type = Body.datatype
+        #expect(type.extent == MemoryLayout<Body>.stride)
+        #expect(type.size == 24 + 4 + 8)
+        #expect(!type.isDense && !type.isPrimitive && type.isBytes)
+        let offsets = (MemoryLayout<Body>.offset(of: \.position)!, MemoryLayout<Body>.offset(of: \.id)!, MemoryLayout<Body>.offset(of: \.mass)!)
+        #expect(type.blocks == [
+            DatatypeBlock(offset: offsets.0, length: 24), DatatypeBlock(offset: offsets.1, length: 4), DatatypeBlock(offset: offsets.2, length: 8),
+        ])
+        // Describing the same struct again finds the registered datatype.
+        #expect(Datatype.structure(of: Body.self, .field(\.position), .field(\.id), .field(\.mass)) == type)
+        #expect(Datatype.structure(of: Body.self, .field(\.position)) != type)
+        #expect("\(type)".hasPrefix("Body{0: float64×3"))
+        #expect(Status(source: 0, tag: 0, byteCount: 3 * 36).count(of: Body.self) == 3)
+    }
+
+    @Test func packAndUnpackTouchOnlyTheData() {
+        let type = Body.datatype
+        let bodies = (0..<3).map { Body(position: SIMD3(Double($0), 1, 2), id: Int32($0), scratch: 99, mass: 0.5 * Double($0)) }
+        var packed = [UInt8](repeating: 0, count: 3 * type.size)
+        bodies.withUnsafeBytes { source in
+            packed.withUnsafeMutableBytes { type.pack(source.baseAddress!, count: 3, into: $0.baseAddress!) }
+        }
+        var landed = [Body](repeating: Body(position: .zero, id: -1, scratch: 7, mass: -1), count: 3)
+        packed.withUnsafeBytes { packed in
+            landed.withUnsafeMutableBytes { type.unpack(packed.baseAddress!, bytes: packed.count, into: $0.baseAddress!) }
+        }
+        for (got, sent) in zip(landed, bodies) {
+            #expect(got.position == sent.position && got.id == sent.id && got.mass == sent.mass)
+            #expect(got.scratch == 7, "unpack wrote the field the datatype leaves out")
+        }
+        // A partial message fills whole elements first, then part of the next.
+        var partial = [Body](repeating: Body(position: .zero, id: -1, scratch: 7, mass: -1), count: 2)
+        packed.withUnsafeBytes { packed in
+            partial.withUnsafeMutableBytes { type.unpack(packed.baseAddress!, bytes: type.size + 24, into: $0.baseAddress!) }
+        }
+        #expect(partial[0].mass == 0 && partial[1].position == bodies[1].position && partial[1].id == -1)
+    }
+
+    @Test func vectorAndIndexedLayouts() {
+        let column = MessageLayout<Double>.column(rows: 4, columns: 3)
+        #expect(column.elementCount == 4)
+        #expect(column.datatype.extent == (3 * 3 + 1) * 8)
+        #expect(column.datatype.span == column.datatype.extent)
+        #expect(column.datatype.blocks.map(\.offset) == [0, 24, 48, 72])
+        // Consecutive blocks merge: a vector whose stride is its block length is contiguous.
+        #expect(MessageLayout<Double>.vector(count: 4, blockLength: 3, stride: 3).datatype.isDense)
+        let twoColumns = MessageLayout<Float>.vector(count: 2, blockLength: 2, stride: 5)
+        #expect(twoColumns.datatype.blocks == [DatatypeBlock(offset: 0, length: 8), DatatypeBlock(offset: 20, length: 8)])
+        let indexed = MessageLayout<Int32>.indexed(blockLength: 2, displacements: [6, 0])
+        #expect(indexed.datatype.blocks == [DatatypeBlock(offset: 24, length: 8), DatatypeBlock(offset: 0, length: 8)])
+        #expect(indexed.datatype.extent == 32 && indexed.elementCount == 4)
+        // A vector of structs flattens the struct's blocks into each element.
+        let ofBodies = Datatype.vector(count: 2, blockLength: 1, stride: 2, of: Body.datatype)
+        #expect(ofBodies.size == 2 * Body.datatype.size && ofBodies.blocks.count == 6)
+    }
+
+    @Test func runsOfScalars() {
+        let lanes = Datatype.contiguous(3, of: .double, extent: 32)
+        #expect(lanes.size == 24 && lanes.extent == 32 && !lanes.isDense && lanes.layoutID == 0)
+        #expect(lanes.blocks == [DatatypeBlock(offset: 0, length: 24)])
+        #expect(Datatype.contiguous(4, of: .float).isPrimitive)
+        #expect("\(lanes)" == "float64×3 in 32")
+    }
+}

@@ -19,7 +19,7 @@ import Darwin
 
 let catalog: [Scenario] =
     pointToPointScenarios + nonblockingScenarios + errorScenarios + communicatorScenarios + environmentScenarios
-    + asyncScenarios + topologyScenarios + collectiveScenarios + objectScenarios
+    + asyncScenarios + topologyScenarios + collectiveScenarios + objectScenarios + datatypeScenarios
     + [largeMessageScenario, afterFinalizeScenario]
 
 var arguments = Array(CommandLine.arguments.dropFirst())

@@ -1,0 +1,281 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// Derived datatypes: how one is described (a `DatatypeRecipe`, which the Open MPI backend turns
+// into `MPI_Type_*` calls) and where its data lies in memory (`DatatypeBlock`s, which the
+// shared-memory backend packs and unpacks). Described datatypes live in a process-wide registry
+// for the life of the process: a `Datatype` only carries the index, so it stays a plain value
+// that costs nothing to copy, and describing the same datatype twice finds the first one.
+
+extension Datatype {
+    /// One field of a struct datatype: `count` elements of `type` at `offset` bytes from the
+    /// start of the struct.
+    public struct Field<Root>: Sendable {
+        package let member: DatatypeMember
+
+        /// The stored property at `keyPath`, of its own datatype.
+        public static func field<Value: MessageElement>(_ keyPath: KeyPath<Root, Value>) -> Field {
+            field(keyPath, count: 1, of: Value.datatype)
+        }
+
+        /// The SIMD vector stored at `keyPath`: its lanes, as a run of its scalar's datatype
+        /// (a `SIMD3<Double>` is three doubles; its fourth, padding lane stays out).
+        public static func field<Vector: SIMD>(_ keyPath: KeyPath<Root, Vector>) -> Field where Vector.Scalar: MessageElement {
+            field(keyPath, count: Vector.scalarCount, of: Vector.Scalar.datatype)
+        }
+
+        /// `count` elements of `type` stored at `keyPath`: a fixed-size array in a tuple, say
+        /// `.field(\.coefficients, count: 4, of: .double)` for a `(Double, Double, Double, Double)`.
+        public static func field<Value>(_ keyPath: KeyPath<Root, Value>, count: Int, of type: Datatype) -> Field {
+            guard let offset = MemoryLayout<Root>.offset(of: keyPath) else {
+                preconditionFailure("\(keyPath) is not a stored property of \(Root.self) laid out inline: a datatype field needs its offset")
+            }
+            precondition(count >= 1, "a field needs at least one element, got \(count)")
+            precondition(
+                (count - 1) * type.extent + type.size <= MemoryLayout<Value>.size,
+                "\(count) × \(type) (\(count * type.extent) bytes) do not fit \(keyPath), a \(Value.self) of \(MemoryLayout<Value>.size) bytes")
+            return Field(member: DatatypeMember(offset: offset, count: count, type: type))
+        }
+
+        /// `count` elements of `type` at byte `offset` from the start of the struct.
+        public static func bytes(at offset: Int, count: Int = 1, of type: Datatype) -> Field {
+            precondition(offset >= 0 && count >= 1, "a field needs a non-negative offset and at least one element")
+            return Field(member: DatatypeMember(offset: offset, count: count, type: type))
+        }
+    }
+
+    /// The datatype of a struct, from its fields (`MPI_Type_create_struct`, resized to the
+    /// struct's stride): only the named fields travel, in the order given; a receive writes only
+    /// them. Describing the same struct again returns the same datatype.
+    ///
+    /// ```swift
+    /// static let datatype = Datatype.structure(of: Particle.self, .field(\.position), .field(\.id))
+    /// ```
+    public static func structure<T: BitwiseCopyable>(of type: T.Type, _ fields: Field<T>...) -> Datatype {
+        structure(of: type, fields: fields)
+    }
+
+    /// The datatype of a struct from an array of its fields (see ``structure(of:_:)``).
+    public static func structure<T: BitwiseCopyable>(of type: T.Type, fields: [Field<T>]) -> Datatype {
+        precondition(!fields.isEmpty, "a struct datatype needs at least one field")
+        let stride = MemoryLayout<T>.stride
+        for field in fields {
+            let end = field.member.offset + (field.member.count - 1) * field.member.type.extent + field.member.type.size
+            precondition(end <= MemoryLayout<T>.size, "a field of \(T.self) reaches byte \(end), past its \(MemoryLayout<T>.size) bytes")
+        }
+        return DatatypeRegistry.register(.structure(name: "\(T.self)", members: fields.map(\.member)), extent: stride)
+    }
+
+    /// `count` blocks of `blockLength` elements of `element`, `stride` elements apart
+    /// (`MPI_Type_vector`). Its extent runs from the first block's start to the last one's end.
+    public static func vector(count: Int, blockLength: Int, stride: Int, of element: Datatype) -> Datatype {
+        precondition(count >= 1 && blockLength >= 1, "a vector datatype needs at least one block of at least one element")
+        precondition(stride >= blockLength, "vector blocks may not overlap: stride \(stride) < block length \(blockLength)")
+        if count == 1 || stride == blockLength { return contiguous(count * blockLength, of: element) }
+        let extent = ((count - 1) * stride + blockLength) * element.extent
+        return DatatypeRegistry.register(
+            .vector(count: count, blockLength: blockLength, stride: stride, element: element), extent: extent)
+    }
+
+    /// Blocks of `blockLength` elements of `element` starting at the given element
+    /// `displacements`, in that order (`MPI_Type_create_indexed_block`). Displacements must not
+    /// be negative; the extent runs from element 0 to the end of the furthest block.
+    public static func indexed(blockLength: Int, displacements: [Int], of element: Datatype) -> Datatype {
+        precondition(!displacements.isEmpty && blockLength >= 1, "an indexed datatype needs at least one block of at least one element")
+        precondition(displacements.allSatisfy { $0 >= 0 }, "indexed datatype displacements must not be negative")
+        let extent = (displacements.max()! + blockLength) * element.extent
+        return DatatypeRegistry.register(
+            .indexed(blockLength: blockLength, displacements: displacements, element: element), extent: extent)
+    }
+
+    /// Where one element's data lies: byte ranges relative to the element's start, in the
+    /// order the data travels.
+    package var blocks: [DatatypeBlock] {
+        if layoutID != 0 { return DatatypeRegistry.layout(layoutID).blocks }
+        return [DatatypeBlock(offset: 0, length: size)]
+    }
+
+    /// The bytes from an element's start to the end of its last data byte (the true upper bound).
+    @usableFromInline package var span: Int {
+        if layoutID != 0 { return DatatypeRegistry.layout(layoutID).span }
+        return size
+    }
+
+    /// The recipe of a registered datatype, `nil` for predefined datatypes and runs.
+    package var recipe: DatatypeRecipe? {
+        layoutID == 0 ? nil : DatatypeRegistry.layout(layoutID).recipe
+    }
+
+    // MARK: Moving data by layout
+
+    /// Gathers the data of `count` elements at `source` (laid out `extent` apart) into `packed`,
+    /// which holds `count × size` bytes.
+    package func pack(_ source: UnsafeRawPointer, count: Int, into packed: UnsafeMutableRawPointer) {
+        let blocks = self.blocks
+        var out = packed
+        for element in 0..<count {
+            let base = source + element * extent
+            for block in blocks {
+                memcpy(out, base + block.offset, block.length)
+                out += block.length
+            }
+        }
+    }
+
+    /// Scatters `bytes` packed bytes (whole elements first, then part of one) into the data
+    /// positions of the elements at `destination`; nothing else there is written.
+    package func unpack(_ packed: UnsafeRawPointer, bytes: Int, into destination: UnsafeMutableRawPointer) {
+        let blocks = self.blocks
+        var input = packed
+        var left = bytes
+        var base = destination
+        while left > 0 {
+            for block in blocks {
+                let length = min(block.length, left)
+                memcpy(base + block.offset, input, length)
+                input += length
+                left -= length
+                if left == 0 { return }
+            }
+            base += extent
+        }
+    }
+
+    /// Copies the data positions of `count` elements from `source` to `destination`, both laid
+    /// out `extent` apart; bytes outside the data (padding, gaps) at `destination` stay as they
+    /// are.
+    package func copyData(from source: UnsafeRawPointer, count: Int, to destination: UnsafeMutableRawPointer) {
+        if isDense {
+            memcpy(destination, source, count * extent)
+            return
+        }
+        let blocks = self.blocks
+        for element in 0..<count {
+            let offset = element * extent
+            for block in blocks {
+                memcpy(destination + offset + block.offset, source + offset + block.offset, block.length)
+            }
+        }
+    }
+}
+
+/// One member of a struct datatype.
+package struct DatatypeMember: Hashable, Sendable {
+    package let offset: Int
+    package let count: Int
+    package let type: Datatype
+}
+
+/// A byte range of one element's data.
+package struct DatatypeBlock: Hashable, Sendable {
+    package var offset: Int
+    package var length: Int
+
+    package init(offset: Int, length: Int) {
+        self.offset = offset
+        self.length = length
+    }
+}
+
+/// How a derived datatype was described, as MPI's type constructors take it.
+package enum DatatypeRecipe: Hashable, Sendable {
+    case contiguous(count: Int, element: Datatype)
+    case structure(name: String, members: [DatatypeMember])
+    case vector(count: Int, blockLength: Int, stride: Int, element: Datatype)
+    case indexed(blockLength: Int, displacements: [Int], element: Datatype)
+}
+
+/// A registered datatype's layout.
+package final class DatatypeLayout: Sendable {
+    package let recipe: DatatypeRecipe
+    package let size: Int
+    package let extent: Int
+    package let span: Int
+    /// The data's byte ranges within one element, in typemap order, adjacent ones merged.
+    package let blocks: [DatatypeBlock]
+    package let description: String
+
+    init(recipe: DatatypeRecipe, extent: Int) {
+        var blocks: [DatatypeBlock] = []
+        func append(_ type: Datatype, count: Int, at offset: Int) {
+            let inner = type.blocks
+            for index in 0..<count {
+                for block in inner {
+                    let start = offset + index * type.extent + block.offset
+                    if let last = blocks.last, last.offset + last.length == start {
+                        blocks[blocks.count - 1].length += block.length
+                    } else {
+                        blocks.append(DatatypeBlock(offset: start, length: block.length))
+                    }
+                }
+            }
+        }
+        let description: String
+        switch recipe {
+        case .contiguous(let count, let element):
+            append(element, count: count, at: 0)
+            description = "\(element)×\(count)"
+        case .structure(let name, let members):
+            for member in members { append(member.type, count: member.count, at: member.offset) }
+            description = "\(name){" + members.map { "\($0.offset): \($0.type)\($0.count > 1 ? "×\($0.count)" : "")" }.joined(separator: ", ") + "}"
+        case .vector(let count, let blockLength, let stride, let element):
+            for index in 0..<count { append(element, count: blockLength, at: index * stride * element.extent) }
+            description = "vector(\(count) × \(blockLength) \(element), stride \(stride))"
+        case .indexed(let blockLength, let displacements, let element):
+            for displacement in displacements { append(element, count: blockLength, at: displacement * element.extent) }
+            description = "indexed(\(displacements.count) × \(blockLength) \(element))"
+        }
+        self.recipe = recipe
+        self.extent = extent
+        self.blocks = blocks
+        self.size = blocks.reduce(0) { $0 + $1.length }
+        self.span = blocks.map { $0.offset + $0.length }.max() ?? 0
+        self.description = description
+    }
+
+    /// Whether the data fills the extent with no gap, in memory order.
+    var isDense: Bool { blocks.count == 1 && blocks[0].offset == 0 && blocks[0].length == extent }
+}
+
+/// The process-wide table of described datatypes.
+package enum DatatypeRegistry {
+    private struct Key: Hashable {
+        let recipe: DatatypeRecipe
+        let extent: Int
+    }
+
+    private struct Table: ~Copyable {
+        var layouts: [DatatypeLayout] = []
+        var index: [Key: UInt32] = [:]
+    }
+
+    private static let table = Mutex(Table())
+
+    /// The datatype `recipe` describes with `extent`, registered on first use.
+    package static func register(_ recipe: DatatypeRecipe, extent: Int) -> Datatype {
+        let key = Key(recipe: recipe, extent: extent)
+        if let found = table.withLock({ table in table.index[key].map { (id: $0, layout: table.layouts[Int($0) - 1]) } }) {
+            return Datatype(layoutID: found.id, size: found.layout.size, extent: extent, isDense: found.layout.isDense)
+        }
+        // Built outside the lock: flattening a nested datatype reads the registry.
+        let layout = DatatypeLayout(recipe: recipe, extent: extent)
+        let id = table.withLock { table -> UInt32 in
+            if let existing = table.index[key] { return existing }
+            table.layouts.append(layout)
+            let id = UInt32(table.layouts.count)
+            table.index[key] = id
+            return id
+        }
+        return Datatype(layoutID: id, size: layout.size, extent: extent, isDense: layout.isDense)
+    }
+
+    /// The layout of registered datatype `id`.
+    package static func layout(_ id: UInt32) -> DatatypeLayout {
+        table.withLock { $0.layouts[Int(id) - 1] }
+    }
+}
