@@ -322,7 +322,11 @@ extension OpenMPIBackend {
 
     package func release(_ request: RequestHandle) {
         guard let record = request.record, record.pointee.isPersistent else { return }
-        if record.pointee.request != cmpi_request_null() {
+        // A persistent request kept until after `MPI_Finalize` (a request list that outlives
+        // `Environment.finalize()`) was freed by the finalize itself: MPI forbids the call now.
+        var finalized: Int32 = 0
+        _ = MPI_Finalized(&finalized)
+        if record.pointee.request != cmpi_request_null() && finalized == 0 {
             // Called from a deinit, which cannot throw; a failed free leaks one request.
             try? check(MPI_Request_free(&record.pointee.request), "MPI_Request_free")
         }

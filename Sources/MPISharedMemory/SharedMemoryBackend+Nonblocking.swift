@@ -151,7 +151,8 @@ extension SharedMemoryBackend {
         defer { unlockEngine() }
         let (id, kind) = decode(request)
         guard kind == .persistent, let index = try? persistentIndex(id) else { return }
-        if engine.pointee.persistents[index].current != nil { _ = try? waitInside(request) }
+        // After finalize nothing moves any more: an active request is dropped, not waited for.
+        if engine.pointee.persistents[index].current != nil && isActive { _ = try? waitInside(request) }
         _ = engine.pointee.persistents.remove(at: index)
         if !engine.pointee.staged.isEmpty { releaseStaged(request) }
     }

@@ -72,8 +72,21 @@ let largeMessageScenario = Scenario("large-message") { c in
 
 /// Finalizes MPI; every call afterwards throws `.finalized`. Always runs last.
 let afterFinalizeScenario = Scenario("after-finalize") { c in
+    // Persistent requests that outlive the environment (one used, one never started, one in a
+    // list) are released after finalize: that must neither call MPI nor crash.
+    let box = MessageBuffer<Int>(repeating: 0, count: 1)
+    var used = try c.world.persistentReceive(into: box, from: c.rank, tag: 90)
+    try used.start()
+    try c.world.send([7], to: c.rank, tag: 90)
+    _ = try used.wait()
+    let idle = try c.world.persistentSend(box, to: c.rank, tag: 91)
+    var list = RequestList()
+    list.add(try c.world.persistentSend(box, to: c.rank, tag: 92))
     try c.world.barrier()
     try Environment.finalize()
+    _ = consume used
+    _ = consume idle
+    _ = consume list
     try expect(Environment.isFinalized && Environment.isInitialized, "after finalize: finalized \(Environment.isFinalized), initialized \(Environment.isInitialized)")
     try Environment.finalize()
     try expectError(.finalized, "send after finalize") { try c.world.send(1, to: c.rank) }
