@@ -42,6 +42,30 @@ enum PointToPoint {
         }
     }
 
+    /// ``latency`` of a strided message: a column of a row-major matrix `columnStride` elements
+    /// wide, sent and received with a `MessageLayout.column` (a vector datatype), so the
+    /// difference from ``latency`` is what gathering and scattering the column costs. The size
+    /// is the column's.
+    static func columnLatency<T: MessageElement>(
+        _ type: T.Type, world: Communicator, options: BenchmarkOptions, reporter: inout Reporter
+    ) throws {
+        let columnStride = 4
+        try pingPong("column-latency", T.self, world: world, options: options, reporter: &reporter) { count, timed, warmup, peer in
+            let rows = max(count, 1)
+            var matrix = [T](repeating: zero(T.self), count: rows * columnStride)
+            let column = MessageLayout<T>.column(rows: rows, columns: columnStride)
+            return try Batches.time(timed: timed, warmup: warmup) { () throws(MPIError) in
+                if world.rank == 0 {
+                    try world.send(matrix, layout: column, at: 1, to: peer, tag: 1)
+                    try world.receive(into: &matrix, layout: column, at: 2, from: peer, tag: 1)
+                } else {
+                    try world.receive(into: &matrix, layout: column, at: 2, from: peer, tag: 1)
+                    try world.send(matrix, layout: column, at: 1, to: peer, tag: 1)
+                }
+            }
+        }
+    }
+
     /// Runs a ping-pong between ranks 0 and 1 at every size: `time` times the round trips of
     /// `count` elements with rank `peer`, and the report is half the round-trip time.
     private static func pingPong<T: MessageElement>(

@@ -17,6 +17,7 @@ struct MPIBench: ParsableCommand {
     enum Benchmark: String, ExpressibleByArgument, CaseIterable {
         case latency
         case objectLatency = "object-latency"
+        case columnLatency = "column-latency"
         case multiLatency = "multi-latency"
         case bw
         case bibw
@@ -51,6 +52,7 @@ struct MPIBench: ParsableCommand {
         switch benchmark {
         case .latency: try PointToPoint.latency(type, world: world, options: options, reporter: &reporter)
         case .objectLatency: try PointToPoint.objectLatency(type, world: world, options: options, reporter: &reporter)
+        case .columnLatency: try PointToPoint.columnLatency(type, world: world, options: options, reporter: &reporter)
         case .multiLatency: try PointToPoint.multiLatency(type, world: world, options: options, reporter: &reporter)
         case .bw: try PointToPoint.bandwidth(type, bidirectional: false, world: world, options: options, reporter: &reporter)
         case .bibw: try PointToPoint.bandwidth(type, bidirectional: true, world: world, options: options, reporter: &reporter)

@@ -121,7 +121,7 @@ extension Datatype {
         for element in 0..<count {
             let base = source + element * extent
             for block in blocks {
-                memcpy(out, base + block.offset, block.length)
+                copyBlock(out, base + block.offset, block.length)
                 out += block.length
             }
         }
@@ -137,7 +137,7 @@ extension Datatype {
         while left > 0 {
             for block in blocks {
                 let length = min(block.length, left)
-                memcpy(base + block.offset, input, length)
+                copyBlock(base + block.offset, input, length)
                 input += length
                 left -= length
                 if left == 0 { return }
@@ -158,9 +158,23 @@ extension Datatype {
         for element in 0..<count {
             let offset = element * extent
             for block in blocks {
-                memcpy(destination + offset + block.offset, source + offset + block.offset, block.length)
+                copyBlock(destination + offset + block.offset, source + offset + block.offset, block.length)
             }
         }
+    }
+}
+
+/// Copies one block: a single load and store for the scalar sizes a strided layout is made of
+/// (a column of doubles is one 8-byte block per row), `memcpy` otherwise.
+@inline(__always)
+private func copyBlock(_ destination: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, _ length: Int) {
+    switch length {
+    case 8: destination.storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
+    case 4: destination.storeBytes(of: source.loadUnaligned(as: UInt32.self), as: UInt32.self)
+    case 16:
+        destination.storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
+        (destination + 8).storeBytes(of: (source + 8).loadUnaligned(as: UInt64.self), as: UInt64.self)
+    default: memcpy(destination, source, length)
     }
 }
 

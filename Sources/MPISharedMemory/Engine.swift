@@ -81,6 +81,8 @@ struct Engine {
     var spareSchedules: [CollectiveSchedule] = []
     /// Staging buffers of pending requests on datatypes that travel packed, by request handle.
     var staged: [UInt: StagedTransfer] = [:]
+    /// Staging buffers the blocking operations reuse (send side, receive side).
+    let scratch = [ScratchBuffer(), ScratchBuffer()]
     /// Staging of nonblocking collectives on packed-travelling datatypes, by schedule id.
     var stagedCollectives: [Int: CollectiveStaging] = [:]
 

@@ -22,11 +22,21 @@ struct StagedTransfer {
     let type: Datatype
     let isReceive: Bool
 
-    /// Allocates the packed buffer for `count` elements of `type`; for a send, packs `user`.
-    init(_ type: Datatype, count: Int, user: UnsafeRawPointer?, isReceive: Bool) throws(MPIError) {
+    /// Whether `packed` is borrowed from the backend's scratch rather than owned.
+    let borrowed: Bool
+
+    /// Allocates the packed buffer for `count` elements of `type` (or borrows `scratch`, when
+    /// given and large enough); for a send, packs `user`.
+    init(_ type: Datatype, count: Int, user: UnsafeRawPointer?, isReceive: Bool, scratch: ScratchBuffer? = nil) throws(MPIError) {
         let (bytes, overflow) = count.multipliedReportingOverflow(by: type.size)
         guard !overflow else { throw MPIError(.count, "count \(count) of \(type) overflows the address space") }
-        packed = .allocate(byteCount: max(bytes, 1), alignment: 16)
+        if let scratch {
+            packed = scratch.reserve(bytes)
+            borrowed = true
+        } else {
+            packed = .allocate(byteCount: max(bytes, 1), alignment: 16)
+            borrowed = false
+        }
         self.user = UnsafeMutableRawPointer(mutating: user)
         self.count = count
         self.type = type
@@ -44,15 +54,40 @@ struct StagedTransfer {
         if let user, bytes > 0 { type.unpack(packed, bytes: min(bytes, count * type.size), into: user) }
     }
 
-    func free() { packed.deallocate() }
+    func free() { if !borrowed { packed.deallocate() } }
+}
+
+/// A staging buffer a blocking operation borrows instead of allocating one per message: kept by
+/// the backend, grown when a larger message comes. Only used below `ThreadLevel.multiple`,
+/// where one thread at a time is inside the library.
+final class ScratchBuffer {
+    private var base: UnsafeMutableRawPointer?
+    private var capacity = 0
+
+    func reserve(_ bytes: Int) -> UnsafeMutableRawPointer {
+        if bytes > capacity || base == nil {
+            base?.deallocate()
+            capacity = max(bytes, 2 * capacity, 4096)
+            base = .allocate(byteCount: capacity, alignment: 64)
+        }
+        return base!
+    }
+
+    deinit { base?.deallocate() }
 }
 
 extension SharedMemoryBackend {
+    /// Scratch buffer `index` (0 for sends, 1 for receives) for a blocking operation, `nil` at
+    /// `ThreadLevel.multiple`.
+    private func scratch(_ index: Int) -> ScratchBuffer? {
+        engine.pointee.lock == nil ? engine.pointee.scratch[index] : nil
+    }
+
     /// A blocking send of a datatype that does not fill its extent.
     func sendStaged(
         _ buffer: UnsafeRawPointer?, count: Int, type: Datatype, to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
     ) throws(MPIError) {
-        let staged = try StagedTransfer(type, count: count, user: buffer, isReceive: false)
+        let staged = try StagedTransfer(type, count: count, user: buffer, isReceive: false, scratch: scratch(0))
         defer { staged.free() }
         try send(staged.packed, count: count * type.size, type: .byte, to: dest, tag: tag, comm: comm, mode: mode)
     }
@@ -61,7 +96,7 @@ extension SharedMemoryBackend {
     func receiveStaged(
         into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype, from source: Int, tag: Int, comm: CommHandle
     ) throws(MPIError) -> Status {
-        let staged = try StagedTransfer(type, count: count, user: buffer, isReceive: true)
+        let staged = try StagedTransfer(type, count: count, user: buffer, isReceive: true, scratch: scratch(1))
         defer { staged.free() }
         let status = try receive(into: staged.packed, count: count * type.size, type: .byte, from: source, tag: tag, comm: comm)
         staged.unpack(status.byteCount)
@@ -74,9 +109,9 @@ extension SharedMemoryBackend {
         into receiveBuffer: UnsafeMutableRawPointer?, receiveCount: Int, receiveType: Datatype,
         from source: Int, receiveTag: Int, comm: CommHandle
     ) throws(MPIError) -> Status {
-        let outgoing = sendType.isDense ? nil : try StagedTransfer(sendType, count: sendCount, user: sendBuffer, isReceive: false)
+        let outgoing = sendType.isDense ? nil : try StagedTransfer(sendType, count: sendCount, user: sendBuffer, isReceive: false, scratch: scratch(0))
         defer { outgoing?.free() }
-        let incoming = receiveType.isDense ? nil : try StagedTransfer(receiveType, count: receiveCount, user: receiveBuffer, isReceive: true)
+        let incoming = receiveType.isDense ? nil : try StagedTransfer(receiveType, count: receiveCount, user: receiveBuffer, isReceive: true, scratch: scratch(1))
         defer { incoming?.free() }
         let status = try sendReceive(
             outgoing.map { UnsafeRawPointer($0.packed) } ?? sendBuffer, sendCount: outgoing == nil ? sendCount : sendCount * sendType.size,
