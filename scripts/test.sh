@@ -30,14 +30,15 @@ echo "== without the OpenMPI trait"
 swift build --build-tests
 swift test
 
-# The nonblocking and async scenarios lend caller memory to pending operations: run them under
-# AddressSanitizer (shared-memory backend), so a request that outlives its buffer or a backend
-# that writes past one fails loudly. nb-large-message (2 GiB per rank) is left out.
+# The nonblocking and async scenarios lend caller memory to pending operations, and the datatype
+# scenarios gather and scatter it through staging buffers: run them under AddressSanitizer
+# (shared-memory backend), so a request that outlives its buffer or a backend that writes past
+# one fails loudly. nb-large-message (2 GiB per rank) is left out.
 echo "== nonblocking scenarios under AddressSanitizer"
 swift build --sanitize=address --scratch-path .build-asan --product mpi-scenarios
 swift build --sanitize=address --scratch-path .build-asan --product swift-mpiexec
 asan_bin="$(swift build --sanitize=address --scratch-path .build-asan --show-bin-path)"
-nonblocking=$("$asan_bin/mpi-scenarios" --list | grep -E '^(nb|async)-' | grep -v '^nb-large-message$')
+nonblocking=$("$asan_bin/mpi-scenarios" --list | grep -E '^(nb|async|datatype)-' | grep -v '^nb-large-message$')
 for ranks in 2 4; do
     echo "-- swift-mpiexec -n $ranks (AddressSanitizer, ThreadLevel.multiple for the async scenarios)"
     # (pipefail: a failed job fails the script.)
