@@ -57,7 +57,8 @@ public struct Datatype: Hashable, Sendable, CustomStringConvertible {
         self.layoutID = 0
     }
 
-    /// `run` consecutive elements of `builtin` as one element `extent` bytes apart.
+    /// `run` consecutive elements of `builtin` as one element `extent` bytes apart (only dense
+    /// runs are made: `contiguous` registers the others, so every datatype with gaps has a layout).
     @inlinable package init(run: Int, of builtin: Builtin, extent: Int) {
         self.builtin = builtin
         self.run = run
@@ -115,7 +116,8 @@ public struct Datatype: Hashable, Sendable, CustomStringConvertible {
         let natural = count * element.extent
         let extent = extent ?? natural
         precondition(extent >= natural, "extent \(extent) is smaller than the \(natural) bytes of \(count) × \(element)")
-        if element.isPredefined { return Datatype(run: count, of: element.builtin, extent: extent) }
+        // A dense run of a predefined element needs no layout; anything else is registered.
+        if element.isPredefined && extent == natural { return Datatype(run: count, of: element.builtin, extent: extent) }
         return DatatypeRegistry.register(.contiguous(count: count, element: element), extent: extent)
     }
 
@@ -138,8 +140,7 @@ public struct Datatype: Hashable, Sendable, CustomStringConvertible {
     public var description: String {
         if layoutID != 0 { return DatatypeRegistry.layout(layoutID).description }
         if run == 1 { return "\(builtin)" }
-        let body = builtin == .byte ? "bytes(\(run))" : "\(builtin)×\(run)"
-        return isDense ? body : "\(body) in \(extent)"
+        return builtin == .byte ? "bytes(\(run))" : "\(builtin)×\(run)"
     }
 }
 

@@ -146,6 +146,21 @@ extension Datatype {
         }
     }
 
+    /// Copies bytes `start ..< start + length` of the packed stream of the elements at `user`
+    /// out of them into `packed`, or, when `unpacking`, from `packed` into their data positions
+    /// (see `DatatypeLayout.copyPacked`).
+    package func copyPacked(
+        range start: Int, length: Int, user: UnsafeMutableRawPointer, packed: UnsafeMutableRawPointer, unpacking: Bool
+    ) {
+        if layoutID != 0 {
+            DatatypeRegistry.layout(layoutID).copyPacked(range: start, length: length, user: user, packed: packed, unpacking: unpacking)
+        } else if unpacking {
+            memcpy(user + start, packed, length)
+        } else {
+            memcpy(packed, user + start, length)
+        }
+    }
+
     /// Copies the data positions of `count` elements from `source` to `destination`, both laid
     /// out `extent` apart; bytes outside the data (padding, gaps) at `destination` stay as they
     /// are.
@@ -167,7 +182,7 @@ extension Datatype {
 /// Copies one block: a single load and store for the scalar sizes a strided layout is made of
 /// (a column of doubles is one 8-byte block per row), `memcpy` otherwise.
 @inline(__always)
-private func copyBlock(_ destination: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, _ length: Int) {
+func copyBlock(_ destination: UnsafeMutableRawPointer, _ source: UnsafeRawPointer, _ length: Int) {
     switch length {
     case 8: destination.storeBytes(of: source.loadUnaligned(as: UInt64.self), as: UInt64.self)
     case 4: destination.storeBytes(of: source.loadUnaligned(as: UInt32.self), as: UInt32.self)
@@ -212,6 +227,8 @@ package final class DatatypeLayout: Sendable {
     package let span: Int
     /// The data's byte ranges within one element, in typemap order, adjacent ones merged.
     package let blocks: [DatatypeBlock]
+    /// Where each block starts in the packed stream of one element.
+    package let blockStarts: [Int]
     package let description: String
 
     init(recipe: DatatypeRecipe, extent: Int) {
@@ -233,7 +250,7 @@ package final class DatatypeLayout: Sendable {
         switch recipe {
         case .contiguous(let count, let element):
             append(element, count: count, at: 0)
-            description = "\(element)×\(count)"
+            description = "\(element)×\(count)" + (extent > count * element.extent ? " in \(extent)" : "")
         case .structure(let name, let members):
             for member in members { append(member.type, count: member.count, at: member.offset) }
             description = "\(name){" + members.map { "\($0.offset): \($0.type)\($0.count > 1 ? "×\($0.count)" : "")" }.joined(separator: ", ") + "}"
@@ -247,9 +264,56 @@ package final class DatatypeLayout: Sendable {
         self.recipe = recipe
         self.extent = extent
         self.blocks = blocks
-        self.size = blocks.reduce(0) { $0 + $1.length }
+        var starts: [Int] = []
+        var packed = 0
+        for block in blocks {
+            starts.append(packed)
+            packed += block.length
+        }
+        self.blockStarts = starts
+        self.size = packed
         self.span = blocks.map { $0.offset + $0.length }.max() ?? 0
         self.description = description
+    }
+
+    /// Copies bytes `start ..< start + length` of the packed stream of the elements at `user`
+    /// (laid out `extent` apart) out of them into `packed` (a send writing one fragment), or, when
+    /// `unpacking`, from `packed` into their data positions (a receive taking one fragment).
+    /// Fragments may start and end anywhere in an element or block: the first block is found by
+    /// a binary search over the blocks' packed offsets.
+    package func copyPacked(
+        range start: Int, length: Int, user: UnsafeMutableRawPointer, packed: UnsafeMutableRawPointer, unpacking: Bool
+    ) {
+        guard length > 0 else { return }
+        var element = start / size
+        let within = start - element * size
+        var low = 0, high = blockStarts.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if blockStarts[middle] <= within { low = middle } else { high = middle - 1 }
+        }
+        var block = low
+        var skip = within - blockStarts[block]
+        var done = 0
+        blocks.withUnsafeBufferPointer { blocks in
+            while done < length {
+                let current = blocks[block]
+                let count = min(current.length - skip, length - done)
+                let place = user + element * extent + current.offset + skip
+                if unpacking {
+                    copyBlock(place, packed + done, count)
+                } else {
+                    copyBlock(packed + done, place, count)
+                }
+                done += count
+                skip = 0
+                block += 1
+                if block == blocks.count {
+                    block = 0
+                    element += 1
+                }
+            }
+        }
     }
 
     /// Whether the data fills the extent with no gap, in memory order.

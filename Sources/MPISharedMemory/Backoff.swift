@@ -1,5 +1,6 @@
 import Glibc
 import MPICore
+import Synchronization
 
 /// How a rank waits for a peer: spin while a reply is likely within a cache-line transfer, then
 /// yield the core, then sleep, so that more ranks than cores still progress. Every so often it
@@ -7,14 +8,16 @@ import MPICore
 struct Backoff {
     private let spinLimit: Int
     private let yieldLimit: Int
-    private let segment: JobSegment
+    /// The job's abort word (a raw pointer, not the segment: a wait copies its backoff, and a
+    /// copy that retained the segment's name cost an atomic retain and release per message).
+    private let abortWord: UnsafeMutablePointer<Atomic<Int>>?
     private let launcherPid: pid_t
     private var idleRounds = 0
 
     init(oversubscribed: Bool, segment: JobSegment) {
         spinLimit = oversubscribed ? 16 : 4096
         yieldLimit = spinLimit + (oversubscribed ? 20_000 : 50_000)
-        self.segment = segment
+        abortWord = segment.abortWord
         launcherPid = segment.name == nil ? 0 : segment.launcherPid
     }
 
@@ -36,8 +39,8 @@ struct Backoff {
 
     /// Throws when another rank aborted the job or the launcher is gone.
     func checkJob() throws(MPIError) {
-        if let code = segment.abortCode {
-            throw MPIError(.processFailed, "the job was aborted by another rank with code \(code)")
+        if let word = abortWord?.pointee.load(ordering: .acquiring), word != 0 {
+            throw MPIError(.processFailed, "the job was aborted by another rank with code \(word - 1)")
         }
         if launcherPid != 0 && getppid() != launcherPid {
             throw MPIError(.processFailed, "the launcher (pid \(launcherPid)) is gone; ending this rank")

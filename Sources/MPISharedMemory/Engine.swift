@@ -79,10 +79,6 @@ struct Engine {
     var collectives: [CollectiveSchedule] = []
     /// Finished schedules kept for reuse.
     var spareSchedules: [CollectiveSchedule] = []
-    /// Staging buffers of pending requests on datatypes that travel packed, by request handle.
-    var staged: [UInt: StagedTransfer] = [:]
-    /// Staging buffers the blocking operations reuse (send side, receive side).
-    let scratch = [ScratchBuffer(), ScratchBuffer()]
     /// Staging of nonblocking collectives on packed-travelling datatypes, by schedule id.
     var stagedCollectives: [Int: CollectiveStaging] = [:]
 
@@ -264,7 +260,13 @@ struct Engine {
         let offset = posted[index].arrived
         let room = max(0, posted[index].capacity - offset)
         if count > 0 && room > 0 {
-            (posted[index].buffer! + offset).copyMemory(from: payload, byteCount: min(count, room))
+            if posted[index].layout != 0 {
+                Engine.copyPacked(
+                    layout: posted[index].layout, range: offset, length: min(count, room), user: posted[index].buffer!,
+                    packed: UnsafeMutableRawPointer(mutating: payload), unpacking: true)
+            } else {
+                (posted[index].buffer! + offset).copyMemory(from: payload, byteCount: min(count, room))
+            }
         }
         posted[index].arrived = offset + count
         if posted[index].arrived >= posted[index].total { finish(index) }
@@ -280,7 +282,25 @@ struct Engine {
     /// Copies a ready-to-send message straight from the sender, then acknowledges it.
     private mutating func pull(from source: Int, address: UInt, total: Int, cookie: UInt64, intoPosted index: Int) {
         let count = min(total, posted[index].capacity)
-        if count > 0 {
+        if count > 0 && posted[index].layout != 0 {
+            let layout = DatatypeRegistry.layout(posted[index].layout)
+            // The sender's bytes are contiguous, the receive's data positions are not: read in
+            // chunks and scatter each one.
+            let chunk = min(count, 256 << 10)
+            let scratch = UnsafeMutableRawPointer.allocate(byteCount: chunk, alignment: 64)
+            defer { scratch.deallocate() }
+            var done = 0
+            while done < count {
+                let length = min(chunk, count - done)
+                let status = CrossMemory.read(from: peerPids[source], remote: address + UInt(done), into: scratch, count: length)
+                if status != 0 {
+                    posted[index].failure = .copyFailed(errno: status, bytes: count)
+                    break
+                }
+                layout.copyPacked(range: done, length: length, user: posted[index].buffer!, packed: scratch, unpacking: true)
+                done += length
+            }
+        } else if count > 0 {
             let status = CrossMemory.read(
                 from: peerPids[source], remote: address, into: posted[index].buffer!, count: count)
             if status != 0 { posted[index].failure = .copyFailed(errno: status, bytes: count) }
@@ -324,28 +344,59 @@ struct Engine {
 
     /// Sends `count` bytes to world rank `destination`; returns once the buffer may be reused
     /// (and, when `synchronous`, once the receiver has matched the message).
+    ///
+    /// With a `layout` (a datatype whose data does not fill its extent), `bytes` is the caller's
+    /// elements and `count` the packed size: each fragment is gathered as it is written, so
+    /// packing on this rank overlaps unpacking on the receiver, and no single-copy read is offered.
     mutating func send(
-        _ bytes: UnsafeRawPointer?, count: Int, to destination: Int, context: UInt32, tag: Int, synchronous: Bool
+        _ bytes: UnsafeRawPointer?, count: Int, to destination: Int, context: UInt32, tag: Int, synchronous: Bool,
+        layout: UInt32 = 0
     ) throws(MPIError) {
         // Fast path: nothing queued, so this message may go straight into the ring.
-        if pendingSends.isEmpty && !synchronous && !usesRendezvous(count, to: destination) {
-            try writeEager(bytes, count: count, to: destination, context: context, tag: tag, flags: 0, cookie: 0)
+        if pendingSends.isEmpty && !synchronous && !usesRendezvous(count, to: destination, layout: layout) {
+            try writeEager(bytes, count: count, to: destination, context: context, tag: tag, flags: 0, cookie: 0, layout: layout)
             return
         }
-        let id = try startSend(bytes, count: count, to: destination, context: context, tag: tag, synchronous: synchronous)
+        let id = try startSend(
+            bytes, count: count, to: destination, context: context, tag: tag, synchronous: synchronous, layout: layout)
         try completeSend(id)
     }
 
     @inline(__always)
-    func usesRendezvous(_ count: Int, to destination: Int) -> Bool {
-        useCrossMemory && count > eagerLimit && destination != rank
+    func usesRendezvous(_ count: Int, to destination: Int, layout: UInt32 = 0) -> Bool {
+        useCrossMemory && count > eagerLimit && destination != rank && layout == 0
+    }
+
+    /// Copies `count` bytes of a message from `offset` into a record's payload: straight from
+    /// `bytes`, or gathered from the caller's elements by `layout`.
+    @inline(__always)
+    private func copyPayload(
+        _ bytes: UnsafeRawPointer?, layout: UInt32, offset: Int, count: Int, into payload: UnsafeMutableRawPointer
+    ) {
+        if layout != 0 {
+            Engine.copyPacked(
+                layout: layout, range: offset, length: count, user: UnsafeMutableRawPointer(mutating: bytes!), packed: payload,
+                unpacking: false)
+        } else {
+            payload.copyMemory(from: bytes! + offset, byteCount: count)
+        }
+    }
+
+    /// Gathers or scatters one fragment by registered layout `layout`: out of line, so the
+    /// message paths of plain bytes carry no trace of it.
+    @inline(never)
+    static func copyPacked(
+        layout: UInt32, range start: Int, length: Int, user: UnsafeMutableRawPointer, packed: UnsafeMutableRawPointer,
+        unpacking: Bool
+    ) {
+        DatatypeRegistry.layout(layout).copyPacked(range: start, length: length, user: user, packed: packed, unpacking: unpacking)
     }
 
     /// Writes a whole eager message, progressing while the ring is full.
     @inline(__always)
     private mutating func writeEager(
         _ bytes: UnsafeRawPointer?, count: Int, to destination: Int, context: UInt32, tag: Int,
-        flags: UInt8, cookie: UInt64
+        flags: UInt8, cookie: UInt64, layout: UInt32
     ) throws(MPIError) {
         let maxPayload = producers[destination].maxPayload
         var offset = 0
@@ -356,7 +407,7 @@ struct Engine {
             let record = try reserve(size, to: destination)
             writeHeader(record, kind: kind, context: context, tag: tag, total: count, fragment: fragment,
                 flags: flags, cookie: cookie)
-            if fragment > 0 { (record + Record.headerBytes).copyMemory(from: bytes! + offset, byteCount: fragment) }
+            if fragment > 0 { copyPayload(bytes, layout: layout, offset: offset, count: fragment, into: record + Record.headerBytes) }
             producers[destination].publish(record, size: size)
             offset += fragment
             kind = .fragment
@@ -367,15 +418,15 @@ struct Engine {
     /// returns whether it did (the send is then complete).
     @inline(__always)
     mutating func sendEagerIfRoom(
-        _ bytes: UnsafeRawPointer?, count: Int, to destination: Int, context: UInt32, tag: Int
+        _ bytes: UnsafeRawPointer?, count: Int, to destination: Int, context: UInt32, tag: Int, layout: UInt32 = 0
     ) -> Bool {
         guard pendingSends.isEmpty, count <= producers[destination].maxPayload,
-            !usesRendezvous(count, to: destination)
+            !usesRendezvous(count, to: destination, layout: layout)
         else { return false }
         let size = Record.size(payload: count)
         guard let record = producers[destination].reserve(size) else { return false }
         writeHeader(record, kind: .eager, context: context, tag: tag, total: count, fragment: count, flags: 0, cookie: 0)
-        if count > 0 { (record + Record.headerBytes).copyMemory(from: bytes!, byteCount: count) }
+        if count > 0 { copyPayload(bytes, layout: layout, offset: 0, count: count, into: record + Record.headerBytes) }
         producers[destination].publish(record, size: size)
         return true
     }
@@ -392,17 +443,18 @@ struct Engine {
 
     /// Queues a send and starts writing it if nothing is ahead of it; returns its id.
     mutating func startSend(
-        _ bytes: UnsafeRawPointer?, count: Int, to destination: Int, context: UInt32, tag: Int, synchronous: Bool
+        _ bytes: UnsafeRawPointer?, count: Int, to destination: Int, context: UInt32, tag: Int, synchronous: Bool,
+        layout: UInt32 = 0
     ) throws(MPIError) -> Int {
         let id = takeID()
-        let rendezvous = usesRendezvous(count, to: destination)
+        let rendezvous = usesRendezvous(count, to: destination, layout: layout)
         var cookie: UInt64 = 0
         if synchronous || rendezvous {
             cookie = nextCookie
             nextCookie &+= 1
         }
         pendingSends.append(PendingSend(
-            id: id, destination: destination, bytes: bytes, count: count, context: context, tag: tag,
+            id: id, destination: destination, bytes: bytes, count: count, context: context, layout: layout, tag: tag,
             cookie: cookie, rendezvous: rendezvous, needsAcknowledgement: synchronous || rendezvous))
         _ = try advanceSends()
         return id
@@ -451,7 +503,7 @@ struct Engine {
             writeHeader(record, kind: pendingSends[index].started ? .fragment : .eager, context: send.context,
                 tag: send.tag, total: send.count, fragment: fragment,
                 flags: send.needsAcknowledgement ? Record.needsAcknowledgement : 0, cookie: send.cookie)
-            if fragment > 0 { (record + Record.headerBytes).copyMemory(from: send.bytes! + offset, byteCount: fragment) }
+            if fragment > 0 { copyPayload(send.bytes, layout: send.layout, offset: offset, count: fragment, into: record + Record.headerBytes) }
             producers[send.destination].publish(record, size: size)
             offset += fragment
             pendingSends[index].started = true
@@ -504,12 +556,13 @@ struct Engine {
     /// its id for `completeReceive`.
     mutating func postReceive(
         into buffer: UnsafeMutableRawPointer?, capacity: Int, from source: Int, context: UInt32, tag: Int,
-        communicator: Int = 0
+        communicator: Int = 0, layout: UInt32 = 0
     ) -> Int {
         let id = takeID()
         var receive = PostedReceive(
             id: id, context: context, source: source, tag: tag, buffer: buffer, capacity: capacity)
         receive.communicator = communicator
+        if layout != 0 { receive.layout = layout }
         if let index = unexpected.firstIndex(where: {
             $0.context == context && (source < 0 || $0.source == source) && (tag < 0 || $0.tag == tag)
         }) {

@@ -1,9 +1,14 @@
 import Glibc
+import MPICore
 
 /// A receive waiting for its message (the posted-receive queue of MPI matching).
 struct PostedReceive {
     let id: Int
     let context: UInt32
+    /// The registered layout of a receive whose datatype does not fill its extent (0: none):
+    /// `buffer` is then the caller's elements, and arriving (packed) bytes are scattered into
+    /// their data positions. (Next to `context`, in what would be padding.)
+    var layout: UInt32 = 0
     /// World rank to match, or -1 for any source.
     let source: Int
     /// Tag to match, or -1 for any tag.
@@ -64,6 +69,10 @@ struct PendingSend {
     let bytes: UnsafeRawPointer?
     let count: Int
     let context: UInt32
+    /// The registered layout of a send whose datatype does not fill its extent (0: none): `bytes`
+    /// is then the caller's elements, gathered into each fragment as it is written (`count` is
+    /// the packed size).
+    let layout: UInt32
     let tag: Int
     let cookie: UInt64
     /// Ready-to-send: the receiver copies from `bytes` directly.
@@ -93,4 +102,6 @@ struct PersistentRequest {
     var communicator = 0
     /// The request handle of the current start, while active.
     var current: Int? = nil
+    /// The registered layout, when the datatype does not fill its extent (see `PendingSend.layout`).
+    var layout: UInt32 = 0
 }

@@ -16,9 +16,6 @@ extension SharedMemoryBackend {
         (Int(request.raw >> 3), RequestKind(rawValue: request.raw & 7)!)
     }
 
-    /// Whether `request` finished as it started (an eager send that fit).
-    func isCompletedAtOnce(_ request: RequestHandle) -> Bool { decode(request).kind == .completedAtOnce }
-
     /// The request handle of nonblocking collective `id`.
     func collectiveRequest(_ id: Int) -> RequestHandle { handle(id, .collective) }
 
@@ -29,23 +26,18 @@ extension SharedMemoryBackend {
         _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
         to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
     ) throws(MPIError) -> RequestHandle {
-        if !type.isDense {
-            return try startStaged(type, count: count, user: buffer, isReceive: false) { (packed, bytes) throws(MPIError) in
-                try immediateSend(packed, count: bytes, type: .byte, to: dest, tag: tag, comm: comm, mode: mode)
-            }
-        }
         lockEngine()
         defer { unlockEngine() }
         let bytes = try byteCount(count, type)
         let info = try info(comm)
         if mode == .standard && engine.pointee.sendEagerIfRoom(
-            buffer, count: bytes, to: info.members[dest], context: info.context, tag: tag)
+            buffer, count: bytes, to: info.members[dest], context: info.context, tag: tag, layout: type.layout)
         {
             return handle(0, .completedAtOnce)
         }
         let id = try engine.pointee.startSend(
             buffer, count: bytes, to: info.members[dest], context: info.context, tag: tag,
-            synchronous: mode == .synchronous)
+            synchronous: mode == .synchronous, layout: type.layout)
         if let index = engine.pointee.sendIndex(id), engine.pointee.sendDone(index) {
             _ = engine.pointee.pendingSends.remove(at: index)
             return handle(0, .completedAtOnce)
@@ -57,18 +49,13 @@ extension SharedMemoryBackend {
         into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
         from source: Int, tag: Int, comm: CommHandle
     ) throws(MPIError) -> RequestHandle {
-        if !type.isDense {
-            return try startStaged(type, count: count, user: buffer, isReceive: true) { (packed, bytes) throws(MPIError) in
-                try immediateReceive(into: packed, count: bytes, type: .byte, from: source, tag: tag, comm: comm)
-            }
-        }
         lockEngine()
         defer { unlockEngine() }
         let capacity = try byteCount(count, type)
         let info = try info(comm)
         let id = engine.pointee.postReceive(
             into: buffer, capacity: capacity, from: source < 0 ? -1 : info.members[source],
-            context: info.context, tag: tag, communicator: Int(comm.raw))
+            context: info.context, tag: tag, communicator: Int(comm.raw), layout: type.layout)
         return handle(id, .receive)
     }
 
@@ -76,28 +63,20 @@ extension SharedMemoryBackend {
         _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
         to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
     ) throws(MPIError) -> RequestHandle {
-        if !type.isDense {
-            return try startStaged(type, count: count, user: buffer, isReceive: false) { (packed, bytes) throws(MPIError) in
-                try persistentSend(packed, count: bytes, type: .byte, to: dest, tag: tag, comm: comm, mode: mode)
-            }
-        }
         lockEngine()
         defer { unlockEngine() }
         let info = try info(comm)
-        return try persistent(PersistentRequest(
+        var request = try PersistentRequest(
             id: 0, isSend: true, buffer: UnsafeMutableRawPointer(mutating: buffer), count: byteCount(count, type),
-            peer: info.members[dest], context: info.context, tag: tag, synchronous: mode == .synchronous))
+            peer: info.members[dest], context: info.context, tag: tag, synchronous: mode == .synchronous)
+        request.layout = type.layout
+        return persistent(request)
     }
 
     package func persistentReceive(
         into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
         from source: Int, tag: Int, comm: CommHandle
     ) throws(MPIError) -> RequestHandle {
-        if !type.isDense {
-            return try startStaged(type, count: count, user: buffer, isReceive: true) { (packed, bytes) throws(MPIError) in
-                try persistentReceive(into: packed, count: bytes, type: .byte, from: source, tag: tag, comm: comm)
-            }
-        }
         lockEngine()
         defer { unlockEngine() }
         let info = try info(comm)
@@ -105,6 +84,7 @@ extension SharedMemoryBackend {
             id: 0, isSend: false, buffer: buffer, count: byteCount(count, type),
             peer: source < 0 ? -1 : info.members[source], context: info.context, tag: tag, synchronous: false)
         request.communicator = Int(comm.raw)
+        request.layout = type.layout
         return persistent(request)
     }
 
@@ -132,15 +112,15 @@ extension SharedMemoryBackend {
         let p = engine.pointee.persistents[index]
         guard p.current == nil else { throw MPIError(.request, "persistent request started while still active") }
         let current: RequestHandle
-        if !engine.pointee.staged.isEmpty { restartStaged(request) }
         if p.isSend {
             let operation = try engine.pointee.startSend(
-                p.buffer, count: p.count, to: p.peer, context: p.context, tag: p.tag, synchronous: p.synchronous)
+                p.buffer, count: p.count, to: p.peer, context: p.context, tag: p.tag, synchronous: p.synchronous,
+                layout: p.layout)
             current = handle(operation, .send)
         } else {
             let operation = engine.pointee.postReceive(
                 into: p.buffer, capacity: p.count, from: p.peer, context: p.context, tag: p.tag,
-                communicator: p.communicator)
+                communicator: p.communicator, layout: p.layout)
             current = handle(operation, .receive)
         }
         engine.pointee.persistents[index].current = Int(current.raw)
@@ -154,7 +134,6 @@ extension SharedMemoryBackend {
         // After finalize nothing moves any more: an active request is dropped, not waited for.
         if engine.pointee.persistents[index].current != nil && isActive { _ = try? waitInside(request) }
         _ = engine.pointee.persistents.remove(at: index)
-        if !engine.pointee.staged.isEmpty { releaseStaged(request) }
     }
 
     /// Completes `request` if it is done, without progressing.
@@ -169,7 +148,6 @@ extension SharedMemoryBackend {
             }
             guard engine.pointee.sendDone(index) else { return nil }
             _ = engine.pointee.pendingSends.remove(at: index)
-            if !engine.pointee.staged.isEmpty { finishStaged(request, status: SharedMemoryBackend.sendStatus, persistent: false) }
             return SharedMemoryBackend.sendStatus
         case .receive:
             guard let index = engine.pointee.receiveIndex(id) else {
@@ -177,15 +155,7 @@ extension SharedMemoryBackend {
             }
             guard engine.pointee.posted[index].done else { return nil }
             let receive = engine.pointee.removePosted(at: index)
-            if engine.pointee.staged.isEmpty { return try status(of: receive) }
-            do {
-                let status = try status(of: receive)
-                finishStaged(request, status: status, persistent: false)
-                return status
-            } catch {
-                finishStaged(request, status: nil, persistent: false)
-                throw error
-            }
+            return try status(of: receive)
         case .collective:
             if engine.pointee.stagedCollectives.isEmpty {
                 return try engine.pointee.finishCollective(id) ? SharedMemoryBackend.sendStatus : nil
@@ -215,7 +185,6 @@ extension SharedMemoryBackend {
             }
             guard let status else { return nil }
             engine.pointee.persistents[index].current = nil
-            if !engine.pointee.staged.isEmpty { finishStaged(request, status: status, persistent: true) }
             return status
         }
     }

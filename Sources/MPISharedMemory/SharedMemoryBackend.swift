@@ -307,6 +307,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
 
     // MARK: Point to point
 
+    /// Bytes a message of `count` elements of `type` carries (packed: `size` per element).
     @inline(__always)
     func byteCount(_ count: Int, _ type: Datatype) throws(MPIError) -> Int {
         let (bytes, overflow) = count.multipliedReportingOverflow(by: type.size)
@@ -318,27 +319,25 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
         to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
     ) throws(MPIError) {
-        if !type.isDense { return try sendStaged(buffer, count: count, type: type, to: dest, tag: tag, comm: comm, mode: mode) }
         lockEngine()
         defer { unlockEngine() }
         let bytes = try byteCount(count, type)
         let info = try info(comm)
         try engine.pointee.send(buffer, count: bytes, to: info.members[dest], context: info.context, tag: tag,
-            synchronous: mode == .synchronous)
+            synchronous: mode == .synchronous, layout: type.layout)
     }
 
     package func receive(
         into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
         from source: Int, tag: Int, comm: CommHandle
     ) throws(MPIError) -> Status {
-        if !type.isDense { return try receiveStaged(into: buffer, count: count, type: type, from: source, tag: tag, comm: comm) }
         lockEngine()
         defer { unlockEngine() }
         let capacity = try byteCount(count, type)
         let info = try info(comm)
         let id = engine.pointee.postReceive(
             into: buffer, capacity: capacity, from: source < 0 ? -1 : info.members[source],
-            context: info.context, tag: tag)
+            context: info.context, tag: tag, layout: type.layout)
         return try status(of: engine.pointee.completeReceive(id), rankOfWorld: info.rankOfWorld, type: type)
     }
 
@@ -347,12 +346,6 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         into receiveBuffer: UnsafeMutableRawPointer?, receiveCount: Int, receiveType: Datatype,
         from source: Int, receiveTag: Int, comm: CommHandle
     ) throws(MPIError) -> Status {
-        if !sendType.isDense || !receiveType.isDense {
-            return try sendReceiveStaged(
-                sendBuffer, sendCount: sendCount, sendType: sendType, to: dest, sendTag: sendTag,
-                into: receiveBuffer, receiveCount: receiveCount, receiveType: receiveType,
-                from: source, receiveTag: receiveTag, comm: comm)
-        }
         lockEngine()
         defer { unlockEngine() }
         let info = try info(comm)
@@ -360,9 +353,9 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         let capacity = try byteCount(receiveCount, receiveType)
         let id = engine.pointee.postReceive(
             into: receiveBuffer, capacity: capacity, from: source < 0 ? -1 : info.members[source],
-            context: info.context, tag: receiveTag)
+            context: info.context, tag: receiveTag, layout: receiveType.layout)
         try engine.pointee.send(sendBuffer, count: sendBytes, to: info.members[dest], context: info.context,
-            tag: sendTag, synchronous: false)
+            tag: sendTag, synchronous: false, layout: sendType.layout)
         return try status(of: engine.pointee.completeReceive(id), rankOfWorld: info.rankOfWorld, type: receiveType)
     }
 
@@ -400,6 +393,13 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
             throw MPIError(.other, "single-copy read of \(bytes) bytes from rank \(source) failed: \(String(cString: strerror(error)))")
         }
     }
+}
+
+extension Datatype {
+    /// The registered layout the engine must gather and scatter by, 0 when the data fills its
+    /// extent and moves as plain bytes.
+    @inline(__always)
+    var layout: UInt32 { isDense ? 0 : layoutID }
 }
 
 extension SharedMemoryBackend {

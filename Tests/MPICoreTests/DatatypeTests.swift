@@ -115,9 +115,54 @@ struct DerivedDatatypeTests {
         #expect(ofBodies.size == 2 * Body.datatype.size && ofBodies.blocks.count == 6)
     }
 
+    @Test(arguments: [1, 3, 7, 13, 64, 1000])
+    func fragmentsStartAnywhere(fragment: Int) {
+        // Packing and unpacking fragment by fragment, from any offset, equals doing it whole.
+        let types: [(Datatype, Int)] = [
+            (Body.datatype, 4), (MessageLayout<Double>.column(rows: 5, columns: 3).datatype, 2),
+            (Datatype.contiguous(3, of: .double, extent: 32), 5),
+            (MessageLayout<Int32>.indexed(blockLength: 2, displacements: [6, 0, 3]).datatype, 3),
+        ]
+        for (type, count) in types {
+            let span = (count - 1) * type.extent + type.span
+            var source = [UInt8](repeating: 0, count: span)
+            for index in source.indices { source[index] = UInt8(truncatingIfNeeded: index &* 7 &+ 1) }
+            var whole = [UInt8](repeating: 0, count: count * type.size)
+            var pieces = whole
+            source.withUnsafeMutableBytes { source in
+                whole.withUnsafeMutableBytes { type.pack(source.baseAddress!, count: count, into: $0.baseAddress!) }
+                pieces.withUnsafeMutableBytes { pieces in
+                    var offset = 0
+                    while offset < pieces.count {
+                        let length = min(fragment, pieces.count - offset)
+                        type.copyPacked(range: offset, length: length, user: source.baseAddress!, packed: pieces.baseAddress! + offset, unpacking: false)
+                        offset += length
+                    }
+                }
+            }
+            #expect(pieces == whole, "\(type): packing in \(fragment)-byte fragments")
+            var unpacked = [UInt8](repeating: 0xEE, count: span)
+            var expected = unpacked
+            expected.withUnsafeMutableBytes { out in
+                whole.withUnsafeBytes { type.unpack($0.baseAddress!, bytes: $0.count, into: out.baseAddress!) }
+            }
+            unpacked.withUnsafeMutableBytes { out in
+                whole.withUnsafeMutableBytes { packed in
+                    var offset = 0
+                    while offset < packed.count {
+                        let length = min(fragment, packed.count - offset)
+                        type.copyPacked(range: offset, length: length, user: out.baseAddress!, packed: packed.baseAddress! + offset, unpacking: true)
+                        offset += length
+                    }
+                }
+            }
+            #expect(unpacked == expected, "\(type): unpacking in \(fragment)-byte fragments")
+        }
+    }
+
     @Test func runsOfScalars() {
         let lanes = Datatype.contiguous(3, of: .double, extent: 32)
-        #expect(lanes.size == 24 && lanes.extent == 32 && !lanes.isDense && lanes.layoutID == 0)
+        #expect(lanes.size == 24 && lanes.extent == 32 && !lanes.isDense)
         #expect(lanes.blocks == [DatatypeBlock(offset: 0, length: 24)])
         #expect(Datatype.contiguous(4, of: .float).isPrimitive)
         #expect("\(lanes)" == "float64×3 in 32")

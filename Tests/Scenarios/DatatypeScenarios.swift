@@ -205,6 +205,50 @@ let datatypeScenarios: [Scenario] = [
         return .passed
     },
 
+    Scenario("datatype-large") { c in
+        // Messages of many ring fragments (and, dense on one side, single-copy reads): columns of
+        // a tall matrix and long particle arrays, every combination of strided and dense ends.
+        // Receives are posted first (a large blocking send to oneself would wait for ever).
+        let rows = 5000, columns = 3
+        let column = MessageLayout<Double>.column(rows: rows, columns: columns)
+        func matrix(_ rank: Int) -> [Double] { (0..<rows * columns).map { Double(rank * 100_000 + $0) } }
+        let mine = matrix(c.rank), previous = matrix(c.previous)
+        func columnOf(_ values: [Double], _ index: Int) -> [Double] { (0..<rows).map { values[$0 * columns + index] } }
+        // Strided to strided: column 0 into column 2.
+        let landed = MessageBuffer(matrix(c.rank))
+        var receive = try c.world.immediateReceive(into: landed, layout: column, at: 2, from: c.previous, tag: 710)
+        try c.world.send(mine, layout: column, at: 0, to: c.next, tag: 710)
+        _ = try receive.wait()
+        var expected = matrix(c.rank)
+        for row in 0..<rows { expected[row * columns + 2] = previous[row * columns] }
+        try expect(landed.array == expected, "large column to column")
+        // Dense to strided, strided to dense.
+        let second = MessageBuffer(matrix(c.rank))
+        receive = try c.world.immediateReceive(into: second, layout: column, at: 1, from: c.previous, tag: 711)
+        try c.world.send(columnOf(mine, 1), to: c.next, tag: 711)
+        _ = try receive.wait()
+        expected = matrix(c.rank)
+        for row in 0..<rows { expected[row * columns + 1] = previous[row * columns + 1] }
+        try expect(second.array == expected, "large dense array into a column")
+        let flat = MessageBuffer<Double>(repeating: -1, count: rows)
+        receive = try c.world.immediateReceive(into: flat, from: c.previous, tag: 712)
+        try c.world.send(mine, layout: column, at: 2, to: c.next, tag: 712)
+        _ = try receive.wait()
+        try expect(flat.array == columnOf(previous, 2), "large column into a dense array")
+        // Nonblocking on both sides, the receive posted after the send has started.
+        let count = 3000
+        var send = try c.world.immediateSend((0..<count).map { Particle.made(by: c.rank, $0) }, to: c.next, tag: 713)
+        try c.world.barrier()
+        let inbox = MessageBuffer(repeating: Particle(position: .zero, id: 0, scratch: 12), count: count)
+        receive = try c.world.immediateReceive(into: inbox, from: c.previous, tag: 713)
+        _ = try receive.wait()
+        _ = try send.wait()
+        let got = inbox.array
+        try expect(got.indices.allSatisfy { got[$0].sameData(Particle.made(by: c.previous, $0)) && got[$0].scratch == 12 },
+            "large immediate particle exchange")
+        return .passed
+    },
+
     Scenario("datatype-errors") { c in
         let column = MessageLayout<Double>.column(rows: 4, columns: 3)
         let values = [Double](repeating: 1, count: 12)
