@@ -115,6 +115,18 @@ struct DerivedDatatypeTests {
         #expect(ofBodies.size == 2 * Body.datatype.size && ofBodies.blocks.count == 6)
     }
 
+    /// Packs or unpacks the whole of `packed` in `fragment`-byte pieces, as the transport does.
+    private func copyInFragments(
+        _ type: Datatype, user: UnsafeMutableRawPointer, packed: UnsafeMutableRawBufferPointer, fragment: Int, unpacking: Bool
+    ) {
+        var offset = 0
+        while offset < packed.count {
+            let length = min(fragment, packed.count - offset)
+            type.copyPacked(range: offset, length: length, user: user, packed: packed.baseAddress! + offset, unpacking: unpacking)
+            offset += length
+        }
+    }
+
     @Test(arguments: [1, 3, 7, 13, 64, 1000])
     func fragmentsStartAnywhere(fragment: Int) {
         // Packing and unpacking fragment by fragment, from any offset, equals doing it whole.
@@ -132,12 +144,7 @@ struct DerivedDatatypeTests {
             source.withUnsafeMutableBytes { source in
                 whole.withUnsafeMutableBytes { type.pack(source.baseAddress!, count: count, into: $0.baseAddress!) }
                 pieces.withUnsafeMutableBytes { pieces in
-                    var offset = 0
-                    while offset < pieces.count {
-                        let length = min(fragment, pieces.count - offset)
-                        type.copyPacked(range: offset, length: length, user: source.baseAddress!, packed: pieces.baseAddress! + offset, unpacking: false)
-                        offset += length
-                    }
+                    copyInFragments(type, user: source.baseAddress!, packed: pieces, fragment: fragment, unpacking: false)
                 }
             }
             #expect(pieces == whole, "\(type): packing in \(fragment)-byte fragments")
@@ -148,12 +155,7 @@ struct DerivedDatatypeTests {
             }
             unpacked.withUnsafeMutableBytes { out in
                 whole.withUnsafeMutableBytes { packed in
-                    var offset = 0
-                    while offset < packed.count {
-                        let length = min(fragment, packed.count - offset)
-                        type.copyPacked(range: offset, length: length, user: out.baseAddress!, packed: packed.baseAddress! + offset, unpacking: true)
-                        offset += length
-                    }
+                    copyInFragments(type, user: out.baseAddress!, packed: packed, fragment: fragment, unpacking: true)
                 }
             }
             #expect(unpacked == expected, "\(type): unpacking in \(fragment)-byte fragments")
