@@ -17,6 +17,8 @@ struct Launcher {
         var timeout: Double?
         var tagOutput: Bool
         var ringBytes: Int
+        /// Bind each rank to one CPU: `nil` decides (bind when the ranks fit the CPUs).
+        var bindToCore: Bool? = nil
     }
 
     /// How long ranks have between SIGTERM and SIGKILL once the job is being ended. Short enough
@@ -88,15 +90,30 @@ struct Launcher {
         ]
         let argv = CStringArray(configuration.command)
         ranks.reserveCapacity(configuration.ranks)
+        // Bound to cores unless asked not to or the job oversubscribes the CPUs (then every rank
+        // must be free to run wherever a core is idle).
+        let binding = CoreBinding().flatMap { binding in
+            (configuration.bindToCore ?? (configuration.ranks <= binding.cpus.count)) && !binding.cpus.isEmpty ? binding : nil
+        }
+        let tagOutput = configuration.tagOutput
         for rank in 0..<configuration.ranks {
-            let process = try RankProcess.spawn(
-                rank: rank,
-                argv: argv,
-                environment: CStringArray(shared + ["SWIFTMPI_RANK=\(rank)"]),
-                processGroup: processGroup,
-                tagOutput: configuration.tagOutput,
-                defaultSignals: SignalRelay.ignoredForLauncherOnly
-            )
+            let group = processGroup
+            let spawn = { () throws(LaunchError) -> RankProcess in
+                try RankProcess.spawn(
+                    rank: rank,
+                    argv: argv,
+                    environment: CStringArray(shared + ["SWIFTMPI_RANK=\(rank)"]),
+                    processGroup: group,
+                    tagOutput: tagOutput,
+                    defaultSignals: SignalRelay.ignoredForLauncherOnly
+                )
+            }
+            let process: RankProcess
+            if let binding {
+                process = try binding.spawning(rank: rank, spawn)
+            } else {
+                process = try spawn()
+            }
             // The leader stays a zombie (never reaped before all ranks exist), so the group
             // outlives it even if it exits at once.
             if rank == 0 { processGroup = process.pid }

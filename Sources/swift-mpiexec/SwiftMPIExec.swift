@@ -43,6 +43,12 @@ struct SwiftMPIExec: ParsableCommand {
     ))
     var ringBytes = JobSegment.defaultRingBytes
 
+    @Option(help: ArgumentHelp(
+        "core: bind rank r to the r-th usable CPU; none: let the ranks run anywhere. Default: core when the ranks fit the CPUs, else none (as mpirun).",
+        valueName: "core|none"
+    ))
+    var bindTo: String?
+
     @Argument(
         parsing: .captureForPassthrough,
         help: ArgumentHelp("The program to run (searched in PATH), then its arguments.", valueName: "program")
@@ -58,6 +64,9 @@ struct SwiftMPIExec: ParsableCommand {
 
     func validate() throws {
         guard ranks >= 1 else { throw ValidationError("-n must be at least 1 (got \(ranks)).") }
+        if let bindTo, bindTo != "core" && bindTo != "none" {
+            throw ValidationError("--bind-to must be core or none (got \(bindTo)).")
+        }
         if let timeout, !(timeout > 0 && timeout.isFinite) {
             throw ValidationError("--timeout must be a positive number of seconds (got \(timeout)).")
         }
@@ -78,7 +87,8 @@ struct SwiftMPIExec: ParsableCommand {
                 command: programAndArguments,
                 timeout: timeout,
                 tagOutput: tagOutput,
-                ringBytes: ringBytes
+                ringBytes: ringBytes,
+                bindToCore: bindTo.map { $0 == "core" }
             ))
         } catch {
             if case .segment(let cause) = error, cause.errorClass == .argument {
