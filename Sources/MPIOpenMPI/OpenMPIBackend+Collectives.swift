@@ -18,7 +18,10 @@ extension OpenMPIBackend {
             try collectiveInChunks(operation, comm: comm)
             return
         }
+        // A value on the stack: a blocking call allocates nothing unless its counts need `int`
+        // copies (the v variants) or a Swift reduction needs a datatype.
         let arguments = try CollectiveArguments(operation)
+        defer { arguments.release() }
         try check(invoke(operation, arguments, comm: comm.mpi, request: nil), arguments.call(operation, blocking: true),
             arguments.context(operation))
     }
@@ -26,10 +29,10 @@ extension OpenMPIBackend {
     package func immediateCollective(_ operation: Collective, comm: CommHandle) throws(MPIError)
         -> (request: RequestHandle, resources: AnyObject?)
     {
-        let arguments = try CollectiveArguments(operation)
+        let arguments = PendingCollectiveArguments(try CollectiveArguments(operation))
         var request: MPI_Request?
-        try check(invoke(operation, arguments, comm: comm.mpi, request: &request), arguments.call(operation, blocking: false),
-            arguments.context(operation))
+        try check(invoke(operation, arguments.arguments, comm: comm.mpi, request: &request),
+            arguments.arguments.call(operation, blocking: false), arguments.arguments.context(operation))
         return (RequestHandle(raw: UInt(bitPattern: request)), arguments)
     }
 
@@ -130,9 +133,23 @@ extension Collective.Kind {
     }
 }
 
+/// The arguments of a nonblocking collective, kept alive (as the request's resources) until the
+/// operation completes.
+final class PendingCollectiveArguments {
+    let arguments: CollectiveArguments
+
+    init(_ arguments: CollectiveArguments) { self.arguments = arguments }
+
+    deinit {
+        var finalized: Int32 = 0
+        _ = MPI_Finalized(&finalized)
+        arguments.release(finalized: finalized != 0)
+    }
+}
+
 /// What an Open MPI collective call needs besides its buffers, converted from the public API's
-/// values and kept alive until the operation completes.
-final class CollectiveArguments {
+/// values; `release()` frees what it owns once the operation is over.
+struct CollectiveArguments {
     /// The count and datatype of the data: a `WireType` for the data-moving operations; the
     /// element datatype (with counts in elements) for reductions and the v variants.
     let count: Int32
@@ -205,29 +222,41 @@ final class CollectiveArguments {
         self.wire = wire
         self.operation = operation
         self.userReduction = userReduction
-        // Every initializer path below must leave the arrays owned, for deinit to free them.
-        var converted: [UnsafePointer<Int32>?] = []
-        do {
-            converted.append(try ints(collective.sendCounts, "send count"))
-            converted.append(try ints(collective.sendDisplacements, "send displacement"))
-            converted.append(try ints(collective.receiveCounts, collective.kind == .reduceScatter ? "count" : "receive count"))
-            converted.append(try ints(collective.receiveDisplacements, "receive displacement"))
-        } catch {
-            for pointer in converted { pointer?.deallocate() }
-            wire?.release()
-            throw error
+        // Every path below must leave the arrays owned, for `release()` to free them.
+        var sendCounts: UnsafePointer<Int32>?
+        var sendDisplacements: UnsafePointer<Int32>?
+        var receiveCounts: UnsafePointer<Int32>?
+        var receiveDisplacements: UnsafePointer<Int32>?
+        // Only the v variants and reduce-scatter carry counts.
+        if !(collective.sendCounts.isEmpty && collective.sendDisplacements.isEmpty && collective.receiveCounts.isEmpty
+            && collective.receiveDisplacements.isEmpty) {
+            do {
+                sendCounts = try ints(collective.sendCounts, "send count")
+                sendDisplacements = try ints(collective.sendDisplacements, "send displacement")
+                receiveCounts = try ints(collective.receiveCounts, collective.kind == .reduceScatter ? "count" : "receive count")
+                receiveDisplacements = try ints(collective.receiveDisplacements, "receive displacement")
+            } catch {
+                sendCounts?.deallocate()
+                sendDisplacements?.deallocate()
+                receiveCounts?.deallocate()
+                wire?.release()
+                throw error
+            }
         }
-        sendCounts = converted[0]
-        sendDisplacements = converted[1]
-        receiveCounts = converted[2]
-        receiveDisplacements = converted[3]
+        self.sendCounts = sendCounts
+        self.sendDisplacements = sendDisplacements
+        self.receiveCounts = receiveCounts
+        self.receiveDisplacements = receiveDisplacements
     }
 
-    deinit {
-        for pointer in [sendCounts, sendDisplacements, receiveCounts, receiveDisplacements] { pointer?.deallocate() }
-        var finalized: Int32 = 0
-        _ = MPI_Finalized(&finalized)
-        if finalized == 0 { wire?.release() }
+    /// Frees the count arrays and the wire datatype (which `MPI_Finalize` already freed, when
+    /// `finalized`).
+    func release(finalized: Bool = false) {
+        sendCounts?.deallocate()
+        sendDisplacements?.deallocate()
+        receiveCounts?.deallocate()
+        receiveDisplacements?.deallocate()
+        if !finalized { wire?.release() }
     }
 
     /// The C function's name, for error messages.
