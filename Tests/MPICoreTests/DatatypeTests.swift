@@ -162,6 +162,20 @@ struct DerivedDatatypeTests {
         }
     }
 
+    @Test func tupleAndNestedFields() {
+        struct Sample: BitwiseCopyable {
+            var coefficients: (Double, Double, Double)
+            var flag: Bool
+            var body: Body
+        }
+        let type = Datatype.structure(
+            of: Sample.self, .field(\.coefficients, count: 3, of: .double), .field(\.body, count: 1, of: Body.datatype))
+        let bodyOffset = MemoryLayout<Sample>.offset(of: \.body)!
+        #expect(type.size == 24 + Body.datatype.size)
+        #expect(type.blocks.first == DatatypeBlock(offset: 0, length: 24))
+        #expect(Array(type.blocks.dropFirst()) == Body.datatype.blocks.map { DatatypeBlock(offset: bodyOffset + $0.offset, length: $0.length) })
+    }
+
     @Test func runsOfScalars() {
         let lanes = Datatype.contiguous(3, of: .double, extent: 32)
         #expect(lanes.size == 24 && lanes.extent == 32 && !lanes.isDense)
