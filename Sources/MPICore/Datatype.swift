@@ -121,21 +121,23 @@ public struct Datatype: Hashable, Sendable, CustomStringConvertible {
         return DatatypeRegistry.register(.contiguous(count: count, element: element), extent: extent)
     }
 
-    public static let int8 = Datatype(.int8)
-    public static let int16 = Datatype(.int16)
-    public static let int32 = Datatype(.int32)
-    public static let int64 = Datatype(.int64)
-    public static let uint8 = Datatype(.uint8)
-    public static let uint16 = Datatype(.uint16)
-    public static let uint32 = Datatype(.uint32)
-    public static let uint64 = Datatype(.uint64)
-    public static let float = Datatype(.float32)
-    public static let double = Datatype(.float64)
-    public static let bool = Datatype(.bool)
+    // Computed, not stored: a `static let` of a struct is a lazily initialized global, read
+    // through an addressor call on every message; these fold to constants where they inline.
+    @inlinable public static var int8: Datatype { Datatype(.int8) }
+    @inlinable public static var int16: Datatype { Datatype(.int16) }
+    @inlinable public static var int32: Datatype { Datatype(.int32) }
+    @inlinable public static var int64: Datatype { Datatype(.int64) }
+    @inlinable public static var uint8: Datatype { Datatype(.uint8) }
+    @inlinable public static var uint16: Datatype { Datatype(.uint16) }
+    @inlinable public static var uint32: Datatype { Datatype(.uint32) }
+    @inlinable public static var uint64: Datatype { Datatype(.uint64) }
+    @inlinable public static var float: Datatype { Datatype(.float32) }
+    @inlinable public static var double: Datatype { Datatype(.float64) }
+    @inlinable public static var bool: Datatype { Datatype(.bool) }
     /// IEEE half precision. Open MPI 4.1 has no half type: it travels as 16 raw bits there.
-    public static let float16 = Datatype(.float16)
+    @inlinable public static var float16: Datatype { Datatype(.float16) }
     /// Untyped bytes (`MPI_BYTE`).
-    public static let byte = Datatype(.byte)
+    @inlinable public static var byte: Datatype { Datatype(.byte) }
 
     public var description: String {
         if layoutID != 0 { return DatatypeRegistry.layout(layoutID).description }

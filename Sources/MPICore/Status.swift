@@ -36,7 +36,7 @@ public struct Status: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// The status of a receive from the null process: source null, any tag, empty.
-    public static let null = Status(source: Communicator.nullProcess, tag: Communicator.anyTag, byteCount: 0)
+    @inlinable public static var null: Status { Status(source: Communicator.nullProcess, tag: Communicator.anyTag, byteCount: 0) }
 
     /// The status a request keeps when its operation failed with `error` (which was thrown).
     @usableFromInline
