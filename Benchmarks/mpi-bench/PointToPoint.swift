@@ -53,7 +53,7 @@ enum PointToPoint {
         try pingPong("column-latency", T.self, world: world, options: options, reporter: &reporter) { count, timed, warmup, peer in
             let rows = max(count, 1)
             var matrix = [T](repeating: zero(T.self), count: rows * columnStride)
-            let column = MessageLayout<T>.column(rows: rows, columns: columnStride)
+            let column = try MessageLayout<T>.column(rows: rows, columns: columnStride)
             return try Batches.time(timed: timed, warmup: warmup) { () throws(MPIError) in
                 if world.rank == 0 {
                     try world.send(matrix, layout: column, at: 1, to: peer, tag: 1)

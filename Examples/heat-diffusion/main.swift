@@ -93,8 +93,8 @@ do {
     let (left, right) = try grid.shift(dimension: 1)
 
     // What each edge is: a row is `width` consecutive cells, a column `height` cells a row apart.
-    let row = MessageLayout<Double>.contiguous(width)
-    let column = MessageLayout<Double>.column(rows: height, columns: stride)
+    let row = try MessageLayout<Double>.contiguous(width)
+    let column = try MessageLayout<Double>.column(rows: height, columns: stride)
     let fromUp = MessageBuffer<Double>(repeating: 0, count: width), fromDown = MessageBuffer<Double>(repeating: 0, count: width)
     let fromLeft = MessageBuffer<Double>(repeating: 0, count: height), fromRight = MessageBuffer<Double>(repeating: 0, count: height)
     /// The persistent halo exchange of `plate`: receives into the halo buffers, sends of its edges.

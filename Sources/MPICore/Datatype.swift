@@ -110,12 +110,18 @@ public struct Datatype: Hashable, Sendable, CustomStringConvertible {
 
     /// `count` consecutive elements of `element` as one element (`MPI_Type_contiguous`), whose
     /// extent is `extent` bytes (`MPI_Type_create_resized`; by default `count` × the element's
-    /// extent). `SIMD3<Double>` is `.contiguous(3, of: .double, extent: 32)`.
-    public static func contiguous(_ count: Int, of element: Datatype, extent: Int? = nil) -> Datatype {
-        precondition(count >= 1, "a contiguous datatype needs at least one element, got \(count)")
-        let natural = count * element.extent
+    /// extent). `SIMD3<Double>` is `try .contiguous(3, of: .double, extent: 32)`.
+    ///
+    /// - Throws: `MPIError(.count)` for fewer than one element, `MPIError(.argument)` for an
+    ///   extent smaller than the elements.
+    public static func contiguous(_ count: Int, of element: Datatype, extent: Int? = nil) throws(MPIError) -> Datatype {
+        guard count >= 1 else { throw MPIError(.count, "a contiguous datatype needs at least one element, got \(count)") }
+        let (natural, overflow) = count.multipliedReportingOverflow(by: element.extent)
+        guard !overflow else { throw MPIError(.count, "\(count) elements of \(element) overflow the address space") }
         let extent = extent ?? natural
-        precondition(extent >= natural, "extent \(extent) is smaller than the \(natural) bytes of \(count) × \(element)")
+        guard extent >= natural else {
+            throw MPIError(.argument, "extent \(extent) is smaller than the \(natural) bytes of \(count) × \(element)")
+        }
         // A dense run of a predefined element needs no layout; anything else is registered.
         if element.isPredefined && extent == natural { return Datatype(run: count, of: element.builtin, extent: extent) }
         return DatatypeRegistry.register(.contiguous(count: count, element: element), extent: extent)

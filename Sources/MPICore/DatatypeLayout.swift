@@ -73,21 +73,39 @@ extension Datatype {
 
     /// `count` blocks of `blockLength` elements of `element`, `stride` elements apart
     /// (`MPI_Type_vector`). Its extent runs from the first block's start to the last one's end.
-    public static func vector(count: Int, blockLength: Int, stride: Int, of element: Datatype) -> Datatype {
-        precondition(count >= 1 && blockLength >= 1, "a vector datatype needs at least one block of at least one element")
-        precondition(stride >= blockLength, "vector blocks may not overlap: stride \(stride) < block length \(blockLength)")
-        if count == 1 || stride == blockLength { return contiguous(count * blockLength, of: element) }
-        let extent = ((count - 1) * stride + blockLength) * element.extent
+    ///
+    /// - Throws: `MPIError(.count)` for fewer than one block or element per block or a layout
+    ///   larger than the address space, `MPIError(.argument)` for overlapping blocks (a stride
+    ///   shorter than the block).
+    public static func vector(count: Int, blockLength: Int, stride: Int, of element: Datatype) throws(MPIError) -> Datatype {
+        guard count >= 1 && blockLength >= 1 else {
+            throw MPIError(.count, "a vector datatype needs at least one block of at least one element, got \(count) × \(blockLength)")
+        }
+        guard stride >= blockLength else {
+            throw MPIError(.argument, "vector blocks may not overlap: stride \(stride) < block length \(blockLength)")
+        }
+        let (span, overflow) = (count - 1).multipliedReportingOverflow(by: stride)
+        let (elements, overflow2) = (span + blockLength).multipliedReportingOverflow(by: element.extent)
+        guard !overflow && !overflow2 else { throw MPIError(.count, "a vector of \(count) blocks \(stride) apart overflows the address space") }
+        if count == 1 || stride == blockLength { return try contiguous(count * blockLength, of: element) }
+        let extent = elements
         return DatatypeRegistry.register(
             .vector(count: count, blockLength: blockLength, stride: stride, element: element), extent: extent)
     }
 
     /// Blocks of `blockLength` elements of `element` starting at the given element
-    /// `displacements`, in that order (`MPI_Type_create_indexed_block`). Displacements must not
-    /// be negative; the extent runs from element 0 to the end of the furthest block.
-    public static func indexed(blockLength: Int, displacements: [Int], of element: Datatype) -> Datatype {
-        precondition(!displacements.isEmpty && blockLength >= 1, "an indexed datatype needs at least one block of at least one element")
-        precondition(displacements.allSatisfy { $0 >= 0 }, "indexed datatype displacements must not be negative")
+    /// `displacements`, in that order (`MPI_Type_create_indexed_block`); the extent runs from
+    /// element 0 to the end of the furthest block.
+    ///
+    /// - Throws: `MPIError(.count)` for no block or an empty one, `MPIError(.argument)` for a
+    ///   negative displacement.
+    public static func indexed(blockLength: Int, displacements: [Int], of element: Datatype) throws(MPIError) -> Datatype {
+        guard !displacements.isEmpty && blockLength >= 1 else {
+            throw MPIError(.count, "an indexed datatype needs at least one block of at least one element")
+        }
+        if let negative = displacements.first(where: { $0 < 0 }) {
+            throw MPIError(.argument, "indexed datatype displacements must not be negative, got \(negative)")
+        }
         let extent = (displacements.max()! + blockLength) * element.extent
         return DatatypeRegistry.register(
             .indexed(blockLength: blockLength, displacements: displacements, element: element), extent: extent)

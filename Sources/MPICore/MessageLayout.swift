@@ -4,14 +4,16 @@
 ///
 /// ```swift
 /// // Column j of a rows × columns row-major matrix: rows elements, columns apart.
-/// let column = MessageLayout<Double>.vector(count: rows, blockLength: 1, stride: columns)
+/// let column = try MessageLayout<Double>.vector(count: rows, blockLength: 1, stride: columns)
 /// try world.send(grid, layout: column, at: j, to: left)
 /// ```
 ///
 /// Only the selected elements travel, packed; a receive writes only the selected elements, so
 /// the rest of the buffer is untouched. On Open MPI the layout is the datatype itself
 /// (`MPI_Type_vector`, `MPI_Type_create_indexed_block`, committed once and cached); the
-/// shared-memory backend gathers and scatters the blocks.
+/// shared-memory backend gathers and scatters the blocks. The constructors throw
+/// `MPIError(.count)` or `MPIError(.argument)` for shapes MPI rejects (no block, overlapping
+/// blocks, negative displacements).
 public struct MessageLayout<Element: MessageElement>: Hashable, Sendable, CustomStringConvertible {
     /// The datatype one item of the layout is.
     public let datatype: Datatype
@@ -20,25 +22,25 @@ public struct MessageLayout<Element: MessageElement>: Hashable, Sendable, Custom
 
     /// `count` blocks of `blockLength` consecutive elements, the starts of consecutive blocks
     /// `stride` elements apart (`MPI_Type_vector`).
-    public static func vector(count: Int, blockLength: Int = 1, stride: Int) -> MessageLayout {
-        MessageLayout(.vector(count: count, blockLength: blockLength, stride: stride, of: Element.datatype))
+    public static func vector(count: Int, blockLength: Int = 1, stride: Int) throws(MPIError) -> MessageLayout {
+        MessageLayout(try .vector(count: count, blockLength: blockLength, stride: stride, of: Element.datatype))
     }
 
     /// Blocks of `blockLength` consecutive elements starting at each of `displacements`
     /// (element indices, in the order the data travels; `MPI_Type_create_indexed_block`).
-    public static func indexed(blockLength: Int = 1, displacements: [Int]) -> MessageLayout {
-        MessageLayout(.indexed(blockLength: blockLength, displacements: displacements, of: Element.datatype))
+    public static func indexed(blockLength: Int = 1, displacements: [Int]) throws(MPIError) -> MessageLayout {
+        MessageLayout(try .indexed(blockLength: blockLength, displacements: displacements, of: Element.datatype))
     }
 
     /// `count` consecutive elements (`MPI_Type_contiguous`).
-    public static func contiguous(_ count: Int) -> MessageLayout {
-        MessageLayout(.contiguous(count, of: Element.datatype))
+    public static func contiguous(_ count: Int) throws(MPIError) -> MessageLayout {
+        MessageLayout(try .contiguous(count, of: Element.datatype))
     }
 
     /// The column of a `rows × columns` row-major matrix (a vector of `rows` single elements,
     /// `columns` apart); pass the column's index as the offset of the operation.
-    public static func column(rows: Int, columns: Int) -> MessageLayout {
-        vector(count: rows, blockLength: 1, stride: columns)
+    public static func column(rows: Int, columns: Int) throws(MPIError) -> MessageLayout {
+        try vector(count: rows, blockLength: 1, stride: columns)
     }
 
     /// Elements one item moves.

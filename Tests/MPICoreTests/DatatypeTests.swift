@@ -97,21 +97,21 @@ struct DerivedDatatypeTests {
         #expect(partial[0].mass == 0 && partial[1].position == bodies[1].position && partial[1].id == -1)
     }
 
-    @Test func vectorAndIndexedLayouts() {
-        let column = MessageLayout<Double>.column(rows: 4, columns: 3)
+    @Test func vectorAndIndexedLayouts() throws {
+        let column = try MessageLayout<Double>.column(rows: 4, columns: 3)
         #expect(column.elementCount == 4)
         #expect(column.datatype.extent == (3 * 3 + 1) * 8)
         #expect(column.datatype.span == column.datatype.extent)
         #expect(column.datatype.blocks.map(\.offset) == [0, 24, 48, 72])
         // Consecutive blocks merge: a vector whose stride is its block length is contiguous.
-        #expect(MessageLayout<Double>.vector(count: 4, blockLength: 3, stride: 3).datatype.isDense)
-        let twoColumns = MessageLayout<Float>.vector(count: 2, blockLength: 2, stride: 5)
+        #expect(try MessageLayout<Double>.vector(count: 4, blockLength: 3, stride: 3).datatype.isDense)
+        let twoColumns = try MessageLayout<Float>.vector(count: 2, blockLength: 2, stride: 5)
         #expect(twoColumns.datatype.blocks == [DatatypeBlock(offset: 0, length: 8), DatatypeBlock(offset: 20, length: 8)])
-        let indexed = MessageLayout<Int32>.indexed(blockLength: 2, displacements: [6, 0])
+        let indexed = try MessageLayout<Int32>.indexed(blockLength: 2, displacements: [6, 0])
         #expect(indexed.datatype.blocks == [DatatypeBlock(offset: 24, length: 8), DatatypeBlock(offset: 0, length: 8)])
         #expect(indexed.datatype.extent == 32 && indexed.elementCount == 4)
         // A vector of structs flattens the struct's blocks into each element.
-        let ofBodies = Datatype.vector(count: 2, blockLength: 1, stride: 2, of: Body.datatype)
+        let ofBodies = try Datatype.vector(count: 2, blockLength: 1, stride: 2, of: Body.datatype)
         #expect(ofBodies.size == 2 * Body.datatype.size && ofBodies.blocks.count == 6)
     }
 
@@ -128,12 +128,12 @@ struct DerivedDatatypeTests {
     }
 
     @Test(arguments: [1, 3, 7, 13, 64, 1000])
-    func fragmentsStartAnywhere(fragment: Int) {
+    func fragmentsStartAnywhere(fragment: Int) throws {
         // Packing and unpacking fragment by fragment, from any offset, equals doing it whole.
         let types: [(Datatype, Int)] = [
-            (Body.datatype, 4), (MessageLayout<Double>.column(rows: 5, columns: 3).datatype, 2),
-            (Datatype.contiguous(3, of: .double, extent: 32), 5),
-            (MessageLayout<Int32>.indexed(blockLength: 2, displacements: [6, 0, 3]).datatype, 3),
+            (Body.datatype, 4), (try MessageLayout<Double>.column(rows: 5, columns: 3).datatype, 2),
+            (try Datatype.contiguous(3, of: .double, extent: 32), 5),
+            (try MessageLayout<Int32>.indexed(blockLength: 2, displacements: [6, 0, 3]).datatype, 3),
         ]
         for (type, count) in types {
             let span = (count - 1) * type.extent + type.span
@@ -162,6 +162,17 @@ struct DerivedDatatypeTests {
         }
     }
 
+    @Test func badShapesThrow() {
+        #expect(throws: MPIError.self) { try MessageLayout<Double>.vector(count: 0, stride: 3) }
+        #expect(throws: MPIError.self) { try MessageLayout<Double>.vector(count: 3, blockLength: 4, stride: 3) }
+        #expect(throws: MPIError.self) { try MessageLayout<Double>.column(rows: -1, columns: 3) }
+        #expect(throws: MPIError.self) { try MessageLayout<Double>.indexed(displacements: []) }
+        #expect(throws: MPIError.self) { try MessageLayout<Double>.indexed(displacements: [2, -1]) }
+        #expect(throws: MPIError.self) { try MessageLayout<Double>.contiguous(0) }
+        #expect(throws: MPIError.self) { try Datatype.contiguous(3, of: .double, extent: 16) }
+        #expect(throws: MPIError.self) { try Datatype.vector(count: Int.max / 2, blockLength: 1, stride: 4, of: .double) }
+    }
+
     @Test func tupleAndNestedFields() {
         struct Sample: BitwiseCopyable {
             var coefficients: (Double, Double, Double)
@@ -176,11 +187,11 @@ struct DerivedDatatypeTests {
         #expect(Array(type.blocks.dropFirst()) == Body.datatype.blocks.map { DatatypeBlock(offset: bodyOffset + $0.offset, length: $0.length) })
     }
 
-    @Test func runsOfScalars() {
-        let lanes = Datatype.contiguous(3, of: .double, extent: 32)
+    @Test func runsOfScalars() throws {
+        let lanes = try Datatype.contiguous(3, of: .double, extent: 32)
         #expect(lanes.size == 24 && lanes.extent == 32 && !lanes.isDense)
         #expect(lanes.blocks == [DatatypeBlock(offset: 0, length: 24)])
-        #expect(Datatype.contiguous(4, of: .float).isPrimitive)
+        #expect(try Datatype.contiguous(4, of: .float).isPrimitive)
         #expect("\(lanes)" == "float64×3 in 32")
     }
 }

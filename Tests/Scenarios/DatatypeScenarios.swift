@@ -142,7 +142,7 @@ let datatypeScenarios: [Scenario] = [
     Scenario("datatype-strided-halo") { c in
         // A rows × columns row-major block per rank; column 0 goes to the next rank's last column.
         let rows = 6, columns = 5
-        let column = MessageLayout<Double>.column(rows: rows, columns: columns)
+        let column = try MessageLayout<Double>.column(rows: rows, columns: columns)
         try expect(column.elementCount == rows && column.datatype.size == rows * 8, "column layout \(column): \(column.elementCount) elements")
         func grid(_ rank: Int) -> [Double] { (0..<rows * columns).map { Double(rank * 1000 + $0) } }
         func afterHalo(_ rank: Int, from source: Int) -> [Double] {
@@ -169,7 +169,7 @@ let datatypeScenarios: [Scenario] = [
         // Nonblocking and persistent, with two columns per message (count 2 of a 1-column layout
         // moves columns 0 and 1: the extent is one row shorter than the block, so use a
         // two-column vector instead).
-        let twoColumns = MessageLayout<Double>.vector(count: rows, blockLength: 2, stride: columns)
+        let twoColumns = try MessageLayout<Double>.vector(count: rows, blockLength: 2, stride: columns)
         let block = MessageBuffer(grid(c.rank))
         let halo = MessageBuffer(grid(c.rank))
         var receive = try c.world.immediateReceive(into: halo, layout: twoColumns, at: columns - 2, from: c.previous, tag: 602)
@@ -194,7 +194,7 @@ let datatypeScenarios: [Scenario] = [
         }
 
         // An indexed layout: the diagonal, in reverse order.
-        let diagonal = MessageLayout<Double>.indexed(displacements: (0..<rows).reversed().map { $0 * columns + $0 % columns })
+        let diagonal = try MessageLayout<Double>.indexed(displacements: (0..<rows).reversed().map { $0 * columns + $0 % columns })
         let square = grid(c.rank)
         var landed = [Double](repeating: -1, count: rows)
         try c.ringStep(
@@ -210,7 +210,7 @@ let datatypeScenarios: [Scenario] = [
         // a tall matrix and long particle arrays, every combination of strided and dense ends.
         // Receives are posted first (a large blocking send to oneself would wait for ever).
         let rows = 5000, columns = 3
-        let column = MessageLayout<Double>.column(rows: rows, columns: columns)
+        let column = try MessageLayout<Double>.column(rows: rows, columns: columns)
         func matrix(_ rank: Int) -> [Double] { (0..<rows * columns).map { Double(rank * 100_000 + $0) } }
         let mine = matrix(c.rank), previous = matrix(c.previous)
         func columnOf(_ values: [Double], _ index: Int) -> [Double] { (0..<rows).map { values[$0 * columns + index] } }
@@ -250,7 +250,7 @@ let datatypeScenarios: [Scenario] = [
     },
 
     Scenario("datatype-errors") { c in
-        let column = MessageLayout<Double>.column(rows: 4, columns: 3)
+        let column = try MessageLayout<Double>.column(rows: 4, columns: 3)
         let values = [Double](repeating: 1, count: 12)
         try expectError(.buffer, "a column past the matrix's last column") {
             try c.world.send(values, layout: column, at: 3, to: c.next, tag: 700)
