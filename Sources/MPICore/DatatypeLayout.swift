@@ -37,7 +37,7 @@ extension Datatype {
             }
             precondition(count >= 1, "a field needs at least one element, got \(count)")
             precondition(
-                (count - 1) * type.extent + type.size <= MemoryLayout<Value>.size,
+                (count - 1) * type.extent + type.span <= MemoryLayout<Value>.size,
                 "\(count) × \(type) (\(count * type.extent) bytes) do not fit \(keyPath), a \(Value.self) of \(MemoryLayout<Value>.size) bytes")
             return Field(member: DatatypeMember(offset: offset, count: count, type: type))
         }
@@ -65,7 +65,7 @@ extension Datatype {
         precondition(!fields.isEmpty, "a struct datatype needs at least one field")
         let stride = MemoryLayout<T>.stride
         for field in fields {
-            let end = field.member.offset + (field.member.count - 1) * field.member.type.extent + field.member.type.size
+            let end = field.member.offset + (field.member.count - 1) * field.member.type.extent + field.member.type.span
             precondition(end <= MemoryLayout<T>.size, "a field of \(T.self) reaches byte \(end), past its \(MemoryLayout<T>.size) bytes")
         }
         return DatatypeRegistry.register(.structure(name: "\(T.self)", members: fields.map(\.member)), extent: stride)
