@@ -79,6 +79,37 @@ public struct CartesianTopology: Sendable {
                 down.source == Communicator.nullProcess ? nil : fromUpper)
     }
 
+    /// Swaps faces with both neighbours along `dimension` in place, on a local block that keeps
+    /// its ghost cells in the same array: the item of `layout` at element `faces.lower` goes to
+    /// the lower neighbour, the one at `faces.upper` to the upper neighbour, and what they send
+    /// lands in the items at `ghosts.upper` (from the upper neighbour) and `ghosts.lower` (from
+    /// the lower one). With a row layout along one dimension and a column layout
+    /// (``MessageLayout/column(rows:columns:)``) along the other, this is a 2-D halo exchange with
+    /// no packing by hand. Past a non-periodic edge nothing is sent and the ghosts keep their
+    /// values.
+    ///
+    /// ```swift
+    /// // A height × width block with one ghost cell around it, row-major, `stride = width + 2`.
+    /// try grid.exchange(&block, along: 0, layout: row, faces: (stride + 1, height * stride + 1),
+    ///                   ghosts: (1, (height + 1) * stride + 1))
+    /// try grid.exchange(&block, along: 1, layout: column, faces: (stride + 1, stride + width),
+    ///                   ghosts: (stride, stride + width + 1))
+    /// ```
+    public func exchange<T: MessageElement>(
+        _ block: inout [T], along dimension: Int, layout: MessageLayout<T>,
+        faces: (lower: Int, upper: Int), ghosts: (lower: Int, upper: Int), tag: Int = 0
+    ) throws(MPIError) {
+        let (lower, upper) = try shift(dimension: dimension)
+        // Upward: the upper face to the upper neighbour, the lower ghost from the lower one; then
+        // downward.
+        try communicator.sendReceive(
+            &block, sending: layout, at: faces.upper, to: upper, sendTag: tag,
+            receiving: layout, at: ghosts.lower, from: lower, receiveTag: tag)
+        try communicator.sendReceive(
+            &block, sending: layout, at: faces.lower, to: lower, sendTag: tag,
+            receiving: layout, at: ghosts.upper, from: upper, receiveTag: tag)
+    }
+
     /// A grid of `ranks` processes over `dimensions.count` dimensions, as square as possible,
     /// extents in non-increasing order; non-zero entries of `dimensions` are kept as given
     /// (`MPI_Dims_create`).

@@ -31,6 +31,45 @@ let topologyScenarios: [Scenario] = [
         return .passed
     },
 
+    Scenario("cartesian-halo-layouts") { c in
+        // A 2-D grid, periodic along 0 only; each rank's 4 × 5 block with one ghost cell around.
+        let dimensions = try CartesianTopology.balancedDimensions(ranks: c.size, constraints: [0, 0])
+        guard let grid = try CartesianTopology(c.world, dimensions: dimensions, periodic: [true, false]) else {
+            throw ScenarioFailure("every rank of a grid as large as the world must be on it")
+        }
+        let height = 4, width = 5, stride = width + 2
+        let row = try MessageLayout<Int>.contiguous(width)
+        let column = try MessageLayout<Int>.column(rows: height, columns: stride)
+        // Interior cell (r, c) of rank k holds k * 1000 + r * 10 + c; ghosts start at -1.
+        func block(_ rank: Int) -> [Int] {
+            var cells = [Int](repeating: -1, count: (height + 2) * stride)
+            for r in 1...height { for col in 1...width { cells[r * stride + col] = rank * 1000 + r * 10 + col } }
+            return cells
+        }
+        var mine = block(grid.communicator.rank)
+        try grid.exchange(&mine, along: 0, layout: row, faces: (stride + 1, height * stride + 1),
+            ghosts: (1, (height + 1) * stride + 1), tag: 70)
+        try grid.exchange(&mine, along: 1, layout: column, faces: (stride + 1, stride + width),
+            ghosts: (stride, stride + width + 1), tag: 71)
+        let (up, down) = try grid.shift(dimension: 0)
+        let (left, right) = try grid.shift(dimension: 1)
+        for col in 1...width {
+            try expect(mine[col] == block(up)[height * stride + col], "ghost row from the lower neighbour along 0, column \(col)")
+            try expect(mine[(height + 1) * stride + col] == block(down)[stride + col], "ghost row from the upper neighbour along 0, column \(col)")
+        }
+        for r in 1...height {
+            let fromLeft = left == Communicator.nullProcess ? -1 : block(left)[r * stride + width]
+            let fromRight = right == Communicator.nullProcess ? -1 : block(right)[r * stride + 1]
+            try expect(mine[r * stride] == fromLeft, "ghost column from the lower neighbour along 1, row \(r): \(mine[r * stride])")
+            try expect(mine[r * stride + width + 1] == fromRight, "ghost column from the upper neighbour along 1, row \(r)")
+        }
+        try expect(mine[0] == -1 && mine[stride - 1] == -1, "corner ghosts are not part of either exchange")
+        for r in 1...height {
+            for col in 1...width { try expect(mine[r * stride + col] == grid.communicator.rank * 1000 + r * 10 + col, "interior cell (\(r), \(col)) changed") }
+        }
+        return .passed
+    },
+
     Scenario("cartesian-subgrid") { c in
         // A 1-D grid of all but the last rank: the last rank is left out.
         let cells = max(c.size - 1, 1)
