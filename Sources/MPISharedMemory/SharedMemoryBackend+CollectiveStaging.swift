@@ -1,9 +1,5 @@
 import MPICore
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 // Derived datatypes in the shared-memory backend's collectives. Point-to-point operations hand
 // a datatype whose data does not fill its extent to the engine, which gathers each ring fragment
 // from the caller's elements as it writes it and scatters each arriving fragment into the

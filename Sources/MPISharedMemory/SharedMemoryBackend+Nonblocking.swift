@@ -51,11 +51,8 @@ extension SharedMemoryBackend {
     ) throws(MPIError) -> RequestHandle {
         lockEngine()
         defer { unlockEngine() }
-        let capacity = try byteCount(count, type)
-        let info = try info(comm)
-        let id = engine.pointee.postReceive(
-            into: buffer, capacity: capacity, from: source < 0 ? -1 : info.members[source],
-            context: info.context, tag: tag, communicator: Int(comm.raw), layout: type.layout)
+        let id = try postReceive(
+            into: buffer, count: count, type: type, from: source, tag: tag, in: try info(comm), communicator: Int(comm.raw))
         return handle(id, .receive)
     }
 

@@ -315,6 +315,19 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         return bytes
     }
 
+    /// Posts a receive of `count` elements of `type` from communicator rank `source` (or any)
+    /// on communicator `info` (`communicator`: its handle, for nonblocking statuses); returns
+    /// the engine's id for it.
+    @inline(__always)
+    func postReceive(
+        into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype, from source: Int, tag: Int,
+        in info: CommunicatorInfo, communicator: Int = 0
+    ) throws(MPIError) -> Int {
+        engine.pointee.postReceive(
+            into: buffer, capacity: try byteCount(count, type), from: source < 0 ? -1 : info.members[source],
+            context: info.context, tag: tag, communicator: communicator, layout: type.layout)
+    }
+
     package func send(
         _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
         to dest: Int, tag: Int, comm: CommHandle, mode: SendMode
@@ -333,11 +346,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     ) throws(MPIError) -> Status {
         lockEngine()
         defer { unlockEngine() }
-        let capacity = try byteCount(count, type)
         let info = try info(comm)
-        let id = engine.pointee.postReceive(
-            into: buffer, capacity: capacity, from: source < 0 ? -1 : info.members[source],
-            context: info.context, tag: tag, layout: type.layout)
+        let id = try postReceive(into: buffer, count: count, type: type, from: source, tag: tag, in: info)
         return try status(of: engine.pointee.completeReceive(id), rankOfWorld: info.rankOfWorld, type: type)
     }
 
@@ -350,10 +360,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         defer { unlockEngine() }
         let info = try info(comm)
         let sendBytes = try byteCount(sendCount, sendType)
-        let capacity = try byteCount(receiveCount, receiveType)
-        let id = engine.pointee.postReceive(
-            into: receiveBuffer, capacity: capacity, from: source < 0 ? -1 : info.members[source],
-            context: info.context, tag: receiveTag, layout: receiveType.layout)
+        let id = try postReceive(
+            into: receiveBuffer, count: receiveCount, type: receiveType, from: source, tag: receiveTag, in: info)
         try engine.pointee.send(sendBuffer, count: sendBytes, to: info.members[dest], context: info.context,
             tag: sendTag, synchronous: false, layout: sendType.layout)
         return try status(of: engine.pointee.completeReceive(id), rankOfWorld: info.rankOfWorld, type: receiveType)
