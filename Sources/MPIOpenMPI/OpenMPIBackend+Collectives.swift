@@ -65,8 +65,10 @@ extension OpenMPIBackend {
         case .barrier:
             return request.map { MPI_Ibarrier(comm, $0) } ?? MPI_Barrier(comm)
         case .broadcast:
-            return request.map { MPI_Ibcast(operation.receive, count, type, root, comm, $0) }
-                ?? MPI_Bcast(operation.receive, count, type, root, comm)
+            // The root's data may come read-only (in `send`); MPI_Bcast only reads it there.
+            let data = operation.receive ?? UnsafeMutableRawPointer(mutating: operation.send)
+            return request.map { MPI_Ibcast(data, count, type, root, comm, $0) }
+                ?? MPI_Bcast(data, count, type, root, comm)
         case .reduce:
             return request.map { MPI_Ireduce(send, operation.receive, count, type, op, root, comm, $0) }
                 ?? MPI_Reduce(send, operation.receive, count, type, op, root, comm)

@@ -7,6 +7,7 @@ import MPICore
 
 extension SharedMemoryBackend {
     package func collective(_ operation: Collective, comm: CommHandle) throws(MPIError) {
+        let operation = operation.rootDataInReceive
         if operation.type.isComposite {
             let (staged, staging) = try stage(operation, comm: comm)
             do {
@@ -27,7 +28,7 @@ extension SharedMemoryBackend {
     package func immediateCollective(_ operation: Collective, comm: CommHandle) throws(MPIError)
         -> (request: RequestHandle, resources: AnyObject?)
     {
-        var operation = operation
+        var operation = operation.rootDataInReceive
         var staging: CollectiveStaging?
         if operation.type.isComposite { (operation, staging) = try stage(operation, comm: comm) }
         lockEngine()
@@ -52,5 +53,17 @@ extension SharedMemoryBackend {
             throw MPIError(.communicator, "communicator \(comm.raw) is not valid")
         }
         return engine.pointee.makeSchedule(operation, communicator: index)
+    }
+}
+
+extension Collective {
+    /// The operation with a broadcast root's data (which the front end passes read-only, in
+    /// `send`) where the schedules look for it, in `receive`: the root's buffer is only ever read.
+    var rootDataInReceive: Collective {
+        guard kind == .broadcast, receive == nil, let send else { return self }
+        var operation = self
+        operation.receive = UnsafeMutableRawPointer(mutating: send)
+        operation.send = nil
+        return operation
     }
 }

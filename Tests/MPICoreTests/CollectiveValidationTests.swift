@@ -21,16 +21,12 @@ struct CollectiveValidationTests: RecordingFixture {
         expectError(.count, mentioning: "counts[1] is 2") { () throws(MPIError) in _ = try world.allGatherv([1], counts: [1, 2, 1]) }
         expectError(.count, mentioning: "counts[0] is -1") { () throws(MPIError) in _ = try world.allGatherv([1], counts: [-1, 1, 1]) }
         expectError(.count, mentioning: "too small") { () throws(MPIError) in
-            try three.withUnsafeBufferPointer { send throws(MPIError) in
-                var small = [0, 0]
-                try small.withUnsafeMutableBufferPointer { receive throws(MPIError) in try world.allReduce(send, into: receive, op: .sum) }
-            }
+            var small = [0, 0]
+            try world.allReduce(three, into: &small, op: .sum)
         }
         expectError(.argument, mentioning: "displacements[2] is -4") { () throws(MPIError) in
             var buffer = [0, 0, 0]
-            try buffer.withUnsafeMutableBufferPointer { buffer throws(MPIError) in
-                try world.allGatherv(inPlace: buffer, counts: [1, 1, 1], displacements: [0, 1, -4])
-            }
+            try world.allGatherv(.inPlace(), into: &buffer, counts: [1, 1, 1], displacements: [0, 1, -4])
         }
         #expect(backend.calls.isEmpty)
     }
@@ -38,8 +34,9 @@ struct CollectiveValidationTests: RecordingFixture {
     @Test func whatReachesTheBackend() throws {
         _ = try world.allReduce([1.0, 2.0], op: .sum)
         var values: [Int32] = [1, 2, 3]
-        try world.allGather(&values)
-        _ = try world.gatherv([Int8(1)], counts: [2, 1, 0], root: 1)
+        try world.allGather(.inPlace(), into: &values)
+        var gathered = [Int8](repeating: 0, count: 3)
+        try world.gatherv([Int8(1)], into: &gathered, counts: [2, 1, 0], root: 1)
         _ = try world.scatter([UInt16](), count: 2, root: 0)
         try world.barrier()
         #expect(backend.calls == [
@@ -53,7 +50,7 @@ struct CollectiveValidationTests: RecordingFixture {
 
     @Test func nonblockingCollectivesLendTheirBuffers() throws {
         let buffer = MessageBuffer(repeating: 1.5, count: 3)
-        var request = try world.immediateAllReduce(inPlace: buffer, op: .max)
+        var request = try world.immediateAllReduce(.inPlace(), into: buffer, op: .max)
         #expect(buffer.isLent)
         expectError(.buffer, mentioning: "MessageBuffer") { () throws(MPIError) in _ = try world.immediateBroadcast(buffer, root: 0) }
         try request.wait()

@@ -461,7 +461,7 @@ struct ReductionCheck: ScalarCheck {
             let expected = reference(reduction, ranks: 0...(n - 1), elements: (c.rank * count)..<((c.rank + 1) * count), salt: salt)
             if inPlace {
                 var buffer = mine
-                try buffer.withUnsafeMutableBufferPointer { try c.world.reduceScatterBlock(inPlace: $0, op: reduction.op) }
+                try c.world.reduceScatterBlock(.inPlace(), into: &buffer, op: reduction.op)
                 try expect(Array(buffer.prefix(count)) == expected, "\(what) on rank \(c.rank) gave \(buffer.prefix(8))")
             } else {
                 let result = try c.world.reduceScatterBlock(mine, op: reduction.op)
@@ -476,7 +476,7 @@ struct ReductionCheck: ScalarCheck {
             let expected = reference(reduction, ranks: 0...(n - 1), elements: start..<(start + counts[c.rank]), salt: salt)
             if inPlace {
                 var buffer = mine
-                try buffer.withUnsafeMutableBufferPointer { try c.world.reduceScatter(inPlace: $0, counts: counts, op: reduction.op) }
+                try c.world.reduceScatter(.inPlace(), into: &buffer, counts: counts, op: reduction.op)
                 try expect(Array(buffer.prefix(counts[c.rank])) == expected, "\(what) on rank \(c.rank) gave \(buffer.prefix(8))")
             } else {
                 let result = try c.world.reduceScatter(mine, counts: counts, op: reduction.op)
@@ -519,7 +519,7 @@ struct MovementCheck: ScalarCheck {
                 let part = try c.world.scatter(c.rank == root ? everything : [], count: count, root: root)
                 try expect(part == block(c.rank), "scatter of \(what) from \(root) gave \(part.prefix(8))")
                 var buffer = c.rank == root ? everything : [T](repeating: T.make(-1), count: count)
-                try buffer.withUnsafeMutableBufferPointer { try c.world.scatter(inPlace: $0, root: root) }
+                try c.world.scatter(.inPlace(), into: &buffer, root: root)
                 try expect(buffer == (c.rank == root ? everything : block(c.rank)), "in-place scatter of \(what) from \(root)")
             }
 
@@ -562,34 +562,31 @@ func variableCountChecks<T: ScenarioScalar>(_ c: Context, _ type: T.Type) throws
             // Displacements, through buffer pointers.
             var spreadOut = [T](repeating: filler, count: end)
             let mine = block(c.rank)
-            try mine.withUnsafeBufferPointer { send in
-                try spreadOut.withUnsafeMutableBufferPointer { receive in
-                    try c.world.gatherv(send, into: receive, counts: counts, displacements: displacements, root: root)
-                }
-            }
+            try c.world.gatherv(mine, into: &spreadOut, counts: counts, displacements: displacements, root: root)
             try expect(spreadOut == (c.rank == root ? spread(block) : [T](repeating: filler, count: end)), "gatherv with displacements of \(what) to \(root)")
             // In place at the root.
             var inPlace = c.rank == root ? spread { $0 == root ? block(root) : [T](repeating: filler, count: counts[$0]) } : block(c.rank)
-            try inPlace.withUnsafeMutableBufferPointer { try c.world.gatherv(inPlace: $0, counts: counts, displacements: displacements, root: root) }
+            if c.rank == root {
+                try c.world.gatherv(.inPlace(), into: &inPlace, counts: counts, displacements: displacements, root: root)
+            } else {
+                var unused: [T] = []
+                try c.world.gatherv(inPlace, into: &unused, counts: counts, displacements: displacements, root: root)
+            }
             try expect(inPlace == (c.rank == root ? spread(block) : block(c.rank)), "in-place gatherv of \(what) to \(root)")
 
             let part = try c.world.scatterv(c.rank == root ? packed : [], counts: counts, root: root)
             try expect(part == block(c.rank), "scatterv of \(what) from \(root)")
             var receive = [T](repeating: filler, count: counts[c.rank])
             let source = c.rank == root ? spread(block) : []
-            try source.withUnsafeBufferPointer { send in
-                try receive.withUnsafeMutableBufferPointer { receive in
-                    try c.world.scatterv(send, counts: counts, displacements: displacements, into: receive, root: root)
-                }
-            }
+            try c.world.scatterv(source, counts: counts, displacements: displacements, into: &receive, root: root)
             try expect(receive == block(c.rank), "scatterv with displacements of \(what) from \(root)")
             var scatterInPlace = c.rank == root ? spread(block) : [T](repeating: filler, count: counts[c.rank])
-            try scatterInPlace.withUnsafeMutableBufferPointer { try c.world.scatterv(inPlace: $0, counts: counts, displacements: displacements, root: root) }
+            try c.world.scatterv(.inPlace(), counts: counts, displacements: displacements, into: &scatterInPlace, root: root)
             try expect(scatterInPlace == (c.rank == root ? spread(block) : block(c.rank)), "in-place scatterv of \(what) from \(root)")
         }
         try expect(try c.world.allGatherv(block(c.rank), counts: counts) == packed, "allGatherv of \(what)")
         var everywhere = spread { $0 == c.rank ? block(c.rank) : [T](repeating: filler, count: counts[$0]) }
-        try everywhere.withUnsafeMutableBufferPointer { try c.world.allGatherv(inPlace: $0, counts: counts, displacements: displacements) }
+        try c.world.allGatherv(.inPlace(), into: &everywhere, counts: counts, displacements: displacements)
         try expect(everywhere == spread(block), "in-place allGatherv with displacements of \(what)")
 
         // All-to-all-v: rank q sends (q + p + base) % 5 elements to rank p.
@@ -603,7 +600,7 @@ func variableCountChecks<T: ScenarioScalar>(_ c: Context, _ type: T.Type) throws
         let symmetric = (0..<n).map { (c.rank + $0 + base) % 4 }
         func symmetricPiece(_ from: Int, _ to: Int) -> [T] { (0..<((from + to + base) % 4)).map { T.make(seed(from, $0 + to * 100, base + 1)) } }
         var exchange = (0..<n).flatMap { symmetricPiece(c.rank, $0) }
-        try exchange.withUnsafeMutableBufferPointer { try c.world.allToAllv(inPlace: $0, counts: symmetric) }
+        try c.world.allToAllv(.inPlace(), sendCounts: [], into: &exchange, receiveCounts: symmetric)
         try expect(exchange == (0..<n).flatMap { symmetricPiece($0, c.rank) }, "in-place allToAllv of \(what)")
     }
 }

@@ -108,9 +108,7 @@ let datatypeScenarios: [Scenario] = [
         let variable = (0...c.rank).map { Particle.made(by: c.rank, $0) }
         let expectedVariable = (0..<c.size).flatMap { rank in (0...rank).map { Particle.made(by: rank, $0) } }
         var all = [Particle](repeating: Particle(position: .zero, id: 0, scratch: 4), count: counts.reduce(0, +))
-        try variable.withUnsafeBufferPointer { send in
-            try all.withUnsafeMutableBufferPointer { receive in try c.world.allGatherv(send, into: receive, counts: counts) }
-        }
+        try c.world.allGatherv(variable, into: &all, counts: counts)
         try expect(same(all, expectedVariable) && all.allSatisfy { $0.scratch == 4 }, "allGatherv gave \(all)")
 
         // Reductions with a user-defined operation on the struct, blocking and nonblocking.

@@ -93,12 +93,6 @@ public final class Communicator: Sendable, CustomStringConvertible {
         return try backend.compare(handle, other.handle)
     }
 
-    /// Blocks until every process of the communicator has called it (`MPI_Barrier`).
-    public func barrier() throws(MPIError) {
-        try checkActive()
-        try backend.barrier(handle)
-    }
-
     /// Ends every process of the job with `errorCode` (`MPI_Abort`).
     public func abort(errorCode: Int = 1) -> Never {
         backend.abort(errorCode: errorCode)

@@ -49,7 +49,7 @@ public struct CartesianTopology: Sendable {
 
     /// The ranks this process receives from and sends to when data moves `displacement` steps
     /// along `dimension` (`MPI_Cart_shift`); ``Communicator/nullProcess`` past a non-periodic edge.
-    public func shift(dimension: Int, by displacement: Int = 1) throws(MPIError) -> (source: Int, destination: Int) {
+    public func shift(along dimension: Int, by displacement: Int = 1) throws(MPIError) -> (source: Int, destination: Int) {
         guard dimensions.indices.contains(dimension) else {
             throw MPIError(.dimensions, "dimension \(dimension) of a \(dimensions.count)-dimensional grid")
         }
@@ -69,7 +69,7 @@ public struct CartesianTopology: Sendable {
     public func exchange<T: MessageElement>(
         along dimension: Int, towardLower: [T], towardUpper: [T], tag: Int = 0
     ) throws(MPIError) -> (fromLower: [T]?, fromUpper: [T]?) {
-        let (lower, upper) = try shift(dimension: dimension)
+        let (lower, upper) = try shift(along: dimension)
         var fromLower = [T](repeating: towardUpper.first ?? towardLower.first ?? zeroElement(T.self), count: towardUpper.count)
         var fromUpper = [T](repeating: towardLower.first ?? towardUpper.first ?? zeroElement(T.self), count: towardLower.count)
         // Upward: send to the upper neighbour, receive from the lower one; then downward.
@@ -99,7 +99,7 @@ public struct CartesianTopology: Sendable {
         _ block: inout [T], along dimension: Int, layout: MessageLayout<T>,
         faces: (lower: Int, upper: Int), ghosts: (lower: Int, upper: Int), tag: Int = 0
     ) throws(MPIError) {
-        let (lower, upper) = try shift(dimension: dimension)
+        let (lower, upper) = try shift(along: dimension)
         // Upward: the upper face to the upper neighbour, the lower ghost from the lower one; then
         // downward.
         try communicator.sendReceive(

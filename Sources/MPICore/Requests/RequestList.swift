@@ -10,6 +10,7 @@ public struct RequestList: ~Copyable {
         var loan: Loan
         var status: Status?
         var isPersistent: Bool
+        var origin: RequestOrigin
     }
 
     /// Backends live as long as the process (see `Runtime`), so no reference count is kept.
@@ -28,6 +29,7 @@ public struct RequestList: ~Copyable {
 
     /// Waits for every pending request, then empties the list, keeping its storage for reuse.
     public mutating func removeAll() throws(MPIError) {
+        // Waited for here, so none of them counts as dropped.
         defer {
             for slot in slots where slot.isPersistent {
                 if let handle = slot.handle { backend?.release(handle) }
@@ -39,7 +41,10 @@ public struct RequestList: ~Copyable {
 
     deinit {
         for index in slots.indices where slots[index].status == nil {
-            if let handle = slots[index].handle { _ = try? backend?.wait(handle) }
+            if let handle = slots[index].handle {
+                RequestOrigin.reportDropped(slots[index].origin)
+                _ = try? backend?.wait(handle)
+            }
             slots[index].loan.end()
         }
         for slot in slots where slot.isPersistent {
@@ -58,7 +63,8 @@ public struct RequestList: ~Copyable {
     public mutating func add(_ request: consuming Request) -> Int {
         if backend == nil { backend = request.backend }
         slots.append(Slot(
-            handle: request.handle, loan: request.loan, status: request.result, isPersistent: request.persistent))
+            handle: request.handle, loan: request.loan, status: request.result, isPersistent: request.persistent,
+            origin: request.origin))
         // The list now owns the operation; leave the moved-from request with nothing to do.
         request.handle = nil
         request.loan = .none
@@ -196,7 +202,8 @@ public struct RequestList: ~Copyable {
 
 extension Communicator {
     /// Runs `body` with an empty request list and waits for every request still pending in it
-    /// when `body` returns or throws, so memory lent to those requests outlives them.
+    /// when `body` returns or throws, so memory lent to those requests outlives them (a scope
+    /// that waits: nothing it holds counts as dropped).
     public func withRequests<R, E: Error>(
         capacity: Int = 0, _ body: (inout RequestList) throws(E) -> R
     ) throws(E) -> R {

@@ -164,7 +164,7 @@ public struct Datatype: Hashable, Sendable, CustomStringConvertible {
 ///     static let datatype = Datatype.structure(of: Particle.self, .field(\.position), .field(\.id))
 /// }
 /// ```
-public protocol MessageElement: BitwiseCopyable, SendableMetatype {
+public protocol MessageElement: BitwiseCopyable, SendableMetatype, ReceiveBuffer where Element == Self {
     /// The datatype values of this type travel as.
     static var datatype: Datatype { get }
 }

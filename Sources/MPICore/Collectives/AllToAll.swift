@@ -1,0 +1,127 @@
+// All-to-all (MPI-4.1 §6.8): block `i` of every rank to rank `i` — equal blocks (`MPI_Alltoall`)
+// or of different sizes (`MPI_Alltoallv`); into a buffer (in place with `.inPlace()`), as new
+// arrays, and immediate.
+
+extension Communicator {
+    @inlinable
+    func describeAllToAll<T: MessageElement>(
+        _ send: UnsafeBufferPointer<T>?, _ receive: UnsafeMutableBufferPointer<T>,
+        _ submit: (Collective) throws(MPIError) -> Void
+    ) throws(MPIError) {
+        try checkActive()
+        guard let send else {
+            return try submit(Collective(.allToAll, type: T.datatype, count: try blockCount(receive.count, "allToAll buffer"),
+                receive: UnsafeMutableRawPointer(receive.baseAddress), inPlace: true))
+        }
+        let count = try blockCount(send.count, "allToAll send buffer")
+        try checkRoom(receive.count, for: send.count, "allToAll result")
+        try submit(Collective(.allToAll, type: T.datatype, count: count, send: UnsafeRawPointer(send.baseAddress),
+            receive: UnsafeMutableRawPointer(receive.baseAddress)))
+    }
+
+    /// Sends block `i` of `send` to rank `i`, which stores it as block `r` of its `receive`
+    /// (`MPI_Alltoall`). `send` is size equal blocks; `receive` holds as many elements. With
+    /// `.inPlace()`, block `i` of `receive` goes to rank `i` and is replaced by its block.
+    @inlinable
+    public func allToAll<Send: SendBuffer, Receive: ReceiveBuffer>(
+        _ send: Send, into receive: inout Receive
+    ) throws(MPIError) where Send.Element == Receive.Element {
+        try runCollective(send, &receive) { (send, receive, submit) throws(MPIError) in try describeAllToAll(send, receive, submit) }
+    }
+
+    /// Block `i` of `values` goes to rank `i`; returns the blocks received, in rank order
+    /// (`MPI_Alltoall`).
+    @inlinable
+    public func allToAll<Values: SendBuffer>(_ values: Values) throws(MPIError) -> [Values.Element] {
+        try collectiveResult(values, count: try elementCount(values)) { (send, receive, submit) throws(MPIError) in
+            try describeAllToAll(send, receive, submit)
+        }
+    }
+
+    /// Starts `MPI_Ialltoall` of `send` into `receive`.
+    @inlinable
+    public func immediateAllToAll<Send: SendBuffer, Receive: LendableReceiveBuffer>(
+        _ send: Send, into receive: Receive
+    ) throws(MPIError) -> Request where Send.Element == Receive.Element {
+        try startCollective(send, receive, origin: RequestOrigin(.allToAll)) { (send, receive, submit) throws(MPIError) in
+            try describeAllToAll(send, receive, submit)
+        }
+    }
+
+    /// Starts an all-to-all of `values`; the request returns the blocks received, in rank order
+    /// (`MPI_Ialltoall`).
+    @inlinable
+    public func immediateAllToAll<Values: SendBuffer>(_ values: Values) throws(MPIError) -> CollectiveRequest<Values.Element> {
+        try startCollectiveResult(values, count: try elementCount(values), origin: RequestOrigin(.allToAll)) {
+            (send, receive, submit) throws(MPIError) in try describeAllToAll(send, receive, submit)
+        }
+    }
+
+    // MARK: All-to-allv
+
+    @inlinable
+    func describeAllToAllv<T: MessageElement>(
+        _ send: UnsafeBufferPointer<T>?, sendCounts: [Int], sendDisplacements: [Int]?,
+        _ receive: UnsafeMutableBufferPointer<T>, receiveCounts: [Int], receiveDisplacements: [Int]?,
+        _ submit: (Collective) throws(MPIError) -> Void
+    ) throws(MPIError) {
+        try checkActive()
+        let receiveDisplacements = try layout(counts: receiveCounts, displacements: receiveDisplacements, room: receive.count, "allToAllv receive")
+        guard let send else {
+            return try withCounts(receiveCounts, receiveDisplacements) { (counts, displacements) throws(MPIError) in
+                try submit(Collective(.allToAllv, type: T.datatype, receive: UnsafeMutableRawPointer(receive.baseAddress), inPlace: true,
+                    receiveCounts: counts, receiveDisplacements: displacements))
+            }
+        }
+        let sendDisplacements = try layout(counts: sendCounts, displacements: sendDisplacements, room: send.count, "allToAllv send", sending: true)
+        try withCounts(sendCounts, sendDisplacements) { (sendCounts, sendDisplacements) throws(MPIError) in
+            try withCounts(receiveCounts, receiveDisplacements) { (receiveCounts, receiveDisplacements) throws(MPIError) in
+                try submit(Collective(.allToAllv, type: T.datatype, send: UnsafeRawPointer(send.baseAddress),
+                    receive: UnsafeMutableRawPointer(receive.baseAddress),
+                    sendCounts: sendCounts, sendDisplacements: sendDisplacements,
+                    receiveCounts: receiveCounts, receiveDisplacements: receiveDisplacements))
+            }
+        }
+    }
+
+    /// Sends `sendCounts[i]` elements at `sendDisplacements[i]` of `send` to rank `i`, and
+    /// receives `receiveCounts[i]` elements from rank `i` at `receiveDisplacements[i]` of
+    /// `receive` (`MPI_Alltoallv`; displacements default to packed). With `.inPlace()`, the
+    /// send counts are ignored: the receive blocks of `receive` go out and are replaced.
+    @inlinable
+    public func allToAllv<Send: SendBuffer, Receive: ReceiveBuffer>(
+        _ send: Send, sendCounts: [Int], sendDisplacements: [Int]? = nil,
+        into receive: inout Receive, receiveCounts: [Int], receiveDisplacements: [Int]? = nil
+    ) throws(MPIError) where Send.Element == Receive.Element {
+        try runCollective(send, &receive) { (send, receive, submit) throws(MPIError) in
+            try describeAllToAllv(send, sendCounts: sendCounts, sendDisplacements: sendDisplacements,
+                receive, receiveCounts: receiveCounts, receiveDisplacements: receiveDisplacements, submit)
+        }
+    }
+
+    /// Sends `blocks[i]` to rank `i` and returns the block each rank sent here; no rank needs to
+    /// know the sizes in advance (`MPI_Alltoall` of the counts, then `MPI_Alltoallv`).
+    @inlinable
+    public func allToAllv<T: MessageElement>(_ blocks: [[T]]) throws(MPIError) -> [[T]] {
+        guard blocks.count == size else {
+            throw MPIError(.count, "allToAllv needs one block per rank: \(blocks.count) blocks for \(size) ranks")
+        }
+        let sendCounts = blocks.map(\.count)
+        let receiveCounts = try allToAll(sendCounts)
+        var received = try makeArray(count: try total(receiveCounts, "allToAllv receive counts")) { (_: UnsafeMutableBufferPointer<T>) throws(MPIError) in }
+        try allToAllv(blocks.flatMap { $0 }, sendCounts: sendCounts, into: &received, receiveCounts: receiveCounts)
+        return split(received, counts: receiveCounts)
+    }
+
+    /// Starts `MPI_Ialltoallv` of `send` into `receive`.
+    @inlinable
+    public func immediateAllToAllv<Send: SendBuffer, Receive: LendableReceiveBuffer>(
+        _ send: Send, sendCounts: [Int], sendDisplacements: [Int]? = nil,
+        into receive: Receive, receiveCounts: [Int], receiveDisplacements: [Int]? = nil
+    ) throws(MPIError) -> Request where Send.Element == Receive.Element {
+        try startCollective(send, receive, origin: RequestOrigin(.allToAllv)) { (send, receive, submit) throws(MPIError) in
+            try describeAllToAllv(send, sendCounts: sendCounts, sendDisplacements: sendDisplacements,
+                receive, receiveCounts: receiveCounts, receiveDisplacements: receiveDisplacements, submit)
+        }
+    }
+}

@@ -1,0 +1,129 @@
+// Scatter (MPI-4.1 §6.6): the root's blocks, one to each rank — equal blocks (`MPI_Scatter`) or of
+// different sizes (`MPI_Scatterv`); into a buffer (in place at the root with `.inPlace()`), as a
+// new array, and immediate.
+//
+// In place at the root, `receive` holds every block and keeps its own (MPI_IN_PLACE as the root's
+// receive buffer); the other ranks pass their send argument as usual (it is not read).
+
+extension Communicator {
+    @inlinable
+    func describeScatter<T: MessageElement>(
+        _ send: UnsafeBufferPointer<T>?, _ receive: UnsafeMutableBufferPointer<T>, root: Int,
+        _ submit: (Collective) throws(MPIError) -> Void
+    ) throws(MPIError) {
+        try checkCollective(root: root)
+        guard rank == root else {
+            return try submit(Collective(.scatter, type: T.datatype, count: receive.count, root: root,
+                receive: UnsafeMutableRawPointer(receive.baseAddress)))
+        }
+        guard let send else {
+            return try submit(Collective(.scatter, type: T.datatype, count: try blockCount(receive.count, "scatter in place"), root: root,
+                send: UnsafeRawPointer(receive.baseAddress), inPlace: true))
+        }
+        try checkRoom(send.count, for: try blocks(receive.count), "scattered blocks", sending: true)
+        try submit(Collective(.scatter, type: T.datatype, count: receive.count, root: root,
+            send: UnsafeRawPointer(send.baseAddress), receive: UnsafeMutableRawPointer(receive.baseAddress)))
+    }
+
+    /// Sends block `i` of the root's `send` (blocks of `receive`'s count, in rank order) to rank
+    /// `i`'s `receive` (`MPI_Scatter`). `send` is significant only at the root; there it may be
+    /// `.inPlace()`: `receive` holds every block and keeps its own.
+    @inlinable
+    public func scatter<Send: SendBuffer, Receive: ReceiveBuffer>(
+        _ send: Send, into receive: inout Receive, root: Int
+    ) throws(MPIError) where Send.Element == Receive.Element {
+        try runCollective(send, &receive, roles: CollectiveRoles(sends: rank == root)) { (send, receive, submit) throws(MPIError) in
+            try describeScatter(send, receive, root: root, submit)
+        }
+    }
+
+    /// This rank's block of `count` elements of the root's `values` (`MPI_Scatter`); `values`
+    /// is read only at the root.
+    @inlinable
+    public func scatter<Values: SendBuffer>(_ values: Values, count: Int, root: Int) throws(MPIError) -> [Values.Element] {
+        try checkCount(count)
+        return try collectiveResult(values, count: count, roles: CollectiveRoles(sends: rank == root)) { (send, receive, submit) throws(MPIError) in
+            try describeScatter(send, receive, root: root, submit)
+        }
+    }
+
+    /// Starts `MPI_Iscatter` of the root's `send` into every rank's `receive`.
+    @inlinable
+    public func immediateScatter<Send: SendBuffer, Receive: LendableReceiveBuffer>(
+        _ send: Send, into receive: Receive, root: Int
+    ) throws(MPIError) -> Request where Send.Element == Receive.Element {
+        try startCollective(send, receive, roles: CollectiveRoles(sends: rank == root), origin: RequestOrigin(.scatter)) {
+            (send, receive, submit) throws(MPIError) in try describeScatter(send, receive, root: root, submit)
+        }
+    }
+
+    /// Starts scattering the root's `values` in blocks of `count`; the request returns this
+    /// rank's block (`MPI_Iscatter`).
+    @inlinable
+    public func immediateScatter<Values: SendBuffer>(_ values: Values, count: Int, root: Int) throws(MPIError) -> CollectiveRequest<Values.Element> {
+        try checkCount(count)
+        return try startCollectiveResult(values, count: count, roles: CollectiveRoles(sends: rank == root), origin: RequestOrigin(.scatter)) {
+            (send, receive, submit) throws(MPIError) in try describeScatter(send, receive, root: root, submit)
+        }
+    }
+
+    // MARK: Scatterv
+
+    @inlinable
+    func describeScatterv<T: MessageElement>(
+        _ send: UnsafeBufferPointer<T>?, _ receive: UnsafeMutableBufferPointer<T>, counts: [Int], displacements: [Int]?, root: Int,
+        _ submit: (Collective) throws(MPIError) -> Void
+    ) throws(MPIError) {
+        try checkCollective(root: root)
+        guard rank == root else {
+            return try submit(Collective(.scatterv, type: T.datatype, count: receive.count, root: root,
+                receive: UnsafeMutableRawPointer(receive.baseAddress)))
+        }
+        let source = send ?? UnsafeBufferPointer(receive)
+        let displacements = try layout(counts: counts, displacements: displacements, room: source.count, "scatterv", sending: true)
+        if send != nil { try checkRoom(receive.count, for: counts[rank], "scatterv block") }
+        try withCounts(counts, displacements) { (counts, displacements) throws(MPIError) in
+            try submit(Collective(.scatterv, type: T.datatype, count: counts[rank], root: root, send: UnsafeRawPointer(source.baseAddress),
+                receive: send == nil ? nil : UnsafeMutableRawPointer(receive.baseAddress), inPlace: send == nil,
+                sendCounts: counts, sendDisplacements: displacements))
+        }
+    }
+
+    /// Sends `counts[i]` elements at `displacements[i]` of the root's `send` (default: packed)
+    /// to rank `i`'s `receive`, which holds at least `counts[i]` (`MPI_Scatterv`). `send`,
+    /// `counts` and `displacements` are significant only at the root, where `send` may be
+    /// `.inPlace()` (`receive` holds every block and keeps its own).
+    @inlinable
+    public func scatterv<Send: SendBuffer, Receive: ReceiveBuffer>(
+        _ send: Send, counts: [Int], displacements: [Int]? = nil, into receive: inout Receive, root: Int
+    ) throws(MPIError) where Send.Element == Receive.Element {
+        try runCollective(send, &receive, roles: CollectiveRoles(sends: rank == root)) { (send, receive, submit) throws(MPIError) in
+            try describeScatterv(send, receive, counts: counts, displacements: displacements, root: root, submit)
+        }
+    }
+
+    /// This rank's `counts[rank]` elements of the root's `values`, packed in rank order
+    /// (`MPI_Scatter` of the counts, then `MPI_Scatterv`). `values` and `counts` are read only
+    /// at the root; the other ranks may pass empty arrays.
+    @inlinable
+    public func scatterv<Values: SendBuffer>(_ values: Values, counts: [Int], root: Int) throws(MPIError) -> [Values.Element] {
+        try checkCollective(root: root)
+        let atRoot = rank == root
+        if atRoot { _ = try ownCount(counts, "scatterv") }
+        let count = try scatter(atRoot ? counts : [], count: 1, root: root)[0]
+        return try collectiveResult(values, count: count, roles: CollectiveRoles(sends: atRoot)) { (send, receive, submit) throws(MPIError) in
+            try describeScatterv(send, receive, counts: counts, displacements: nil, root: root, submit)
+        }
+    }
+
+    /// Starts `MPI_Iscatterv` of the root's `send` into every rank's `receive`.
+    @inlinable
+    public func immediateScatterv<Send: SendBuffer, Receive: LendableReceiveBuffer>(
+        _ send: Send, counts: [Int], displacements: [Int]? = nil, into receive: Receive, root: Int
+    ) throws(MPIError) -> Request where Send.Element == Receive.Element {
+        try startCollective(send, receive, roles: CollectiveRoles(sends: rank == root), origin: RequestOrigin(.scatterv)) {
+            (send, receive, submit) throws(MPIError) in
+            try describeScatterv(send, receive, counts: counts, displacements: displacements, root: root, submit)
+        }
+    }
+}

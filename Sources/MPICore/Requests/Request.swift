@@ -1,0 +1,210 @@
+/// A nonblocking operation in flight (`MPI_Request`).
+///
+/// A request keeps alive whatever memory the operation uses: a copy of an array or value it
+/// sends, a ``MessageBuffer`` lent and locked. Dropping a request that has not completed waits
+/// for it — memory in use is never freed — and says so once per process on standard error,
+/// naming the operation, peer and tag, so a forgotten request does not become a silent hang.
+///
+/// ``wait()`` blocks the calling thread; ``completion()`` suspends the calling task instead.
+public struct Request: ~Copyable {
+    /// Backends live as long as the process (see `Runtime`), so no reference count is kept.
+    @usableFromInline unowned(unsafe) let backend: any Backend
+    @usableFromInline var handle: RequestHandle?
+    @usableFromInline var loan: Loan
+    @usableFromInline var result: Status?
+    @usableFromInline let persistent: Bool
+    @usableFromInline let origin: RequestOrigin
+
+    @inlinable
+    init(
+        backend: any Backend, handle: RequestHandle?, loan: Loan, result: Status?, persistent: Bool = false,
+        origin: RequestOrigin
+    ) {
+        self.backend = backend
+        self.handle = handle
+        self.loan = loan
+        self.result = result
+        self.persistent = persistent
+        self.origin = origin
+    }
+
+    /// A request that completed at once (e.g. with the null process).
+    @inlinable
+    static func completed(_ backend: any Backend, _ status: Status, origin: RequestOrigin) -> Request {
+        Request(backend: backend, handle: nil, loan: .none, result: status, origin: origin)
+    }
+
+    deinit {
+        if let handle, result == nil {
+            RequestOrigin.reportDropped(origin)
+            _ = try? backend.wait(handle)
+            loan.end()
+        }
+        if persistent, let handle { backend.release(handle) }
+    }
+
+    /// Whether the operation has completed (as far as the last ``test()`` or ``wait()`` knows).
+    public var isComplete: Bool { result != nil }
+
+    /// Waits for the operation to complete and returns its status (`MPI_Wait`), blocking the
+    /// calling thread. When the operation failed, its error is thrown, the request is complete
+    /// all the same and its status (from then on) has ``Status/error`` set.
+    @inlinable @discardableResult
+    public mutating func wait() throws(MPIError) -> Status {
+        if let result { return result }
+        do {
+            let status = try backend.wait(handle!)
+            complete(status)
+            return status
+        } catch {
+            complete(.failed(error))
+            throw error
+        }
+    }
+
+    /// The status if the operation has completed, else `nil` (`MPI_Test`). A failed operation
+    /// throws its error, as ``wait()`` does.
+    @inlinable
+    public mutating func test() throws(MPIError) -> Status? {
+        if let result { return result }
+        do {
+            guard let status = try backend.test(handle!) else { return nil }
+            complete(status)
+            return status
+        } catch {
+            complete(.failed(error))
+            throw error
+        }
+    }
+
+    /// Asks for a pending receive to be cancelled (`MPI_Cancel`); ``wait()`` then returns a
+    /// status whose ``Status/isCancelled`` says whether it was. Sends cannot be cancelled.
+    public mutating func cancel() throws(MPIError) {
+        guard result == nil, let handle else { return }
+        try backend.cancel(handle)
+    }
+
+    @inlinable
+    mutating func complete(_ status: Status) {
+        result = status
+        loan.end()
+        if !persistent {
+            handle = nil
+            loan = .none
+        }
+    }
+
+    // MARK: Persistent requests
+
+    /// Starts a persistent request again once it has completed (`MPI_Start`).
+    public mutating func start() throws(MPIError) {
+        guard persistent, let handle else {
+            throw MPIError(.request, "only a persistent request can be started")
+        }
+        guard result != nil else { throw MPIError(.request, "a persistent request cannot be started while active") }
+        try loan.renew()
+        do {
+            try backend.start(handle)
+        } catch {
+            loan.end()
+            throw error
+        }
+        result = nil
+    }
+}
+
+/// What a request was started for, for the message that names a request dropped while pending.
+@usableFromInline
+struct RequestOrigin: Sendable {
+    @usableFromInline enum Operation: UInt8, Sendable {
+        case send, receive, persistentSend, persistentReceive, collective
+    }
+
+    @usableFromInline let operation: Operation
+    /// The collective's kind (raw value), or 0.
+    @usableFromInline let collective: UInt8
+    @usableFromInline let peer: Int32
+    @usableFromInline let tag: Int32
+
+    @inlinable
+    init(_ operation: Operation, peer: Int, tag: Int) {
+        self.operation = operation
+        collective = 0
+        self.peer = Int32(truncatingIfNeeded: peer)
+        self.tag = Int32(truncatingIfNeeded: tag)
+    }
+
+    @inlinable
+    init(_ kind: Collective.Kind) {
+        operation = .collective
+        collective = kind.rawValue
+        peer = -1
+        tag = -1
+    }
+
+    var description: String {
+        switch operation {
+        case .collective:
+            let name = Collective.Kind(rawValue: collective).map { "\($0)" } ?? "collective"
+            return "immediate \(name)"
+        case .send: return "immediate send to rank \(peer), tag \(tag)"
+        case .persistentSend: return "persistent send to rank \(peer), tag \(tag)"
+        case .receive, .persistentReceive:
+            let source = peer == Int32(Communicator.anySource) ? "any source" : "rank \(peer)"
+            let what = tag == Int32(Communicator.anyTag) ? "any tag" : "tag \(tag)"
+            return "\(operation == .receive ? "immediate" : "persistent") receive from \(source), \(what)"
+        }
+    }
+
+    /// Says once per process, on standard error, that a pending request was dropped.
+    @usableFromInline
+    static func reportDropped(_ origin: RequestOrigin) {
+        guard droppedReported.exchange(true, ordering: .relaxed) == false else { return }
+        let message = "swift-mpi: warning: a Request for an \(origin.description) was dropped while pending; "
+            + "waiting for it here (a request should be waited for, tested to completion or kept in a RequestList; "
+            + "further dropped requests are not reported)\n"
+        writeToStandardError(message)
+    }
+}
+
+/// A pending receive into a new array, which ``wait()`` hands back.
+public struct ReceiveRequest<Element: MessageElement>: ~Copyable {
+    @usableFromInline var request: Request
+    @usableFromInline let storage: OwnedElements<Element>?
+
+    @inlinable
+    init(request: consuming Request, storage: OwnedElements<Element>?) {
+        self.request = request
+        self.storage = storage
+    }
+
+    /// Waits for the message and returns its elements and status (`MPI_Wait`).
+    @inlinable
+    public consuming func wait() throws(MPIError) -> (values: [Element], status: Status) {
+        let status = try request.wait()
+        return (values(for: status), status)
+    }
+
+    /// Suspends until the message has arrived and returns its elements and status.
+    public consuming func completion() async throws -> (values: [Element], status: Status) {
+        let status = try await request.completion()
+        return (values(for: status), status)
+    }
+
+    @inlinable
+    func values(for status: Status) -> [Element] {
+        guard let storage else { return [] }
+        let count = Swift.min(status.count(of: Element.self) ?? storage.storage.count, storage.storage.count)
+        return Array(UnsafeBufferPointer(rebasing: storage.storage[..<count]))
+    }
+
+    /// Whether the message has arrived (`MPI_Test`); call ``wait()`` to take it.
+    @inlinable
+    public mutating func test() throws(MPIError) -> Bool { try request.test() != nil }
+
+    /// Asks for the receive to be cancelled (`MPI_Cancel`).
+    public mutating func cancel() throws(MPIError) { try request.cancel() }
+
+    /// Whether the receive is known to have completed.
+    public var isComplete: Bool { request.isComplete }
+}
