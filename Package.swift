@@ -33,8 +33,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
+        // The Codable codec of object messages (MessageEncoder/MessageDecoder). No C, no MPI.
+        .target(name: "MPIBinaryCoding", swiftSettings: swiftSettings),
         // Public, backend-neutral API and the internal backend protocol. No C.
-        .target(name: "MPICore", swiftSettings: swiftSettings),
+        .target(name: "MPICore", dependencies: ["MPIBinaryCoding"], swiftSettings: swiftSettings),
 
         // Open MPI's <mpi.h> with its handle macros turned into inline functions.
         .systemLibrary(
@@ -59,6 +61,7 @@ let package = Package(
             name: "MPI",
             dependencies: [
                 "MPICore",
+                "MPIBinaryCoding",
                 "MPISharedMemory",
                 .target(name: "MPIOpenMPI", condition: .when(traits: ["OpenMPI"])),
             ],
@@ -95,6 +98,7 @@ let package = Package(
         .executableTarget(name: "mpi-scenarios", dependencies: ["MPI"], path: "Tests/Scenarios", swiftSettings: swiftSettings),
 
         .testTarget(name: "MPICoreTests", dependencies: ["MPICore"], swiftSettings: swiftSettings),
+        .testTarget(name: "MPIBinaryCodingTests", dependencies: ["MPIBinaryCoding"], swiftSettings: swiftSettings),
         .testTarget(name: "MPISharedMemoryTests", dependencies: ["MPISharedMemory"], swiftSettings: swiftSettings),
         .testTarget(
             name: "ScenarioTests",

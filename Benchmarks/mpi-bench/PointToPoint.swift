@@ -127,14 +127,14 @@ enum PointToPoint {
                     do {
                         if receives {
                             for _ in 0..<window {
-                                requests.add(try world.unsafeImmediateReceive(
-                                    into: receive.baseAddress, count: count, from: peer, tag: 100))
+                                requests.add(try world.immediateReceive(
+                                    into: UnsafeMutableBufferPointer(rebasing: receive[..<count]), from: peer, tag: 100))
                             }
                         }
                         if sends {
                             for _ in 0..<window {
-                                requests.add(try world.unsafeImmediateSend(
-                                    UnsafePointer(send.baseAddress), count: count, to: peer, tag: 100))
+                                requests.add(try world.immediateSend(
+                                    UnsafeBufferPointer(rebasing: send[..<count]), to: peer, tag: 100))
                             }
                         }
                         try requests.removeAll()

@@ -187,8 +187,8 @@ do {
             for index in gradient.indices { gradient[index] = 0 }
             var partial = [model.accumulate(x: x, y: y, samples: slice(global, rank: world.rank, size: world.size), into: &gradient)]
             let reduceStart = try Environment.wallTime()
-            try world.allReduce(&gradient, op: .sum)
-            try world.allReduce(&partial, op: .sum)
+            try world.allReduce(.inPlace(), into: &gradient, op: .sum)
+            try world.allReduce(.inPlace(), into: &partial, op: .sum)
             reduceTime += try Environment.wallTime() - reduceStart
             lossSum += partial[0]
             model.step(gradient, scale: 1 / Float(options.batchSize), learningRate: learningRate)

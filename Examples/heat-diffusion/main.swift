@@ -89,8 +89,8 @@ do {
     var initial = [Double](repeating: 0, count: (height + 2) * stride)
     if gridRow == 0 { for column in 0..<stride { initial[column] = 1 } }  // the hot top edge
     let plates = (MessageBuffer(initial), MessageBuffer(initial))
-    let (up, down) = try grid.shift(dimension: 0)
-    let (left, right) = try grid.shift(dimension: 1)
+    let (up, down) = try grid.shift(along: 0)
+    let (left, right) = try grid.shift(along: 1)
 
     // What each edge is: a row is `width` consecutive cells, a column `height` cells a row apart.
     let row = try MessageLayout<Double>.contiguous(width)

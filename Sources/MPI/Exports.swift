@@ -1,1 +1,2 @@
 @_exported import MPICore
+@_exported import MPIBinaryCoding

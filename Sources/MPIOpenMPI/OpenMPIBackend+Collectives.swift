@@ -2,7 +2,7 @@
 import CMPI
 import MPICore
 
-// Collective operations (MPI-4.1 chapter 6) on Open MPI: one `MPI_*` call each, blocking or its
+// CollectiveFields operations (MPI-4.1 chapter 6) on Open MPI: one `MPI_*` call each, blocking or its
 // `MPI_I*` form. The arguments Open MPI needs besides the buffers (wire datatypes, `int` count
 // arrays, the operation and a Swift reduction's datatype) live in a `CollectiveArguments`, which a
 // nonblocking call hands back as the request's resources so they outlive the operation.
@@ -14,6 +14,10 @@ import MPICore
 
 extension OpenMPIBackend {
     package func collective(_ operation: Collective, comm: CommHandle) throws(MPIError) {
+        try run(operation.fields, comm: comm)
+    }
+
+    private func run(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError) {
         if operation.reduction != nil && operation.count > Int(Int32.max) && operation.kind.isElementwise {
             try collectiveInChunks(operation, comm: comm)
             return
@@ -29,6 +33,7 @@ extension OpenMPIBackend {
     package func immediateCollective(_ operation: Collective, comm: CommHandle) throws(MPIError)
         -> (request: RequestHandle, resources: AnyObject?)
     {
+        let operation = operation.fields
         let arguments = PendingCollectiveArguments(try CollectiveArguments(operation))
         var request: MPI_Request?
         try check(invoke(operation, arguments.arguments, comm: comm.mpi, request: &request),
@@ -37,7 +42,7 @@ extension OpenMPIBackend {
     }
 
     /// A reduction of more than `Int32.max` elements as consecutive reductions of 2³⁰.
-    private func collectiveInChunks(_ operation: Collective, comm: CommHandle) throws(MPIError) {
+    private func collectiveInChunks(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError) {
         let chunk = WireType.chunkElements
         let elementBytes = operation.type.extent
         var done = 0
@@ -46,14 +51,14 @@ extension OpenMPIBackend {
             part.count = min(chunk, operation.count - done)
             part.send = operation.send.map { $0 + done * elementBytes }
             part.receive = operation.receive.map { $0 + done * elementBytes }
-            try collective(part, comm: comm)
+            try run(part, comm: comm)
             done += part.count
         }
     }
 
     /// Calls the operation's `MPI_*` function, or its `MPI_I*` form when `request` is given.
     private func invoke(
-        _ operation: Collective, _ arguments: CollectiveArguments, comm: MPI_Comm, request: UnsafeMutablePointer<MPI_Request?>?
+        _ operation: CollectiveFields, _ arguments: CollectiveArguments, comm: MPI_Comm, request: UnsafeMutablePointer<MPI_Request?>?
     ) -> Int32 {
         let inPlace = UnsafeRawPointer(cmpi_in_place())
         let send = operation.inPlace ? inPlace : operation.send
@@ -65,10 +70,8 @@ extension OpenMPIBackend {
         case .barrier:
             return request.map { MPI_Ibarrier(comm, $0) } ?? MPI_Barrier(comm)
         case .broadcast:
-            // The root's data may come read-only (in `send`); MPI_Bcast only reads it there.
-            let data = operation.receive ?? UnsafeMutableRawPointer(mutating: operation.send)
-            return request.map { MPI_Ibcast(data, count, type, root, comm, $0) }
-                ?? MPI_Bcast(data, count, type, root, comm)
+            return request.map { MPI_Ibcast(operation.receive, count, type, root, comm, $0) }
+                ?? MPI_Bcast(operation.receive, count, type, root, comm)
         case .reduce:
             return request.map { MPI_Ireduce(send, operation.receive, count, type, op, root, comm, $0) }
                 ?? MPI_Reduce(send, operation.receive, count, type, op, root, comm)
@@ -166,7 +169,7 @@ struct CollectiveArguments {
     let receiveCounts: UnsafePointer<Int32>?
     let receiveDisplacements: UnsafePointer<Int32>?
 
-    init(_ collective: Collective) throws(MPIError) {
+    init(_ collective: CollectiveFields) throws(MPIError) {
         let type = collective.type
         // Run elements travel as their scalars in the v variants: counts scale by the run.
         let scale = type.isPrimitive ? type.run : 1
@@ -262,7 +265,7 @@ struct CollectiveArguments {
     }
 
     /// The C function's name, for error messages.
-    func call(_ collective: Collective, blocking: Bool) -> StaticString {
+    func call(_ collective: CollectiveFields, blocking: Bool) -> StaticString {
         switch (collective.kind, blocking) {
         case (.barrier, true): "MPI_Barrier"
         case (.barrier, false): "MPI_Ibarrier"
@@ -300,7 +303,7 @@ struct CollectiveArguments {
     }
 
     /// What the failed call was doing.
-    func context(_ collective: Collective) -> String {
+    func context(_ collective: CollectiveFields) -> String {
         var text = "\(collective.kind) of \(collective.count) \(collective.type) elements"
         if collective.kind.isRooted { text += " with root \(collective.root)" }
         if let reduction = collective.reduction {

@@ -14,7 +14,7 @@ struct CommunicatorInfo {
     /// Communicator rank of each world rank, or -1 for non-members.
     let rankOfWorld: UnsafeBufferPointer<Int>
     let rank: Int
-    /// Collective operations started on the communicator so far; numbers their messages' tags.
+    /// CollectiveFields operations started on the communicator so far; numbers their messages' tags.
     var collectiveSequence = 0
 
     init(context: UInt32, members: [Int], worldSize: Int, worldRank: Int) {

@@ -88,7 +88,7 @@ extension SharedMemoryBackend {
     /// moves packed for the data-moving collectives; reductions (whose user-defined operation
     /// works on the Swift layout) run on whole extents, read from the caller's memory, and only
     /// the datatype's data is copied into the caller's result.
-    func stage(_ operation: Collective, comm: CommHandle) throws(MPIError) -> (Collective, CollectiveStaging?) {
+    func stage(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError) -> (CollectiveFields, CollectiveStaging?) {
         let type = operation.type
         var op = operation
         if type.isDense {

@@ -1,17 +1,20 @@
 import MPICore
 
-// Collective operations on the shared-memory backend: each one is a schedule of point-to-point
+// CollectiveFields operations on the shared-memory backend: each one is a schedule of point-to-point
 // steps on the communicator's collective context (see `CollectiveSchedule+Plan.swift` for the
 // algorithms). A blocking call runs its schedule to completion; a nonblocking one hands it to the
 // engine, whose every progress moves it on, and `test`/`wait` complete it.
 
 extension SharedMemoryBackend {
     package func collective(_ operation: Collective, comm: CommHandle) throws(MPIError) {
-        let operation = operation.rootDataInReceive
+        try run(operation.fields, comm: comm)
+    }
+
+    private func run(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError) {
         if operation.type.isComposite {
             let (staged, staging) = try stage(operation, comm: comm)
             do {
-                try collective(staged, comm: comm)
+                try run(staged, comm: comm)
             } catch {
                 staging?.free()
                 throw error
@@ -28,7 +31,7 @@ extension SharedMemoryBackend {
     package func immediateCollective(_ operation: Collective, comm: CommHandle) throws(MPIError)
         -> (request: RequestHandle, resources: AnyObject?)
     {
-        var operation = operation.rootDataInReceive
+        var operation = operation.fields
         var staging: CollectiveStaging?
         if operation.type.isComposite { (operation, staging) = try stage(operation, comm: comm) }
         lockEngine()
@@ -46,7 +49,7 @@ extension SharedMemoryBackend {
     }
 
     /// The schedule of `operation`, numbered as the communicator's next collective.
-    private func makeSchedule(_ operation: Collective, comm: CommHandle) throws(MPIError) -> CollectiveSchedule {
+    private func makeSchedule(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError) -> CollectiveSchedule {
         let index = Int(comm.raw)
         guard index < engine.pointee.communicators.count, engine.pointee.communicators[index] != nil else {
             _ = try info(comm)
@@ -56,14 +59,3 @@ extension SharedMemoryBackend {
     }
 }
 
-extension Collective {
-    /// The operation with a broadcast root's data (which the front end passes read-only, in
-    /// `send`) where the schedules look for it, in `receive`: the root's buffer is only ever read.
-    var rootDataInReceive: Collective {
-        guard kind == .broadcast, receive == nil, let send else { return self }
-        var operation = self
-        operation.receive = UnsafeMutableRawPointer(mutating: send)
-        operation.send = nil
-        return operation
-    }
-}

@@ -23,6 +23,9 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
 
     private let segment: JobSegment
     let engine: UnsafeMutablePointer<Engine>
+    /// Below `ThreadLevel.multiple` (no engine lock): 1 while a thread is inside the engine, so a
+    /// second thread entering at the same time is caught instead of corrupting it.
+    let entered = Atomic<Int>(0)
     /// A word peers read at start-up to find out whether single-copy transfers work.
     private let probeWord: UnsafeMutablePointer<UInt64>
 
@@ -302,7 +305,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     /// A dissemination barrier: ⌈log2 n⌉ rounds of signature messages, so a barrier that meets
     /// another collective fails on every rank instead of hanging (see `CollectiveSchedule+Plan`).
     package func barrier(_ comm: CommHandle) throws(MPIError) {
-        try collective(Collective(.barrier, type: .byte), comm: comm)
+        try collective(.barrier, comm: comm)
     }
 
     // MARK: Point to point
@@ -411,14 +414,33 @@ extension Datatype {
 }
 
 extension SharedMemoryBackend {
-    /// Enters the engine (a no-op below `ThreadLevel.multiple`).
+    /// Enters the engine: takes its lock at `ThreadLevel.multiple`; below it, marks the engine
+    /// entered and stops the process with a clear message when another thread is inside — two
+    /// threads calling MPI at once at `.single`, `.funneled` or `.serialized` is a program error
+    /// that would otherwise corrupt the engine silently.
     @inline(__always)
     func lockEngine() {
-        if let lock = engine.pointee.lock { pthread_mutex_lock(lock) }
+        if let lock = engine.pointee.lock {
+            pthread_mutex_lock(lock)
+        } else if !entered.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {
+            concurrentEntry()
+        }
     }
 
     @inline(__always)
     func unlockEngine() {
-        if let lock = engine.pointee.lock { pthread_mutex_unlock(lock) }
+        if let lock = engine.pointee.lock {
+            pthread_mutex_unlock(lock)
+        } else {
+            entered.store(0, ordering: .releasing)
+        }
+    }
+
+    @inline(never)
+    private func concurrentEntry() -> Never {
+        fatalError(
+            "swift-mpi: two threads called MPI at the same time at ThreadLevel.\(providedThreadLevel), which allows one at a time; "
+                + "initialize with Environment.initialize(threadLevel: .multiple) to call from several threads at once "
+                + "(await on MPI operations needs no particular level)")
     }
 }

@@ -175,7 +175,7 @@ struct CommunicatorValidationTests: RecordingFixture {
         #expect(try world.receive(into: &buffer, from: null) == .null)
         #expect(buffer == [7, 7])
         #expect(try world.probe(from: null) == .null)
-        #expect(try world.iprobe(from: null) == .null)
+        #expect(try world.immediateProbe(from: null) == .null)
         #expect(try world.sendReceive([1], to: null, into: &buffer, from: null) == .null)
         #expect(backend.calls.isEmpty)
         // Half null: only the live half reaches the backend.

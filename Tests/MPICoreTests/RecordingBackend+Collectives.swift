@@ -14,6 +14,7 @@ extension RecordingBackend {
     }
 
     private func describe(_ operation: Collective) -> String {
+        let operation = operation.fields
         var text = "\(operation.kind) \(operation.count) \(operation.type)"
         if operation.kind.isRooted { text += " root \(operation.root)" }
         if operation.inPlace { text += " in place" }

@@ -84,7 +84,7 @@ struct RequestTests: RecordingFixture {
         let receiveStatus = try receive.test()
         #expect(receiveStatus == .null)
         #expect(buffer[0] == 7)
-        let array = try world.immediateReceive(Int64.self, count: 3, from: null)
+        let array = try world.immediateReceiveArray(of: Int64.self, count: 3, from: null)
         let (values, status) = try array.wait()
         #expect(values.isEmpty && status == .null)
         do {

@@ -87,7 +87,7 @@ let collectiveScenarios: [Scenario] = [
             try expectSameEverywhere(c, try c.world.allReduce(floats, op: .sum), "allReduce(.sum) of \(count) Floats")
             try expectSameEverywhere(c, try c.world.allReduce(floats, op: .product), "allReduce(.product) of \(count) Floats")
             var inPlace = values
-            try c.world.allReduce(&inPlace, op: .sum)
+            try c.world.allReduce(.inPlace(), into: &inPlace, op: .sum)
             try expectSameEverywhere(c, inPlace, "in-place allReduce(.sum) of \(count) Doubles")
             #if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
             let halves = values.map { Float16($0) }
@@ -150,7 +150,7 @@ let collectiveScenarios: [Scenario] = [
         try expectAll(count, "broadcast of 1M Doubles from rank \(root)") { data[$0] == Double($0) * 0.5 }
 
         let maxima = MessageBuffer((0..<count).map { Int32(truncatingIfNeeded: $0 &* (c.rank + 1)) })
-        var request = try c.world.immediateAllReduce(inPlace: maxima, op: .max)
+        var request = try c.world.immediateAllReduce(.inPlace(), into: maxima, op: .max)
         try request.wait()
         try maxima.withUnsafeBufferPointer { maxima in
             try expectAll(count, "immediateAllReduce(.max) in place of 1M Int32s") { maxima[$0] == Int32(truncatingIfNeeded: $0 &* c.size) }
@@ -201,7 +201,7 @@ struct ScenarioReduction<T: MessageElement> {
 /// The value rank `rank` contributes at element `index` in test number `salt`.
 func seed(_ rank: Int, _ index: Int, _ salt: Int) -> Int { rank &* 7919 &+ index &* 31 &+ salt &* 104_729 }
 
-extension ScenarioScalar where Self: FixedWidthInteger {
+extension ScenarioScalar where Self: FixedWidthInteger & ArithmeticMessageElement {
     static func make(_ seed: Int) -> Self { Self(truncatingIfNeeded: seed &* 2_654_435_761 >> 7) }
 
     // Integer arithmetic wraps, which is exact in any order.
@@ -224,7 +224,7 @@ extension ScenarioScalar where Self: FixedWidthInteger {
     static func sparse(_ seed: Int) -> Self { (seed / 3) % 4 == 0 ? 0 : make(seed) | 1 }
 }
 
-extension ScenarioScalar where Self: BinaryFloatingPoint {
+extension ScenarioScalar where Self: BinaryFloatingPoint & ArithmeticMessageElement {
     // Small integers (sums) and ±1, ±2 (products): exact in any order, even in Float16.
     static func make(_ seed: Int) -> Self { Self(seed % 41 - 20) }
 
@@ -416,7 +416,12 @@ struct ReductionCheck: ScalarCheck {
                 let expected = reference(reduction, ranks: 0...(n - 1), count: count, salt: salt)
                 if inPlace {
                     var buffer = mine
-                    try c.world.reduce(&buffer, op: reduction.op, root: root)
+                    if c.rank == root {
+                        try c.world.reduce(.inPlace(), into: &buffer, op: reduction.op, root: root)
+                    } else {
+                        var unused: [T] = []
+                        try c.world.reduce(buffer, into: &unused, op: reduction.op, root: root)
+                    }
                     try expect(buffer == (c.rank == root ? expected : mine), "\(what) to \(root) left \(buffer.prefix(8))")
                 } else {
                     let result = try c.world.reduce(mine, op: reduction.op, root: root)
@@ -428,7 +433,7 @@ struct ReductionCheck: ScalarCheck {
             let expected = reference(reduction, ranks: 0...(n - 1), count: count, salt: salt)
             if inPlace {
                 var buffer = mine
-                try c.world.allReduce(&buffer, op: reduction.op)
+                try c.world.allReduce(.inPlace(), into: &buffer, op: reduction.op)
                 try expect(buffer == expected, "\(what) gave \(buffer.prefix(8)), expected \(expected.prefix(8))")
             } else {
                 let result = try c.world.allReduce(mine, op: reduction.op)
@@ -447,7 +452,7 @@ struct ReductionCheck: ScalarCheck {
             let expected = last >= 0 ? reference(reduction, ranks: 0...last, count: count, salt: salt) : mine
             if inPlace {
                 var buffer = mine
-                if exclusive { try c.world.exclusiveScan(&buffer, op: reduction.op) } else { try c.world.scan(&buffer, op: reduction.op) }
+                if exclusive { try c.world.exclusiveScan(.inPlace(), into: &buffer, op: reduction.op) } else { try c.world.scan(.inPlace(), into: &buffer, op: reduction.op) }
                 try expect(buffer == expected, "\(what) on rank \(c.rank) gave \(buffer.prefix(8)), expected \(expected.prefix(8))")
             } else if exclusive {
                 let result = try c.world.exclusiveScan(mine, op: reduction.op)
@@ -506,12 +511,17 @@ struct MovementCheck: ScalarCheck {
                 let gathered = try c.world.gather(block(c.rank), root: root)
                 try expect(gathered == (c.rank == root ? everything : nil), "gather of \(what) to \(root) gave \(String(describing: gathered?.prefix(8)))")
                 var buffer = c.rank == root ? (0..<n).flatMap { $0 == root ? block(root) : [T](repeating: T.make(-1), count: count) } : block(c.rank)
-                try buffer.withUnsafeMutableBufferPointer { try c.world.gather(inPlace: $0, root: root) }
+                if c.rank == root {
+                    try c.world.gather(.inPlace(), into: &buffer, root: root)
+                } else {
+                    var unused: [T] = []
+                    try c.world.gather(buffer, into: &unused, root: root)
+                }
                 try expect(buffer == (c.rank == root ? everything : block(c.rank)), "in-place gather of \(what) to \(root)")
             }
             try expect(try c.world.allGather(block(c.rank)) == everything, "allGather of \(what)")
             var all = (0..<n).flatMap { $0 == c.rank ? block(c.rank) : [T](repeating: T.make(-1), count: count) }
-            try c.world.allGather(&all)
+            try c.world.allGather(.inPlace(), into: &all)
             try expect(all == everything, "in-place allGather of \(what)")
 
             // Scatter.
@@ -529,7 +539,7 @@ struct MovementCheck: ScalarCheck {
             let incoming = (0..<n).flatMap { piece($0, c.rank) }
             try expect(try c.world.allToAll(outgoing) == incoming, "allToAll of \(what) per pair")
             var exchanged = outgoing
-            try c.world.allToAll(&exchanged)
+            try c.world.allToAll(.inPlace(), into: &exchanged)
             try expect(exchanged == incoming, "in-place allToAll of \(what) per pair")
         }
     }
@@ -692,7 +702,7 @@ func nonblockingChecks(_ c: Context) throws {
     do {
         // A buffer lent to a pending operation cannot be written, nor lent to a receive.
         try expectError(.buffer, "lending a MessageBuffer already lent to a reduce") {
-            _ = try c.world.immediateAllReduce(inPlace: reduceInput, op: .sum)
+            _ = try c.world.immediateAllReduce(.inPlace(), into: reduceInput, op: .sum)
         }
     }
     try expect(try allReduce.wait() == (0..<1000).map { Double($0 * n * (n - 1) / 2) }, "immediateAllReduce completed out of order")
@@ -741,14 +751,14 @@ func nonblockingChecks(_ c: Context) throws {
     }
     try expect(target.array == (0..<n).flatMap { q in (0..<n).map { Int32($0 + 100 * q) } }, "immediateAllGather between MessageBuffers")
     let inPlace = MessageBuffer((0..<n).map { Int32($0 + 10 * c.rank) })
-    var exchange = try c.world.immediateAllToAll(inPlace: inPlace)
+    var exchange = try c.world.immediateAllToAll(.inPlace(), into: inPlace)
     try expectError(.buffer, "sending from a MessageBuffer lent to an in-place all-to-all") {
         _ = try c.world.immediateSend(inPlace, to: c.next)
     }
     try exchange.wait()
     try expect(inPlace.array == (0..<n).map { Int32(c.rank + 10 * $0) }, "immediateAllToAll in place")
     // A request dropped before completion waits for it.
-    do { _ = try c.world.immediateAllReduce(inPlace: inPlace, op: .sum) }
+    do { _ = try c.world.immediateAllReduce(.inPlace(), into: inPlace, op: .sum) }
     try expect(!inPlace.isLent, "a dropped request still holds its MessageBuffer")
 }
 
@@ -784,7 +794,7 @@ func mismatchChecks(_ c: Context) throws {
         }
         try everyoneThrows(.notSame, "broadcast on rank 0, allReduce elsewhere") {
             var buffer = [Int32](repeating: 1, count: count)
-            if c.rank == 0 { try c.world.broadcast(&buffer, root: 0) } else { try c.world.allReduce(&buffer, op: .sum) }
+            if c.rank == 0 { try c.world.broadcast(&buffer, root: 0) } else { try c.world.allReduce(.inPlace(), into: &buffer, op: .sum) }
         }
         try everyoneThrows(.count, "allGather of \(count) elements where one rank passes \(count + 1)") {
             _ = try c.world.allGather(values)

@@ -120,7 +120,7 @@ let datatypeScenarios: [Scenario] = [
         }
         try expect(same(total, expectedTotal), "allReduce of particles gave \(total), expected \(expectedTotal)")
         var inPlace = mine.map { Particle(position: $0.position, id: $0.id, scratch: 21) }
-        try c.world.allReduce(&inPlace, op: particleCombine)
+        try c.world.allReduce(.inPlace(), into: &inPlace, op: particleCombine)
         try expect(same(inPlace, expectedTotal) && inPlace.allSatisfy { $0.scratch == 21 }, "in-place allReduce gave \(inPlace)")
         let reduced = try c.world.reduce(mine, op: particleCombine, root: root)
         if c.rank == root { try expect(reduced.map { same($0, expectedTotal) } == true, "reduce at the root gave \(String(describing: reduced))") }

@@ -185,12 +185,12 @@ let nonblockingScenarios: [Scenario] = [
         let source = { (j: Int) in ((c.rank - j) % c.size + c.size) % c.size }
         var list = RequestList()
         for j in 0..<perKind {
-            list.add(try c.world.unsafeImmediateReceive(into: incoming.baseAddress! + j, count: 1, from: source(j), tag: 80))
+            list.add(try c.world.immediateReceive(into: UnsafeMutableBufferPointer(rebasing: incoming[j..<(j + 1)]), from: source(j), tag: 80))
         }
         try c.world.barrier()
         for j in 0..<perKind {
-            list.add(try c.world.unsafeImmediateSend(
-                UnsafePointer(outgoing.baseAddress! + j), count: 1, to: (c.rank + j) % c.size, tag: 80))
+            list.add(try c.world.immediateSend(
+                UnsafeBufferPointer(rebasing: outgoing[j..<(j + 1)]), to: (c.rank + j) % c.size, tag: 80))
         }
         try expect(list.count == 2 * perKind, "list holds \(list.count) requests")
         let statuses = try list.waitAll()
@@ -274,7 +274,7 @@ let nonblockingScenarios: [Scenario] = [
         // Rank 0 sends 30 ms late, so rank 1 drops its receive while it is pending: the drop waits.
         let incoming = MessageBuffer<Int64>(repeating: -1, count: 16)
         let receive = try c.world.immediateReceive(into: incoming, from: c.previous, tag: 110)
-        let stray = try c.world.immediateReceive(Int64.self, count: 16, from: c.previous, tag: 111)
+        let stray = try c.world.immediateReceiveArray(of: Int64.self, count: 16, from: c.previous, tag: 111)
         if c.rank == 0 { usleep(30_000) }
         var values = (0..<16).map { Int64(c.rank * 100 + $0) }
         let send = try c.world.immediateSend(values, to: c.next, tag: 110)
@@ -288,7 +288,7 @@ let nonblockingScenarios: [Scenario] = [
         drop(send)
         try second.wait()
         try c.world.barrier()
-        let left = try c.world.iprobe(from: Communicator.anySource, tag: 111)
+        let left = try c.world.immediateProbe(from: Communicator.anySource, tag: 111)
         try expect(left == nil, "the dropped array receive left its message unreceived: \(String(describing: left))")
         return .passed
     },
@@ -336,9 +336,9 @@ let nonblockingScenarios: [Scenario] = [
     },
 
     Scenario("nb-receive-array") { c in
-        var short = try c.world.immediateReceive(Int32.self, count: 10, from: c.previous, tag: 130)
-        var exact = try c.world.immediateReceive(Double.self, count: 3, from: c.previous, tag: 131)
-        let empty = try c.world.immediateReceive(UInt8.self, count: 5, from: c.previous, tag: 132)
+        var short = try c.world.immediateReceiveArray(of: Int32.self, count: 10, from: c.previous, tag: 130)
+        var exact = try c.world.immediateReceiveArray(of: Double.self, count: 3, from: c.previous, tag: 131)
+        let empty = try c.world.immediateReceiveArray(of: UInt8.self, count: 5, from: c.previous, tag: 132)
         var sends = RequestList()
         sends.add(try c.world.immediateSend((0..<7).map { Int32(c.rank * 10 + $0) }, to: c.next, tag: 130))
         sends.add(try c.world.immediateSend([1.5, 2.5, Double(c.rank)], to: c.next, tag: 131))
@@ -391,13 +391,13 @@ let nonblockingScenarios: [Scenario] = [
         try expect(synchronous.isComplete, "synchronous send to the null process is pending")
         let synchronousStatus = try synchronous.wait()
         try expect(synchronousStatus == .null, "synchronous send to the null process: \(synchronousStatus)")
-        let array = try c.world.immediateReceive(Int64.self, count: 4, from: null, tag: 9)
+        let array = try c.world.immediateReceiveArray(of: Int64.self, count: 4, from: null, tag: 9)
         let (values, status) = try array.wait()
         try expect(values.isEmpty && status == .null, "array receive from the null process returned \(values), \(status)")
         var word: Int64 = 5
         try withUnsafeMutablePointer(to: &word) { pointer in
-            var unsafeReceive = try c.world.unsafeImmediateReceive(into: pointer, count: 1, from: null)
-            var unsafeSend = try c.world.unsafeImmediateSend(UnsafePointer(pointer), count: 1, to: null)
+            var unsafeReceive = try c.world.immediateReceive(into: UnsafeMutableBufferPointer(start: pointer, count: 1), from: null)
+            var unsafeSend = try c.world.immediateSend(UnsafeBufferPointer(start: pointer, count: 1), to: null)
             let received = try unsafeReceive.wait()
             let sent = try unsafeSend.wait()
             try expect(received == .null && sent == .null, "unsafe requests with the null process: \(received), \(sent)")

@@ -182,7 +182,7 @@ let pointToPointScenarios: [Scenario] = [
 
     Scenario("iprobe") { c in
         let unused = 4321
-        let early = try c.world.iprobe(from: Communicator.anySource, tag: unused)
+        let early = try c.world.immediateProbe(from: Communicator.anySource, tag: unused)
         try expect(early == nil, "iprobe for a tag nobody sends found \(String(describing: early))")
         try c.ringStep {
             try c.world.send([Int64](repeating: Int64(c.rank), count: 4), to: c.next, tag: 13)
@@ -190,21 +190,21 @@ let pointToPointScenarios: [Scenario] = [
             let deadline = try Environment.wallTime() + 60
             var found: Status?
             while found == nil {
-                found = try c.world.iprobe(from: c.previous, tag: 13)
+                found = try c.world.immediateProbe(from: c.previous, tag: 13)
                 if found == nil, try Environment.wallTime() > deadline {
                     throw ScenarioFailure("iprobe saw no message from rank \(c.previous) within 60 s")
                 }
             }
             let status = found!
             try expect(status.source == c.previous && status.tag == 13 && status.byteCount == 32, "iprobe status \(status)")
-            let wildcard = try c.world.iprobe()
+            let wildcard = try c.world.immediateProbe()
             try expect(wildcard?.source == c.previous && wildcard?.tag == 13, "wildcard iprobe status \(String(describing: wildcard))")
             var values = [Int64](repeating: -1, count: 4)
             try c.world.receive(into: &values, from: c.previous, tag: 13)
             try expect(values == [Int64](repeating: Int64(c.previous), count: 4), "received \(values) after iprobe")
         }
         try c.world.barrier()
-        let late = try c.world.iprobe(from: Communicator.anySource, tag: 13)
+        let late = try c.world.immediateProbe(from: Communicator.anySource, tag: 13)
         try expect(late == nil, "iprobe still finds a message after it was received: \(String(describing: late))")
         return .passed
     },
@@ -221,7 +221,7 @@ let pointToPointScenarios: [Scenario] = [
         let both = try c.world.sendReceive([Int32(1)], to: null, into: &buffer, from: null)
         try expect(both == .null && buffer == [7, 7], "sendReceive between null processes returned \(both), wrote \(buffer)")
         try expect(try c.world.probe(from: null) == .null, "probe of the null process")
-        try expect(try c.world.iprobe(from: null) == .null, "iprobe of the null process")
+        try expect(try c.world.immediateProbe(from: null) == .null, "iprobe of the null process")
         let (empty, emptyStatus) = try c.world.receiveArray(of: Int32.self, from: null)
         try expect(empty.isEmpty && emptyStatus == .null, "receiveArray from the null process gave \(empty), \(emptyStatus)")
         // Half-null send-receive: each rank sends on the ring with no receive, then receives with no send.

@@ -11,10 +11,10 @@ let topologyScenarios: [Scenario] = [
         let here = grid.coordinates
         try expect(try grid.rank(at: here) == c.rank, "rank(at: coordinates) round trip for \(here)")
         // Periodic in dimension 0, not in dimension 1.
-        let (west, east) = try grid.shift(dimension: 0)
+        let (west, east) = try grid.shift(along: 0)
         try expect(west == (try grid.rank(at: [here[0] - 1, here[1]])), "periodic shift source")
         try expect(east == (try grid.rank(at: [here[0] + 1, here[1]])), "periodic shift destination")
-        let (south, north) = try grid.shift(dimension: 1)
+        let (south, north) = try grid.shift(along: 1)
         try expect(here[1] > 0 || south == Communicator.nullProcess, "non-periodic lower edge is the null process")
         try expect(here[1] < dimensions[1] - 1 || north == Communicator.nullProcess, "non-periodic upper edge is the null process")
 
@@ -22,7 +22,7 @@ let topologyScenarios: [Scenario] = [
         for dimension in 0..<2 {
             let face = [Int32](repeating: Int32(c.rank), count: 5)
             let (fromLower, fromUpper) = try grid.exchange(along: dimension, towardLower: face, towardUpper: face, tag: 60 + dimension)
-            let (lower, upper) = try grid.shift(dimension: dimension)
+            let (lower, upper) = try grid.shift(along: dimension)
             try expect((fromLower == nil) == (lower == Communicator.nullProcess), "lower face presence in dimension \(dimension)")
             try expect((fromUpper == nil) == (upper == Communicator.nullProcess), "upper face presence in dimension \(dimension)")
             if let fromLower { try expect(fromLower == [Int32](repeating: Int32(lower), count: 5), "face from lower \(fromLower)") }
@@ -51,8 +51,8 @@ let topologyScenarios: [Scenario] = [
             ghosts: (1, (height + 1) * stride + 1), tag: 70)
         try grid.exchange(&mine, along: 1, layout: column, faces: (stride + 1, stride + width),
             ghosts: (stride, stride + width + 1), tag: 71)
-        let (up, down) = try grid.shift(dimension: 0)
-        let (left, right) = try grid.shift(dimension: 1)
+        let (up, down) = try grid.shift(along: 0)
+        let (left, right) = try grid.shift(along: 1)
         for col in 1...width {
             try expect(mine[col] == block(up)[height * stride + col], "ghost row from the lower neighbour along 0, column \(col)")
             try expect(mine[(height + 1) * stride + col] == block(down)[stride + col], "ghost row from the upper neighbour along 0, column \(col)")

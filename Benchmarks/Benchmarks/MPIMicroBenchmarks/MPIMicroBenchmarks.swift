@@ -82,11 +82,11 @@ let benchmarks: @Sendable () -> Void = {
         for _ in benchmark.scaledIterations {
             try world.withRequests { (requests: inout RequestList) throws(MPIError) in
                 for _ in 0..<64 {
-                    requests.add(try world.unsafeImmediateReceive(into: receive.baseAddress, count: 1, from: 0, tag: 2))
+                    requests.add(try world.immediateReceive(into: UnsafeMutableBufferPointer(rebasing: receive[..<1]), from: 0, tag: 2))
                 }
                 try withUnsafePointer(to: &send) { (pointer) throws(MPIError) in
                     for _ in 0..<64 {
-                        requests.add(try world.unsafeImmediateSend(pointer, count: 1, to: 0, tag: 2))
+                        requests.add(try world.immediateSend(UnsafeBufferPointer(start: pointer, count: 1), to: 0, tag: 2))
                     }
                     try requests.waitAll()
                 }
@@ -122,7 +122,7 @@ enum SelfWorld {
     static func fillUnexpected(_ depth: Int) throws {
         let world = try communicator()
         for index in 0..<depth { try world.send(index, to: 0, tag: unmatchedTagBase + index) }
-        _ = try world.iprobe(from: 0, tag: unmatchedTagBase - 1)
+        _ = try world.immediateProbe(from: 0, tag: unmatchedTagBase - 1)
     }
 
     /// Receives the messages `fillUnexpected(depth)` left.

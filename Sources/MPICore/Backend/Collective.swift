@@ -1,32 +1,105 @@
 /// A collective operation as the public API hands it to a backend: arguments validated on this
-/// rank, buffers as raw pointers, counts and displacements in elements of `type`.
+/// rank, buffers as raw pointers, counts and displacements in elements of the datatype.
 ///
-/// Which fields a kind reads (the others keep their defaults):
+/// One case per operation, whose payload holds exactly what that operation reads, so the
+/// compiler checks that the front end gives each kind its arguments. Where MPI allows
+/// `MPI_IN_PLACE`, the input is an ``Input``: a buffer, or `.inPlace` (the input is already where
+/// the output goes — in the receive buffer, at this rank's block for the gathers, or, for
+/// scatter(v) at the root, in the root's send buffer).
 ///
-/// | kind | fields |
-/// |---|---|
-/// | barrier | — |
-/// | broadcast | `receive` (root's data, everyone's result), `count`, `root` |
-/// | reduce, allReduce, scan, exclusiveScan | `send` or `inPlace`, `receive`, `count`, `reduction`; reduce: `root`, `receive` only at the root |
-/// | gather | `send` (`count` elements) or `inPlace` at the root, `receive` (root: size × `count`), `root` |
-/// | gatherv | `send` (`count`) or `inPlace` at the root, `receive`, `receiveCounts`, `receiveDisplacements` (root), `root` |
-/// | scatter | `send` (root: size × `count`), `receive` (`count`) or `inPlace` at the root, `root` |
-/// | scatterv | `send`, `sendCounts`, `sendDisplacements` (root), `receive` (`count`) or `inPlace` at the root, `root` |
-/// | allGather | `send` (`count`) or `inPlace`, `receive` (size × `count`) |
-/// | allGatherv | `send` (`count`) or `inPlace`, `receive`, `receiveCounts`, `receiveDisplacements` |
-/// | allToAll | `send` or `inPlace`, `receive`, both size × `count` |
-/// | allToAllv | `send`, `sendCounts`, `sendDisplacements` or `inPlace`, `receive`, `receiveCounts`, `receiveDisplacements` |
-/// | reduceScatterBlock | `send` (size × `count`) or `inPlace` (data in `receive`), `receive` (`count`), `reduction` |
-/// | reduceScatter | `send` or `inPlace` (data in `receive`), `receive`, `receiveCounts` (every rank's block), `reduction` |
-///
-/// In place (`MPI_IN_PLACE`) the input is already where the output goes: in `receive`, at this
-/// rank's block for the gathers, or, for scatter(v) at the root, in `send`.
-///
-/// The counts and displacements are valid only during the backend call that receives them (a
-/// nonblocking operation copies what it needs); the data buffers stay valid until the operation
-/// completes.
+/// Counts and displacements are valid only during the backend call that receives them (a
+/// nonblocking operation copies what it needs); data buffers stay valid until the operation
+/// completes. Backends that run every kind through one algorithm framework read the uniform
+/// ``fields`` view.
 @usableFromInline
-package struct Collective {
+package enum Collective {
+    /// `MPI_IN_PLACE` or a send buffer.
+    @usableFromInline
+    package enum Input {
+        case buffer(UnsafeRawPointer?)
+        case inPlace
+    }
+
+    /// A scatter root's result buffer, or `.inPlace` (the root keeps its block in its data).
+    @usableFromInline
+    package enum Output {
+        case buffer(UnsafeMutableRawPointer?)
+        case inPlace
+    }
+
+    /// What a rank of a rooted operation passes: the root's and the others' arguments differ.
+    @usableFromInline
+    package enum Rooted<Root, Other> {
+        case root(Root)
+        case other(Other)
+    }
+
+    /// Element datatype, element count and (where there is one) reduction.
+    @usableFromInline
+    package struct Shape {
+        @usableFromInline package var type: Datatype
+        @usableFromInline package var count: Int
+        @inlinable package init(_ type: Datatype, count: Int) {
+            self.type = type
+            self.count = count
+        }
+    }
+
+    case barrier
+    /// The root's data (read), or a receiver's buffer (written); `count` elements.
+    case broadcast(Shape, root: Int, Rooted<UnsafeRawPointer?, UnsafeMutableRawPointer?>)
+    /// Every rank's input; the root's result buffer.
+    case reduce(Shape, Reduction, root: Int, Rooted<(input: Input, result: UnsafeMutableRawPointer?), UnsafeRawPointer?>)
+    case allReduce(Shape, Reduction, Input, result: UnsafeMutableRawPointer?)
+    case scan(Shape, Reduction, Input, result: UnsafeMutableRawPointer?)
+    case exclusiveScan(Shape, Reduction, Input, result: UnsafeMutableRawPointer?)
+    /// `count` is each rank's block; the input holds size blocks (in place: in `result`).
+    case reduceScatterBlock(Shape, Reduction, Input, result: UnsafeMutableRawPointer?)
+    /// `count` is this rank's block; `counts` every rank's.
+    case reduceScatter(Shape, Reduction, Input, result: UnsafeMutableRawPointer?, counts: UnsafeBufferPointer<Int>)
+    /// `count` elements from every rank; the root receives size × `count` (in place: its own
+    /// block already there).
+    case gather(Shape, root: Int, Rooted<(input: Input, result: UnsafeMutableRawPointer?), UnsafeRawPointer?>)
+    /// `count` is this rank's block; the root's counts and displacements.
+    case gatherv(Shape, root: Int, Rooted<(input: Input, result: UnsafeMutableRawPointer?, counts: UnsafeBufferPointer<Int>,
+        displacements: UnsafeBufferPointer<Int>), UnsafeRawPointer?>)
+    /// `count` elements to every rank; the root's data holds size × `count`; in place the root
+    /// keeps its block in its data.
+    case scatter(Shape, root: Int, Rooted<(data: UnsafeRawPointer?, result: Output), UnsafeMutableRawPointer?>)
+    case scatterv(Shape, root: Int, Rooted<(data: UnsafeRawPointer?, result: Output, counts: UnsafeBufferPointer<Int>,
+        displacements: UnsafeBufferPointer<Int>), UnsafeMutableRawPointer?>)
+    case allGather(Shape, Input, result: UnsafeMutableRawPointer?)
+    case allGatherv(Shape, Input, result: UnsafeMutableRawPointer?, counts: UnsafeBufferPointer<Int>, displacements: UnsafeBufferPointer<Int>)
+    /// `count` elements to and from every rank.
+    case allToAll(Shape, Input, result: UnsafeMutableRawPointer?)
+    /// In place, the send counts and displacements are those of the result.
+    case allToAllv(Datatype, Input, sendCounts: UnsafeBufferPointer<Int>, sendDisplacements: UnsafeBufferPointer<Int>,
+        result: UnsafeMutableRawPointer?, receiveCounts: UnsafeBufferPointer<Int>, receiveDisplacements: UnsafeBufferPointer<Int>)
+
+    /// Which operation this is.
+    @inlinable
+    package var kind: Kind {
+        switch self {
+        case .barrier: .barrier
+        case .broadcast: .broadcast
+        case .reduce: .reduce
+        case .allReduce: .allReduce
+        case .scan: .scan
+        case .exclusiveScan: .exclusiveScan
+        case .reduceScatterBlock: .reduceScatterBlock
+        case .reduceScatter: .reduceScatter
+        case .gather: .gather
+        case .gatherv: .gatherv
+        case .scatter: .scatter
+        case .scatterv: .scatterv
+        case .allGather: .allGather
+        case .allGatherv: .allGatherv
+        case .allToAll: .allToAll
+        case .allToAllv: .allToAllv
+        }
+    }
+
+    /// The operations' names, for messages and signatures.
     @usableFromInline
     package enum Kind: UInt8, Sendable, CaseIterable, CustomStringConvertible {
         case barrier = 1, broadcast, reduce, allReduce, gather, gatherv, scatter, scatterv
@@ -62,22 +135,110 @@ package struct Collective {
         }
     }
 
-    @usableFromInline package var kind: Kind
-    @usableFromInline package var type: Datatype
-    @usableFromInline package var count: Int
-    @usableFromInline package var root: Int
-    @usableFromInline package var send: UnsafeRawPointer?
-    @usableFromInline package var receive: UnsafeMutableRawPointer?
-    @usableFromInline package var inPlace: Bool
-    @usableFromInline package var reduction: Reduction?
-    @usableFromInline package var sendCounts: UnsafeBufferPointer<Int>
-    @usableFromInline package var sendDisplacements: UnsafeBufferPointer<Int>
-    @usableFromInline package var receiveCounts: UnsafeBufferPointer<Int>
-    @usableFromInline package var receiveDisplacements: UnsafeBufferPointer<Int>
+    /// The operation as one record of every argument a kind may read, with the others at their
+    /// defaults: the view for backends that run every kind through one framework.
+    package var fields: CollectiveFields {
+        func input(_ input: Input) -> (UnsafeRawPointer?, Bool) {
+            switch input {
+            case .buffer(let pointer): (pointer, false)
+            case .inPlace: (nil, true)
+            }
+        }
+        func output(_ output: Output) -> (UnsafeMutableRawPointer?, Bool) {
+            switch output {
+            case .buffer(let pointer): (pointer, false)
+            case .inPlace: (nil, true)
+            }
+        }
+        switch self {
+        case .barrier:
+            return CollectiveFields(.barrier, type: .byte)
+        case .broadcast(let shape, let root, .root(let data)):
+            // The root's buffer is only read.
+            return CollectiveFields(.broadcast, type: shape.type, count: shape.count, root: root, receive: UnsafeMutableRawPointer(mutating: data))
+        case .broadcast(let shape, let root, .other(let buffer)):
+            return CollectiveFields(.broadcast, type: shape.type, count: shape.count, root: root, receive: buffer)
+        case .reduce(let shape, let reduction, let root, .root(let arguments)):
+            let (send, inPlace) = input(arguments.input)
+            return CollectiveFields(.reduce, type: shape.type, count: shape.count, root: root, send: send, receive: arguments.result,
+                inPlace: inPlace, reduction: reduction)
+        case .reduce(let shape, let reduction, let root, .other(let send)):
+            return CollectiveFields(.reduce, type: shape.type, count: shape.count, root: root, send: send, reduction: reduction)
+        case .allReduce(let shape, let reduction, let send, let result),
+             .scan(let shape, let reduction, let send, let result),
+             .exclusiveScan(let shape, let reduction, let send, let result),
+             .reduceScatterBlock(let shape, let reduction, let send, let result):
+            let (send, inPlace) = input(send)
+            return CollectiveFields(kind, type: shape.type, count: shape.count, send: send, receive: result, inPlace: inPlace, reduction: reduction)
+        case .reduceScatter(let shape, let reduction, let send, let result, let counts):
+            let (send, inPlace) = input(send)
+            return CollectiveFields(.reduceScatter, type: shape.type, count: shape.count, send: send, receive: result, inPlace: inPlace,
+                reduction: reduction, receiveCounts: counts)
+        case .gather(let shape, let root, .root(let arguments)):
+            let (send, inPlace) = input(arguments.input)
+            return CollectiveFields(.gather, type: shape.type, count: shape.count, root: root, send: send, receive: arguments.result, inPlace: inPlace)
+        case .gather(let shape, let root, .other(let send)):
+            return CollectiveFields(.gather, type: shape.type, count: shape.count, root: root, send: send)
+        case .gatherv(let shape, let root, .root(let arguments)):
+            let (send, inPlace) = input(arguments.input)
+            return CollectiveFields(.gatherv, type: shape.type, count: shape.count, root: root, send: send, receive: arguments.result,
+                inPlace: inPlace, receiveCounts: arguments.counts, receiveDisplacements: arguments.displacements)
+        case .gatherv(let shape, let root, .other(let send)):
+            return CollectiveFields(.gatherv, type: shape.type, count: shape.count, root: root, send: send)
+        case .scatter(let shape, let root, .root(let arguments)):
+            let (receive, inPlace) = output(arguments.result)
+            return CollectiveFields(.scatter, type: shape.type, count: shape.count, root: root, send: arguments.data, receive: receive,
+                inPlace: inPlace)
+        case .scatter(let shape, let root, .other(let result)):
+            return CollectiveFields(.scatter, type: shape.type, count: shape.count, root: root, receive: result)
+        case .scatterv(let shape, let root, .root(let arguments)):
+            let (receive, inPlace) = output(arguments.result)
+            return CollectiveFields(.scatterv, type: shape.type, count: shape.count, root: root, send: arguments.data, receive: receive,
+                inPlace: inPlace, sendCounts: arguments.counts, sendDisplacements: arguments.displacements)
+        case .scatterv(let shape, let root, .other(let result)):
+            return CollectiveFields(.scatterv, type: shape.type, count: shape.count, root: root, receive: result)
+        case .allGather(let shape, let send, let result), .allToAll(let shape, let send, let result):
+            let (send, inPlace) = input(send)
+            return CollectiveFields(kind, type: shape.type, count: shape.count, send: send, receive: result, inPlace: inPlace)
+        case .allGatherv(let shape, let send, let result, let counts, let displacements):
+            let (send, inPlace) = input(send)
+            return CollectiveFields(.allGatherv, type: shape.type, count: shape.count, send: send, receive: result, inPlace: inPlace,
+                receiveCounts: counts, receiveDisplacements: displacements)
+        case .allToAllv(let type, let send, let sendCounts, let sendDisplacements, let result, let receiveCounts, let receiveDisplacements):
+            let (send, inPlace) = input(send)
+            return CollectiveFields(.allToAllv, type: type, send: send, receive: result, inPlace: inPlace,
+                sendCounts: inPlace ? UnsafeBufferPointer(start: nil, count: 0) : sendCounts,
+                sendDisplacements: inPlace ? UnsafeBufferPointer(start: nil, count: 0) : sendDisplacements,
+                receiveCounts: receiveCounts, receiveDisplacements: receiveDisplacements)
+        }
+    }
+}
 
-    @inlinable
+/// Every argument a collective may read, in one record (``Collective/fields``): what the
+/// shared-memory schedules and the Open MPI calls are written against. Which fields a kind reads:
+///
+/// | kind | fields |
+/// |---|---|
+/// | barrier | — |
+/// | broadcast | `receive` (root's data, everyone's result), `count`, `root` |
+/// | reduce, allReduce, scan, exclusiveScan | `send` or `inPlace`, `receive`, `count`, `reduction`; reduce: `root`, `receive` only at the root |
+/// | gather(v), scatter(v), allGather(v), allToAll(v), reduceScatter(Block) | as their ``Collective`` case |
+package struct CollectiveFields {
+    package var kind: Collective.Kind
+    package var type: Datatype
+    package var count: Int
+    package var root: Int
+    package var send: UnsafeRawPointer?
+    package var receive: UnsafeMutableRawPointer?
+    package var inPlace: Bool
+    package var reduction: Reduction?
+    package var sendCounts: UnsafeBufferPointer<Int>
+    package var sendDisplacements: UnsafeBufferPointer<Int>
+    package var receiveCounts: UnsafeBufferPointer<Int>
+    package var receiveDisplacements: UnsafeBufferPointer<Int>
+
     package init(
-        _ kind: Kind, type: Datatype, count: Int = 0, root: Int = 0,
+        _ kind: Collective.Kind, type: Datatype, count: Int = 0, root: Int = 0,
         send: UnsafeRawPointer? = nil, receive: UnsafeMutableRawPointer? = nil, inPlace: Bool = false,
         reduction: Reduction? = nil,
         sendCounts: UnsafeBufferPointer<Int> = UnsafeBufferPointer(start: nil, count: 0),

@@ -9,13 +9,9 @@ extension Communicator {
         _ submit: (Collective) throws(MPIError) -> Void
     ) throws(MPIError) {
         try checkActive()
-        guard let send else {
-            return try submit(Collective(.allGather, type: T.datatype, count: try blockCount(receive.count, "allGather in place"),
-                receive: UnsafeMutableRawPointer(receive.baseAddress), inPlace: true))
-        }
-        try checkRoom(receive.count, for: try blocks(send.count), "gathered blocks")
-        try submit(Collective(.allGather, type: T.datatype, count: send.count, send: UnsafeRawPointer(send.baseAddress),
-            receive: UnsafeMutableRawPointer(receive.baseAddress)))
+        if let send { try checkRoom(receive.count, for: try blocks(send.count), "gathered blocks") }
+        let count = if let send { send.count } else { try blockCount(receive.count, "allGather in place") }
+        try submit(.allGather(Collective.Shape(T.datatype, count: count), input(send), result: UnsafeMutableRawPointer(receive.baseAddress)))
     }
 
     /// Every rank's `send` block, in rank order, into every rank's `receive`, which holds at least
@@ -69,9 +65,8 @@ extension Communicator {
             throw MPIError(.count, "allGatherv sends \(send.count) elements but counts[\(rank)] is \(counts[rank])")
         }
         try withCounts(counts, displacements) { (counts, displacements) throws(MPIError) in
-            try submit(Collective(.allGatherv, type: T.datatype, count: counts[rank], send: send.map { UnsafeRawPointer($0.baseAddress) } ?? nil,
-                receive: UnsafeMutableRawPointer(receive.baseAddress), inPlace: send == nil,
-                receiveCounts: counts, receiveDisplacements: displacements))
+            try submit(.allGatherv(Collective.Shape(T.datatype, count: counts[rank]), input(send),
+                result: UnsafeMutableRawPointer(receive.baseAddress), counts: counts, displacements: displacements))
         }
     }
 

@@ -5,18 +5,23 @@ extension Communicator {
     /// An all-reduce or a scan of `send` (`nil`: in place) into `receive`.
     @inlinable
     func describeReduction<T: MessageElement>(
-        _ kind: Collective.Kind, _ send: UnsafeBufferPointer<T>?, _ receive: UnsafeMutableBufferPointer<T>, op: ReductionOp<T>,
+        _ kind: ReductionKind, _ send: UnsafeBufferPointer<T>?, _ receive: UnsafeMutableBufferPointer<T>, op: ReductionOp<T>,
         _ submit: (Collective) throws(MPIError) -> Void
     ) throws(MPIError) {
         try checkActive()
-        guard let send else {
-            return try submit(Collective(kind, type: T.datatype, count: receive.count, receive: UnsafeMutableRawPointer(receive.baseAddress),
-                inPlace: true, reduction: op.reduction))
+        if let send { try checkRoom(receive.count, for: send.count, "\(kind) result") }
+        let shape = Collective.Shape(T.datatype, count: send?.count ?? receive.count)
+        let result = UnsafeMutableRawPointer(receive.baseAddress)
+        switch kind {
+        case .allReduce: try submit(.allReduce(shape, op.reduction, input(send), result: result))
+        case .scan: try submit(.scan(shape, op.reduction, input(send), result: result))
+        case .exclusiveScan: try submit(.exclusiveScan(shape, op.reduction, input(send), result: result))
         }
-        try checkRoom(receive.count, for: send.count, "\(kind) result")
-        try submit(Collective(kind, type: T.datatype, count: send.count, send: UnsafeRawPointer(send.baseAddress),
-            receive: UnsafeMutableRawPointer(receive.baseAddress), reduction: op.reduction))
     }
+
+    /// The element-wise reductions that share one description.
+    @usableFromInline
+    enum ReductionKind { case allReduce, scan, exclusiveScan }
 
     /// Combines the ranks' `send` vectors with `op` into every rank's `receive`
     /// (`MPI_Allreduce`); `send` may be `.inPlace()`: the input is in `receive`. Every rank gets

@@ -9,14 +9,14 @@ extension Communicator {
         _ submit: (Collective) throws(MPIError) -> Void
     ) throws(MPIError) {
         try checkActive()
-        guard let send else {
-            return try submit(Collective(.allToAll, type: T.datatype, count: try blockCount(receive.count, "allToAll buffer"),
-                receive: UnsafeMutableRawPointer(receive.baseAddress), inPlace: true))
+        let count: Int
+        if let send {
+            count = try blockCount(send.count, "allToAll send buffer")
+            try checkRoom(receive.count, for: send.count, "allToAll result")
+        } else {
+            count = try blockCount(receive.count, "allToAll buffer")
         }
-        let count = try blockCount(send.count, "allToAll send buffer")
-        try checkRoom(receive.count, for: send.count, "allToAll result")
-        try submit(Collective(.allToAll, type: T.datatype, count: count, send: UnsafeRawPointer(send.baseAddress),
-            receive: UnsafeMutableRawPointer(receive.baseAddress)))
+        try submit(.allToAll(Collective.Shape(T.datatype, count: count), input(send), result: UnsafeMutableRawPointer(receive.baseAddress)))
     }
 
     /// Sends block `i` of `send` to rank `i`, which stores it as block `r` of its `receive`
@@ -69,16 +69,16 @@ extension Communicator {
         let receiveDisplacements = try layout(counts: receiveCounts, displacements: receiveDisplacements, room: receive.count, "allToAllv receive")
         guard let send else {
             return try withCounts(receiveCounts, receiveDisplacements) { (counts, displacements) throws(MPIError) in
-                try submit(Collective(.allToAllv, type: T.datatype, receive: UnsafeMutableRawPointer(receive.baseAddress), inPlace: true,
-                    receiveCounts: counts, receiveDisplacements: displacements))
+                try submit(.allToAllv(T.datatype, .inPlace, sendCounts: counts, sendDisplacements: displacements,
+                    result: UnsafeMutableRawPointer(receive.baseAddress), receiveCounts: counts, receiveDisplacements: displacements))
             }
         }
         let sendDisplacements = try layout(counts: sendCounts, displacements: sendDisplacements, room: send.count, "allToAllv send", sending: true)
         try withCounts(sendCounts, sendDisplacements) { (sendCounts, sendDisplacements) throws(MPIError) in
             try withCounts(receiveCounts, receiveDisplacements) { (receiveCounts, receiveDisplacements) throws(MPIError) in
-                try submit(Collective(.allToAllv, type: T.datatype, send: UnsafeRawPointer(send.baseAddress),
-                    receive: UnsafeMutableRawPointer(receive.baseAddress),
+                try submit(.allToAllv(T.datatype, .buffer(UnsafeRawPointer(send.baseAddress)),
                     sendCounts: sendCounts, sendDisplacements: sendDisplacements,
+                    result: UnsafeMutableRawPointer(receive.baseAddress),
                     receiveCounts: receiveCounts, receiveDisplacements: receiveDisplacements))
             }
         }

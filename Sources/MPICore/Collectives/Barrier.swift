@@ -11,7 +11,7 @@ extension Communicator {
     public func immediateBarrier() throws(MPIError) -> Request {
         try startCollective(InPlace<UInt8>(), UnsafeMutableBufferPointer<UInt8>(start: nil, count: 0),
             roles: CollectiveRoles(sends: false, receives: false), origin: RequestOrigin(.barrier)) {
-            (_, _, submit) throws(MPIError) in try submit(Collective(.barrier, type: .byte))
+            (_, _, submit) throws(MPIError) in try submit(.barrier)
         }
     }
 }

@@ -10,10 +10,11 @@ extension Communicator {
     ) throws(MPIError) {
         try checkCollective(root: root)
         if rank == root, let send {
-            return try submit(Collective(.broadcast, type: T.datatype, count: send.count, root: root, send: UnsafeRawPointer(send.baseAddress)))
+            return try submit(.broadcast(Collective.Shape(T.datatype, count: send.count), root: root, .root(UnsafeRawPointer(send.baseAddress))))
         }
-        try submit(Collective(.broadcast, type: T.datatype, count: receive.count, root: root,
-            receive: UnsafeMutableRawPointer(receive.baseAddress)))
+        let shape = Collective.Shape(T.datatype, count: receive.count)
+        if rank == root { return try submit(.broadcast(shape, root: root, .root(UnsafeRawPointer(receive.baseAddress)))) }
+        try submit(.broadcast(shape, root: root, .other(UnsafeMutableRawPointer(receive.baseAddress))))
     }
 
     /// Replaces the elements of every rank's `buffer` with the root's (`MPI_Bcast`); every

@@ -292,6 +292,12 @@ extension Communicator {
         return result
     }
 
+    /// A collective's input: the send elements, or in place.
+    @inlinable
+    func input<T>(_ send: UnsafeBufferPointer<T>?) -> Collective.Input {
+        send.map { .buffer(UnsafeRawPointer($0.baseAddress)) } ?? .inPlace
+    }
+
     /// The number of elements `buffer` holds.
     @inlinable
     func elementCount<S: SendBuffer>(_ buffer: S) throws(MPIError) -> Int {

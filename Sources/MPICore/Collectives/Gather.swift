@@ -12,12 +12,13 @@ extension Communicator {
         let atRoot = rank == root
         guard let send else {
             guard atRoot else { throw MPIError(.buffer, "gather in place is for the root only: rank \(rank) passes the block it sends") }
-            return try submit(Collective(.gather, type: T.datatype, count: try blockCount(receive.count, "gather in place"), root: root,
-                receive: UnsafeMutableRawPointer(receive.baseAddress), inPlace: true))
+            return try submit(.gather(Collective.Shape(T.datatype, count: try blockCount(receive.count, "gather in place")), root: root,
+                .root((.inPlace, UnsafeMutableRawPointer(receive.baseAddress)))))
         }
-        if atRoot { try checkRoom(receive.count, for: try blocks(send.count), "gathered blocks") }
-        try submit(Collective(.gather, type: T.datatype, count: send.count, root: root, send: UnsafeRawPointer(send.baseAddress),
-            receive: atRoot ? UnsafeMutableRawPointer(receive.baseAddress) : nil))
+        let shape = Collective.Shape(T.datatype, count: send.count)
+        guard atRoot else { return try submit(.gather(shape, root: root, .other(UnsafeRawPointer(send.baseAddress)))) }
+        try checkRoom(receive.count, for: try blocks(send.count), "gathered blocks")
+        try submit(.gather(shape, root: root, .root((input(send), UnsafeMutableRawPointer(receive.baseAddress)))))
     }
 
     /// Collects every rank's `send` block, in rank order, into the root's `receive`, which
@@ -74,16 +75,15 @@ extension Communicator {
         try checkCollective(root: root)
         guard rank == root else {
             guard let send else { throw MPIError(.buffer, "gatherv in place is for the root only: rank \(rank) passes the block it sends") }
-            return try submit(Collective(.gatherv, type: T.datatype, count: send.count, root: root, send: UnsafeRawPointer(send.baseAddress)))
+            return try submit(.gatherv(Collective.Shape(T.datatype, count: send.count), root: root, .other(UnsafeRawPointer(send.baseAddress))))
         }
         let displacements = try layout(counts: counts, displacements: displacements, room: receive.count, "gatherv")
         if let send, send.count != counts[rank] {
             throw MPIError(.count, "gatherv at the root sends \(send.count) elements but counts[\(rank)] is \(counts[rank])")
         }
         try withCounts(counts, displacements) { (counts, displacements) throws(MPIError) in
-            try submit(Collective(.gatherv, type: T.datatype, count: counts[rank], root: root,
-                send: send.map { UnsafeRawPointer($0.baseAddress) } ?? nil, receive: UnsafeMutableRawPointer(receive.baseAddress),
-                inPlace: send == nil, receiveCounts: counts, receiveDisplacements: displacements))
+            try submit(.gatherv(Collective.Shape(T.datatype, count: counts[rank]), root: root,
+                .root((input(send), UnsafeMutableRawPointer(receive.baseAddress), counts, displacements))))
         }
     }
 

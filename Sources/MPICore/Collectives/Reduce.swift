@@ -11,12 +11,13 @@ extension Communicator {
         let atRoot = rank == root
         guard let send else {
             guard atRoot else { throw MPIError(.buffer, "reduce in place is for the root only: rank \(rank) passes the data it contributes") }
-            return try submit(Collective(.reduce, type: T.datatype, count: receive.count, root: root,
-                receive: UnsafeMutableRawPointer(receive.baseAddress), inPlace: true, reduction: op.reduction))
+            return try submit(.reduce(Collective.Shape(T.datatype, count: receive.count), op.reduction, root: root,
+                .root((.inPlace, UnsafeMutableRawPointer(receive.baseAddress)))))
         }
-        if atRoot { try checkRoom(receive.count, for: send.count, "reduce result") }
-        try submit(Collective(.reduce, type: T.datatype, count: send.count, root: root, send: UnsafeRawPointer(send.baseAddress),
-            receive: atRoot ? UnsafeMutableRawPointer(receive.baseAddress) : nil, reduction: op.reduction))
+        let shape = Collective.Shape(T.datatype, count: send.count)
+        guard atRoot else { return try submit(.reduce(shape, op.reduction, root: root, .other(UnsafeRawPointer(send.baseAddress)))) }
+        try checkRoom(receive.count, for: send.count, "reduce result")
+        try submit(.reduce(shape, op.reduction, root: root, .root((input(send), UnsafeMutableRawPointer(receive.baseAddress)))))
     }
 
     /// Combines the ranks' `send` vectors with `op` into the root's `receive` (`MPI_Reduce`).

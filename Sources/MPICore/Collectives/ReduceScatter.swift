@@ -9,14 +9,11 @@ extension Communicator {
         _ submit: (Collective) throws(MPIError) -> Void
     ) throws(MPIError) {
         try checkActive()
-        guard let send else {
-            // In place: `receive` holds the size blocks and gets this rank's block at its start.
-            return try submit(Collective(.reduceScatterBlock, type: T.datatype, count: try blockCount(receive.count, "reduceScatterBlock buffer"),
-                receive: UnsafeMutableRawPointer(receive.baseAddress), inPlace: true, reduction: op.reduction))
-        }
-        try checkRoom(send.count, for: try blocks(receive.count), "reduceScatterBlock input", sending: true)
-        try submit(Collective(.reduceScatterBlock, type: T.datatype, count: receive.count, send: UnsafeRawPointer(send.baseAddress),
-            receive: UnsafeMutableRawPointer(receive.baseAddress), reduction: op.reduction))
+        // In place, `receive` holds the size blocks and gets this rank's block at its start.
+        let count = send == nil ? try blockCount(receive.count, "reduceScatterBlock buffer") : receive.count
+        if let send { try checkRoom(send.count, for: try blocks(receive.count), "reduceScatterBlock input", sending: true) }
+        try submit(.reduceScatterBlock(Collective.Shape(T.datatype, count: count), op.reduction, input(send),
+            result: UnsafeMutableRawPointer(receive.baseAddress)))
     }
 
     /// Reduces the ranks' `send` vectors (size blocks of `receive`'s count) with `op`; rank `i`
@@ -71,9 +68,8 @@ extension Communicator {
         _ = try layout(counts: counts, displacements: nil, room: send?.count ?? receive.count, "reduceScatter input", sending: true)
         try checkRoom(receive.count, for: counts[rank], "reduceScatter block")
         try counts.withUnsafeBufferPointer { (counts) throws(MPIError) in
-            try submit(Collective(.reduceScatter, type: T.datatype, count: counts[rank], send: send.map { UnsafeRawPointer($0.baseAddress) } ?? nil,
-                receive: UnsafeMutableRawPointer(receive.baseAddress), inPlace: send == nil, reduction: op.reduction,
-                receiveCounts: counts))
+            try submit(.reduceScatter(Collective.Shape(T.datatype, count: counts[rank]), op.reduction, input(send),
+                result: UnsafeMutableRawPointer(receive.baseAddress), counts: counts))
         }
     }
 

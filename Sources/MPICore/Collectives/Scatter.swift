@@ -13,16 +13,16 @@ extension Communicator {
     ) throws(MPIError) {
         try checkCollective(root: root)
         guard rank == root else {
-            return try submit(Collective(.scatter, type: T.datatype, count: receive.count, root: root,
-                receive: UnsafeMutableRawPointer(receive.baseAddress)))
+            return try submit(.scatter(Collective.Shape(T.datatype, count: receive.count), root: root,
+                .other(UnsafeMutableRawPointer(receive.baseAddress))))
         }
         guard let send else {
-            return try submit(Collective(.scatter, type: T.datatype, count: try blockCount(receive.count, "scatter in place"), root: root,
-                send: UnsafeRawPointer(receive.baseAddress), inPlace: true))
+            return try submit(.scatter(Collective.Shape(T.datatype, count: try blockCount(receive.count, "scatter in place")), root: root,
+                .root((UnsafeRawPointer(receive.baseAddress), .inPlace))))
         }
         try checkRoom(send.count, for: try blocks(receive.count), "scattered blocks", sending: true)
-        try submit(Collective(.scatter, type: T.datatype, count: receive.count, root: root,
-            send: UnsafeRawPointer(send.baseAddress), receive: UnsafeMutableRawPointer(receive.baseAddress)))
+        try submit(.scatter(Collective.Shape(T.datatype, count: receive.count), root: root,
+            .root((UnsafeRawPointer(send.baseAddress), .buffer(UnsafeMutableRawPointer(receive.baseAddress))))))
     }
 
     /// Sends block `i` of the root's `send` (blocks of `receive`'s count, in rank order) to rank
@@ -76,16 +76,16 @@ extension Communicator {
     ) throws(MPIError) {
         try checkCollective(root: root)
         guard rank == root else {
-            return try submit(Collective(.scatterv, type: T.datatype, count: receive.count, root: root,
-                receive: UnsafeMutableRawPointer(receive.baseAddress)))
+            return try submit(.scatterv(Collective.Shape(T.datatype, count: receive.count), root: root,
+                .other(UnsafeMutableRawPointer(receive.baseAddress))))
         }
         let source = send ?? UnsafeBufferPointer(receive)
         let displacements = try layout(counts: counts, displacements: displacements, room: source.count, "scatterv", sending: true)
         if send != nil { try checkRoom(receive.count, for: counts[rank], "scatterv block") }
         try withCounts(counts, displacements) { (counts, displacements) throws(MPIError) in
-            try submit(Collective(.scatterv, type: T.datatype, count: counts[rank], root: root, send: UnsafeRawPointer(source.baseAddress),
-                receive: send == nil ? nil : UnsafeMutableRawPointer(receive.baseAddress), inPlace: send == nil,
-                sendCounts: counts, sendDisplacements: displacements))
+            let result: Collective.Output = send == nil ? .inPlace : .buffer(UnsafeMutableRawPointer(receive.baseAddress))
+            try submit(.scatterv(Collective.Shape(T.datatype, count: counts[rank]), root: root,
+                .root((UnsafeRawPointer(source.baseAddress), result, counts, displacements))))
         }
     }
 

@@ -11,6 +11,14 @@ public struct AsynchronousCommunicator: Sendable {
     public let communicator: Communicator
 
     @inlinable init(_ communicator: Communicator) { self.communicator = communicator }
+
+    /// Starts an operation when no other task is calling MPI (below `.multiple`).
+    func start<R: ~Copyable>(_ body: () throws -> R) async throws -> R {
+        if communicator.backend.providedThreadLevel == .multiple { return try body() }
+        var started: R?
+        try await AwaitingTaskProgress.withTurn(on: communicator.backend) { started = try body() }
+        return started.take()!
+    }
 }
 
 extension Communicator {
@@ -28,7 +36,7 @@ extension AsynchronousCommunicator {
     public func send<Buffer: SendBuffer>(
         _ buffer: Buffer, to dest: Int, tag: Int = 0, mode: SendMode = .standard
     ) async throws {
-        var request = try communicator.immediateSend(buffer, to: dest, tag: tag, mode: mode)
+        var request = try await start { try communicator.immediateSend(buffer, to: dest, tag: tag, mode: mode) }
         try await request.completion()
     }
 
@@ -37,7 +45,7 @@ extension AsynchronousCommunicator {
     public func receive<Buffer: LendableReceiveBuffer>(
         into buffer: Buffer, from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
     ) async throws -> Status {
-        var request = try communicator.immediateReceive(into: buffer, from: source, tag: tag)
+        var request = try await start { try communicator.immediateReceive(into: buffer, from: source, tag: tag) }
         return try await request.completion()
     }
 
@@ -46,7 +54,7 @@ extension AsynchronousCommunicator {
     public func receiveArray<T: MessageElement>(
         of type: T.Type, count: Int, from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
     ) async throws -> (values: [T], status: Status) {
-        try await communicator.immediateReceiveArray(of: type, count: count, from: source, tag: tag).completion()
+        try await start { try communicator.immediateReceiveArray(of: type, count: count, from: source, tag: tag) }.completion()
     }
 
     /// Receives one value, suspending until it arrives.
@@ -62,62 +70,62 @@ extension AsynchronousCommunicator {
 
     /// Suspends until every rank has reached the barrier.
     public func barrier() async throws {
-        var request = try communicator.immediateBarrier()
+        var request = try await start { try communicator.immediateBarrier() }
         try await request.completion()
     }
 
     /// The root's `values` on every rank; every rank passes as many elements.
     public func broadcast<Values: SendBuffer>(_ values: Values, root: Int) async throws -> [Values.Element] {
-        try await communicator.immediateBroadcast(values, root: root).completion()
+        try await start { try communicator.immediateBroadcast(values, root: root) }.completion()
     }
 
     /// The reduction of every rank's `values` at the root, `nil` elsewhere.
     public func reduce<Values: SendBuffer>(_ values: Values, op: ReductionOp<Values.Element>, root: Int) async throws -> [Values.Element]? {
-        let result = try await communicator.immediateReduce(values, op: op, root: root).completion()
+        let result = try await start { try communicator.immediateReduce(values, op: op, root: root) }.completion()
         return communicator.rank == root ? result : nil
     }
 
     /// The reduction of every rank's `values`, on every rank.
     public func allReduce<Values: SendBuffer>(_ values: Values, op: ReductionOp<Values.Element>) async throws -> [Values.Element] {
-        try await communicator.immediateAllReduce(values, op: op).completion()
+        try await start { try communicator.immediateAllReduce(values, op: op) }.completion()
     }
 
     /// Combines every rank's `send` into every rank's `receive` (`.inPlace()` allowed).
     public func allReduce<Send: SendBuffer, Receive: LendableReceiveBuffer>(
         _ send: Send, into receive: Receive, op: ReductionOp<Send.Element>
     ) async throws where Send.Element == Receive.Element {
-        var request = try communicator.immediateAllReduce(send, into: receive, op: op)
+        var request = try await start { try communicator.immediateAllReduce(send, into: receive, op: op) }
         try await request.completion()
     }
 
     /// The inclusive prefix reduction over ranks `0...r`.
     public func scan<Values: SendBuffer>(_ values: Values, op: ReductionOp<Values.Element>) async throws -> [Values.Element] {
-        try await communicator.immediateScan(values, op: op).completion()
+        try await start { try communicator.immediateScan(values, op: op) }.completion()
     }
 
     /// Every rank's `values` at the root in rank order, `nil` elsewhere.
     public func gather<Values: SendBuffer>(_ values: Values, root: Int) async throws -> [Values.Element]? {
-        let result = try await communicator.immediateGather(values, root: root).completion()
+        let result = try await start { try communicator.immediateGather(values, root: root) }.completion()
         return communicator.rank == root ? result : nil
     }
 
     /// This rank's block of `count` elements of the root's `values`.
     public func scatter<Values: SendBuffer>(_ values: Values, count: Int, root: Int) async throws -> [Values.Element] {
-        try await communicator.immediateScatter(values, count: count, root: root).completion()
+        try await start { try communicator.immediateScatter(values, count: count, root: root) }.completion()
     }
 
     /// Every rank's `values`, concatenated in rank order, on every rank.
     public func allGather<Values: SendBuffer>(_ values: Values) async throws -> [Values.Element] {
-        try await communicator.immediateAllGather(values).completion()
+        try await start { try communicator.immediateAllGather(values) }.completion()
     }
 
     /// Block `i` of `values` to rank `i`; the blocks received, in rank order.
     public func allToAll<Values: SendBuffer>(_ values: Values) async throws -> [Values.Element] {
-        try await communicator.immediateAllToAll(values).completion()
+        try await start { try communicator.immediateAllToAll(values) }.completion()
     }
 
     /// This rank's block of the reduction of every rank's `values` (equal blocks).
     public func reduceScatterBlock<Values: SendBuffer>(_ values: Values, op: ReductionOp<Values.Element>) async throws -> [Values.Element] {
-        try await communicator.immediateReduceScatterBlock(values, op: op).completion()
+        try await start { try communicator.immediateReduceScatterBlock(values, op: op) }.completion()
     }
 }

@@ -68,15 +68,65 @@ func combineElements<T>(
     }
 }
 
-extension ReductionOp where Element: FixedWidthInteger {
-    /// Sum, wrapping on overflow (`MPI_SUM`).
-    @inlinable public static var sum: ReductionOp { ReductionOp(.sum) { combineElements($0, $1, $2) { (a: Element, b) in a &+ b } } }
-    /// Product, wrapping on overflow (`MPI_PROD`).
-    @inlinable public static var product: ReductionOp { ReductionOp(.product) { combineElements($0, $1, $2) { (a: Element, b) in a &* b } } }
+/// The element types MPI's arithmetic reductions apply to — the integers and floating-point types
+/// — and the one place `.sum`, `.product`, `.min` and `.max` live, so generic code over numeric
+/// elements can name them:
+///
+/// ```swift
+/// func total<T: ArithmeticMessageElement>(_ values: [T], on world: Communicator) throws -> [T] {
+///     try world.allReduce(values, op: .sum)
+/// }
+/// ```
+public protocol ArithmeticMessageElement: MessageElement, Comparable {
+    /// `a + b` as `MPI_SUM` computes it: wrapping on overflow for integers.
+    static func reductionSum(_ a: Self, _ b: Self) -> Self
+    /// `a × b` as `MPI_PROD` computes it: wrapping on overflow for integers.
+    static func reductionProduct(_ a: Self, _ b: Self) -> Self
+}
+
+extension ArithmeticMessageElement where Self: FixedWidthInteger {
+    @inlinable @inline(__always) public static func reductionSum(_ a: Self, _ b: Self) -> Self { a &+ b }
+    @inlinable @inline(__always) public static func reductionProduct(_ a: Self, _ b: Self) -> Self { a &* b }
+}
+
+extension ArithmeticMessageElement where Self: BinaryFloatingPoint {
+    @inlinable @inline(__always) public static func reductionSum(_ a: Self, _ b: Self) -> Self { a + b }
+    @inlinable @inline(__always) public static func reductionProduct(_ a: Self, _ b: Self) -> Self { a * b }
+}
+
+extension Int8: ArithmeticMessageElement {}
+extension Int16: ArithmeticMessageElement {}
+extension Int32: ArithmeticMessageElement {}
+extension Int64: ArithmeticMessageElement {}
+extension Int: ArithmeticMessageElement {}
+extension UInt8: ArithmeticMessageElement {}
+extension UInt16: ArithmeticMessageElement {}
+extension UInt32: ArithmeticMessageElement {}
+extension UInt64: ArithmeticMessageElement {}
+extension UInt: ArithmeticMessageElement {}
+extension Float: ArithmeticMessageElement {}
+extension Double: ArithmeticMessageElement {}
+#if !((os(macOS) || targetEnvironment(macCatalyst)) && arch(x86_64))
+extension Float16: ArithmeticMessageElement {}
+#endif
+
+extension ReductionOp where Element: ArithmeticMessageElement {
+    /// Sum (`MPI_SUM`), wrapping on overflow for integers. Every rank gets the same bits from a
+    /// floating-point all-reduce: the backends combine the ranks' values in one fixed order.
+    @inlinable public static var sum: ReductionOp {
+        ReductionOp(.sum) { combineElements($0, $1, $2) { (a: Element, b) in Element.reductionSum(a, b) } }
+    }
+    /// Product (`MPI_PROD`), wrapping on overflow for integers.
+    @inlinable public static var product: ReductionOp {
+        ReductionOp(.product) { combineElements($0, $1, $2) { (a: Element, b) in Element.reductionProduct(a, b) } }
+    }
     /// Minimum (`MPI_MIN`).
     @inlinable public static var min: ReductionOp { ReductionOp(.minimum) { combineElements($0, $1, $2) { (a: Element, b) in Swift.min(a, b) } } }
     /// Maximum (`MPI_MAX`).
     @inlinable public static var max: ReductionOp { ReductionOp(.maximum) { combineElements($0, $1, $2) { (a: Element, b) in Swift.max(a, b) } } }
+}
+
+extension ReductionOp where Element: FixedWidthInteger {
     /// 1 when both are non-zero, else 0 (`MPI_LAND`).
     @inlinable public static var logicalAnd: ReductionOp { ReductionOp(.logicalAnd) { combineElements($0, $1, $2) { (a: Element, b) in a != 0 && b != 0 ? 1 : 0 } } }
     /// 1 when either is non-zero, else 0 (`MPI_LOR`).
@@ -89,18 +139,6 @@ extension ReductionOp where Element: FixedWidthInteger {
     @inlinable public static var bitwiseOr: ReductionOp { ReductionOp(.bitwiseOr) { combineElements($0, $1, $2) { (a: Element, b) in a | b } } }
     /// Bitwise exclusive or (`MPI_BXOR`).
     @inlinable public static var bitwiseXor: ReductionOp { ReductionOp(.bitwiseXor) { combineElements($0, $1, $2) { (a: Element, b) in a ^ b } } }
-}
-
-extension ReductionOp where Element: BinaryFloatingPoint {
-    /// Sum (`MPI_SUM`). Every rank gets the same bits from an all-reduce: the backends combine
-    /// the ranks' values in one fixed order.
-    @inlinable public static var sum: ReductionOp { ReductionOp(.sum) { combineElements($0, $1, $2) { (a: Element, b) in a + b } } }
-    /// Product (`MPI_PROD`).
-    @inlinable public static var product: ReductionOp { ReductionOp(.product) { combineElements($0, $1, $2) { (a: Element, b) in a * b } } }
-    /// Minimum (`MPI_MIN`).
-    @inlinable public static var min: ReductionOp { ReductionOp(.minimum) { combineElements($0, $1, $2) { (a: Element, b) in Swift.min(a, b) } } }
-    /// Maximum (`MPI_MAX`).
-    @inlinable public static var max: ReductionOp { ReductionOp(.maximum) { combineElements($0, $1, $2) { (a: Element, b) in Swift.max(a, b) } } }
 }
 
 extension ReductionOp where Element == Bool {

@@ -1,3 +1,5 @@
+import MPIBinaryCoding
+
 // Object messages: any Codable value, encoded by `MessageEncoder` into a byte message — the
 // counterpart of mpi4py's lowercase methods (`comm.send`, `comm.recv`, `comm.bcast`, …), which
 // pickle Python objects. The operations themselves live beside their typed forms (Send.swift,

@@ -50,6 +50,17 @@ enum AwaitingTaskProgress {
     /// Held while a task calls the backend, so tasks on different threads take turns.
     static let turn = Atomic<Bool>(false)
 
+    /// Runs `body`, which calls the backend, once no other task is calling it (below
+    /// `.multiple`); the task yields instead of blocking while it waits its turn.
+    static func withTurn<R>(on backend: any Backend, _ body: () throws -> R) async throws -> R {
+        if backend.providedThreadLevel == .multiple { return try body() }
+        while !turn.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
+            await Task.yield()
+        }
+        defer { turn.store(false, ordering: .releasing) }
+        return try body()
+    }
+
     static func complete(_ handle: RequestHandle, on backend: any Backend) async throws -> Status {
         var cancelIssued = false
         var idle = 0

@@ -46,7 +46,7 @@ extension CollectiveSchedule {
     private static let finalCheckMessages = 32
     private static let dataMessages = 64
 
-    func plan(_ operation: Collective) {
+    func plan(_ operation: CollectiveFields) {
         let elementBytes = operation.type.size
         switch operation.kind {
         case .barrier:
@@ -224,7 +224,7 @@ extension CollectiveSchedule {
 
     // MARK: Operations
 
-    private func planBroadcast(_ operation: Collective, _ elementBytes: Int) {
+    private func planBroadcast(_ operation: CollectiveFields, _ elementBytes: Int) {
         let bytes = operation.count * elementBytes
         let root = operation.root
         if bytes <= CollectiveSchedule.fusedBroadcastLimit {
@@ -293,7 +293,7 @@ extension CollectiveSchedule {
         }
     }
 
-    private func planReduce(_ operation: Collective, _ elementBytes: Int) {
+    private func planReduce(_ operation: CollectiveFields, _ elementBytes: Int) {
         let count = operation.count
         let bytes = count * elementBytes
         let everyone = operation.kind == .allReduce
@@ -332,7 +332,7 @@ extension CollectiveSchedule {
         }
     }
 
-    private func planScan(_ operation: Collective, _ elementBytes: Int) {
+    private func planScan(_ operation: CollectiveFields, _ elementBytes: Int) {
         let count = operation.count
         let bytes = count * elementBytes
         let exclusive = operation.kind == .exclusiveScan
@@ -375,7 +375,7 @@ extension CollectiveSchedule {
         }
     }
 
-    private func planGather(_ operation: Collective, _ elementBytes: Int) {
+    private func planGather(_ operation: CollectiveFields, _ elementBytes: Int) {
         let bytes = operation.count * elementBytes
         let everyone = operation.kind == .allGather
         let gets = everyone || rank == operation.root
@@ -402,7 +402,7 @@ extension CollectiveSchedule {
         if gets { copyDuringRound(input, to: offset(operation.receive, rank * bytes), bytes: bytes) }
     }
 
-    private func planScatter(_ operation: Collective, _ elementBytes: Int) {
+    private func planScatter(_ operation: CollectiveFields, _ elementBytes: Int) {
         let bytes = operation.count * elementBytes
         let root = operation.root
         let keep = !(rank == root && operation.inPlace)
@@ -423,7 +423,7 @@ extension CollectiveSchedule {
         }
     }
 
-    private func planAllToAll(_ operation: Collective, _ elementBytes: Int) {
+    private func planAllToAll(_ operation: CollectiveFields, _ elementBytes: Int) {
         let bytes = operation.count * elementBytes
         let input = operation.inPlace ? UnsafeRawPointer(operation.receive) : operation.send
         if (size - 1) * size * bytes <= CollectiveSchedule.fusedLimit {
@@ -445,7 +445,7 @@ extension CollectiveSchedule {
         copyDuringRound(offset(source, rank * bytes), to: offset(operation.receive, rank * bytes), bytes: bytes)
     }
 
-    private func planReduceScatter(_ operation: Collective, _ elementBytes: Int) {
+    private func planReduceScatter(_ operation: CollectiveFields, _ elementBytes: Int) {
         var counts = [Int](repeating: operation.count, count: size)
         if operation.kind == .reduceScatter { counts = Array(operation.receiveCounts) }
         var starts = [Int](repeating: 0, count: size)
@@ -467,7 +467,7 @@ extension CollectiveSchedule {
 
     // MARK: Operations whose counts differ between ranks
 
-    private func planGatherv(_ operation: Collective, _ elementBytes: Int) {
+    private func planGatherv(_ operation: CollectiveFields, _ elementBytes: Int) {
         signatureRounds(message: CollectiveSchedule.checkMessages)
         let message = CollectiveSchedule.dataMessages
         if rank == operation.root {
@@ -485,7 +485,7 @@ extension CollectiveSchedule {
         signatureRounds(message: CollectiveSchedule.finalCheckMessages)
     }
 
-    private func planScatterv(_ operation: Collective, _ elementBytes: Int) {
+    private func planScatterv(_ operation: CollectiveFields, _ elementBytes: Int) {
         signatureRounds(message: CollectiveSchedule.checkMessages)
         let message = CollectiveSchedule.dataMessages
         if rank == operation.root {
@@ -503,7 +503,7 @@ extension CollectiveSchedule {
         signatureRounds(message: CollectiveSchedule.finalCheckMessages)
     }
 
-    private func planAllGatherv(_ operation: Collective, _ elementBytes: Int) {
+    private func planAllGatherv(_ operation: CollectiveFields, _ elementBytes: Int) {
         // The signature's count is a hash of the counts, so after the check every rank knows
         // every message's size.
         signatureRounds(message: CollectiveSchedule.checkMessages)
@@ -523,7 +523,7 @@ extension CollectiveSchedule {
         copyDuringRound(input, to: offset(operation.receive, displacements[rank] * elementBytes), bytes: counts[rank] * elementBytes)
     }
 
-    private func planAllToAllv(_ operation: Collective, _ elementBytes: Int) {
+    private func planAllToAllv(_ operation: CollectiveFields, _ elementBytes: Int) {
         signatureRounds(message: CollectiveSchedule.checkMessages)
         let receiveCounts = operation.receiveCounts
         let receiveDisplacements = operation.receiveDisplacements

@@ -87,7 +87,7 @@ final class CollectiveSchedule {
     @exclusivity(unchecked) var crossMemory = false
 
     /// This rank's own arguments.
-    @exclusivity(unchecked) var mine = CollectiveSignature(Collective(.barrier, type: .byte))
+    @exclusivity(unchecked) var mine = CollectiveSignature(CollectiveFields(.barrier, type: .byte))
     /// The signature this rank sends: its own values and every mismatch it knows of.
     @exclusivity(unchecked) var signature: UnsafeMutablePointer<CollectiveSignature>
     /// The first mismatch this rank found itself.
@@ -116,7 +116,7 @@ final class CollectiveSchedule {
     }
 
     /// Makes the schedule ready for a new operation.
-    func reset(id: Int, context: UInt32, tagBase: Int, members: UnsafeBufferPointer<Int>, rank: Int, crossMemory: Bool, operation: Collective) {
+    func reset(id: Int, context: UInt32, tagBase: Int, members: UnsafeBufferPointer<Int>, rank: Int, crossMemory: Bool, operation: CollectiveFields) {
         self.id = id
         steps.removeAll()
         position = 0

@@ -27,7 +27,7 @@ struct CollectiveSignature: Equatable {
     static let sizeDiffers: UInt8 = 1 << 5
     static let mismatches: UInt8 = 0x3F
 
-    init(_ operation: Collective) {
+    init(_ operation: CollectiveFields) {
         kind = operation.kind.rawValue
         type = operation.type.builtin.rawValue &+ 1
         self.operation = operation.reduction.map { $0.builtin?.rawValue ?? ($0.isCommutative ? 0xFE : 0xFF) } ?? 0

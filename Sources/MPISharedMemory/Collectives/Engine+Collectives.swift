@@ -8,7 +8,7 @@ import MPICore
 extension Engine {
     /// A schedule for `operation` on communicator `index` (valid), numbered as the communicator's
     /// next collective (every rank numbers them alike, so their tags match).
-    mutating func makeSchedule(_ operation: Collective, communicator index: Int) -> CollectiveSchedule {
+    mutating func makeSchedule(_ operation: CollectiveFields, communicator index: Int) -> CollectiveSchedule {
         let sequence = communicators[index]!.collectiveSequence
         communicators[index]!.collectiveSequence = sequence &+ 1
         let schedule = spareSchedules.popLast() ?? CollectiveSchedule()

@@ -1,4 +1,4 @@
-import MPICore
+import MPIBinaryCoding
 import Testing
 
 // Types as programs send them: synthesized conformances unless the test is about a custom one.

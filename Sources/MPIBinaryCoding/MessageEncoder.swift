@@ -1,5 +1,5 @@
 /// Encodes `Encodable` values into the compact binary format that object messages carry
-/// (``Communicator/send(object:to:tag:mode:)``); ``MessageDecoder`` reads them back.
+/// (`Communicator.send(object:to:tag:mode:)`); ``MessageDecoder`` reads them back.
 ///
 /// Scalars travel little-endian at their fixed width, strings as UTF-8, arrays of scalars as
 /// one packed block (a `[Double]` of n elements costs 8n bytes and a few more), and keyed

@@ -107,20 +107,20 @@ enum ScalarKind: UInt8, CustomStringConvertible {
 
 /// The key of an element of an unkeyed container in a coding path, or a named key of the
 /// coders' own (`super`).
-struct MessageCodingKey: CodingKey {
+package struct MessageCodingKey: CodingKey {
     private let name: String?
-    let intValue: Int?
+    package let intValue: Int?
 
     /// Formatted only when asked for: coding paths are built for every element but read
     /// only in errors.
-    var stringValue: String { name ?? "Index \(intValue ?? 0)" }
+    package var stringValue: String { name ?? "Index \(intValue ?? 0)" }
 
-    init(stringValue: String) {
+    package init(stringValue: String) {
         name = stringValue
         intValue = nil
     }
 
-    init(intValue: Int) {
+    package init(intValue: Int) {
         name = nil
         self.intValue = intValue
     }
