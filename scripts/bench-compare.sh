@@ -14,6 +14,11 @@
 #
 #   scripts/bench-compare.sh                # 2-3 minutes on 2 cores once the builds are done
 #   BENCH_REPS=3 BENCH_FOUR_RANKS=0 scripts/bench-compare.sh
+#   BENCH_PREVIOUS=../other-checkout scripts/bench-compare.sh
+#
+# BENCH_PREVIOUS names another checkout of the project (e.g. `git worktree add ../prev HEAD~1`):
+# its mpi-bench and swift-mpiexec are built there the same way and measured in the same
+# repetitions as "previous-openmpi"/"previous-shm", and the report adds this build ÷ previous.
 #
 # Open MPI runs with its defaults (no OMPI_MCA_pml/btl): on one node that is the ob1 PML over
 # the vader shared-memory BTL, which this script checks is present.
@@ -67,6 +72,17 @@ else
     say "warning: the OpenMPI-trait build failed; Swift over Open MPI is left out of this run"
 fi
 
+previous=${BENCH_PREVIOUS:-}
+previous_shm_bin="" previous_ompi_bin=""
+if [ -n "$previous" ]; then
+    say "building the previous build in $previous (release, both configurations)"
+    (cd "$previous" && swift build -c release --product mpi-bench && swift build -c release --product swift-mpiexec)
+    previous_shm_bin=$(cd "$previous" && swift build -c release --show-bin-path)
+    if (cd "$previous" && swift build -c release --traits OpenMPI --scratch-path .build-openmpi --product mpi-bench); then
+        previous_ompi_bin=$(cd "$previous" && swift build -c release --traits OpenMPI --scratch-path .build-openmpi --show-bin-path)
+    fi
+fi
+
 say "building the C baseline"
 scripts/build-c-baseline.sh
 
@@ -104,6 +120,7 @@ mkdir -p "$raw"
     echo "openmpi: $(ompi_info --version 2>/dev/null | head -1)"
     echo "load at start: $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "repetitions: $reps"
+    if [ -n "$previous" ]; then echo "previous build: $previous at $(git -C "$previous" rev-parse --short HEAD)"; fi
 } >"$raw/machine.txt"
 
 # run NAME RANKS LAUNCHER... : one job, its JSON lines kept as raw/NAME.jsonl. A job that fails
@@ -139,6 +156,15 @@ measure() {
     fi
     run "rep$rep-swift-shm-$bench-$ranks" "$ranks" "$shm_bin/swift-mpiexec" -n "$ranks" \
         "$shm_bin/mpi-bench" "$bench" --json --sizes "$sizes" "${type[@]}" "$@"
+    if [ -n "$previous_ompi_bin" ]; then
+        # shellcheck disable=SC2046
+        run "rep$rep-previous-openmpi-$bench-$ranks" "$ranks" $(mpirun_n "$ranks") \
+            "$previous_ompi_bin/mpi-bench" "$bench" --json --sizes "$sizes" "${type[@]}" "$@"
+    fi
+    if [ -n "$previous_shm_bin" ]; then
+        run "rep$rep-previous-shm-$bench-$ranks" "$ranks" "$previous_shm_bin/swift-mpiexec" -n "$ranks" \
+            "$previous_shm_bin/mpi-bench" "$bench" --json --sizes "$sizes" "${type[@]}" "$@"
+    fi
 }
 
 measuring_started=$(date +%s)

@@ -27,10 +27,14 @@ from collections import defaultdict
 from pathlib import Path
 
 BASELINE = "c-openmpi"
-IMPLEMENTATIONS = ["c-openmpi", "swift-openmpi", "swift-shm"]
-LABELS = {"c-openmpi": "C / Open MPI", "swift-openmpi": "Swift / Open MPI", "swift-shm": "Swift / shm"}
-COLORS = {"c-openmpi": "#444444", "swift-openmpi": "#1f77b4", "swift-shm": "#ff7f0e"}
-FILE_NAME = re.compile(r"rep(\d+)-(c-openmpi|swift-openmpi|swift-shm)-([a-z-]+)-(\d+)\.jsonl$")
+IMPLEMENTATIONS = ["c-openmpi", "swift-openmpi", "swift-shm", "previous-openmpi", "previous-shm"]
+LABELS = {"c-openmpi": "C / Open MPI", "swift-openmpi": "Swift / Open MPI", "swift-shm": "Swift / shm",
+          "previous-openmpi": "previous build / Open MPI", "previous-shm": "previous build / shm"}
+COLORS = {"c-openmpi": "#444444", "swift-openmpi": "#1f77b4", "swift-shm": "#ff7f0e",
+          "previous-openmpi": "#9ecae1", "previous-shm": "#fdd0a2"}
+# With BENCH_PREVIOUS, the same Swift benchmarks of another build ("previous-…"), in the same run.
+PREVIOUS = {"swift-openmpi": "previous-openmpi", "swift-shm": "previous-shm"}
+FILE_NAME = re.compile(r"rep(\d+)-(c-openmpi|swift-openmpi|swift-shm|previous-openmpi|previous-shm)-([a-z-]+)-(\d+)\.jsonl$")
 FIELDS = ["rep", "implementation", "benchmark", "backend", "ranks", "size",
           "avg_us", "min_us", "max_us", "iterations", "mb_per_s"]
 
@@ -51,7 +55,8 @@ def load(raw):
         if not match:
             continue
         rep, implementation = int(match.group(1)), match.group(2)
-        expected_backend = {"c-openmpi": "c-openmpi", "swift-openmpi": "openmpi", "swift-shm": "shm"}[implementation]
+        expected_backend = {"c-openmpi": "c-openmpi", "swift-openmpi": "openmpi", "swift-shm": "shm",
+                            "previous-openmpi": "openmpi", "previous-shm": "shm"}[implementation]
         for line in path.read_text().splitlines():
             line = line.strip()
             if not line.startswith("{"):
@@ -144,6 +149,22 @@ def tables(rows):
                               if rep in base and base[rep] > 0]
                     cells.append(spread(ratios))
             out.append("| " + " | ".join(cells) + " |")
+        out.append("")
+    previous_rows = []
+    for (benchmark, ranks) in sorted(values, key=lambda key: (order.get(key[0], 9), key[0], key[1])):
+        for current, previous in PREVIOUS.items():
+            for size in sorted(values[(benchmark, ranks)]):
+                by_impl = values[(benchmark, ranks)][size]
+                ratios = [by_impl[current][rep] / by_impl[previous][rep] for rep in by_impl.get(current, {})
+                          if by_impl.get(previous, {}).get(rep)]
+                if ratios:
+                    previous_rows.append(f"| {benchmark} | {ranks} | {LABELS[current]} | {size_label(size)} | {spread(ratios)} |")
+    if previous_rows:
+        out.append("### This build ÷ the previous build (same run, same repetition)")
+        out.append("")
+        out.append("| benchmark | ranks | implementation | size | this ÷ previous |")
+        out.append("|---|---:|---|---:|---:|")
+        out += previous_rows
         out.append("")
     if any(v for v in values):
         out.append("Ratios: each repetition's value divided by the C baseline's value from the same "

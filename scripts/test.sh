@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds and tests swift-mpi twice: without the OpenMPI trait (shared-memory backend only) and
 # with it (in its own scratch path, so neither build invalidates the other), and between the two
-# runs the nonblocking scenarios under AddressSanitizer. Installs Open MPI first when it is
+# runs the nonblocking scenarios under AddressSanitizer and scripts/check-allocations.sh. Installs Open MPI first when it is
 # missing. Exits non-zero on the first failure; the last thing it prints is the test runner's
 # summary of the Open MPI configuration.
 #
@@ -44,6 +44,10 @@ for ranks in 2 4; do
     # (pipefail: a failed job fails the script.)
     "$asan_bin/swift-mpiexec" -n "$ranks" --timeout 300 -- "$asan_bin/mpi-scenarios" --thread-level multiple $nonblocking | grep -v ' BEGIN '
 done
+
+# No allocation per message or per request on either backend (release builds, as users run).
+echo "== allocations per message and per request (scripts/check-allocations.sh)"
+scripts/check-allocations.sh release
 
 echo "== with the OpenMPI trait"
 swift build --traits OpenMPI --scratch-path .build-openmpi --build-tests

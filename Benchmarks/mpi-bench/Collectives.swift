@@ -33,18 +33,20 @@ enum CollectiveBenchmarks {
             send.initialize(repeating: zero(T.self))
             receive.initialize(repeating: zero(T.self))
             let block = UnsafeBufferPointer(rebasing: send[0..<count])
-            var blockOut = UnsafeMutableBufferPointer(rebasing: receive[0..<count])
+            let blockOut = UnsafeMutableBufferPointer(rebasing: receive[0..<count])
             let all = UnsafeBufferPointer(rebasing: send[0..<(count * ranks)])
-            var allOut = UnsafeMutableBufferPointer(rebasing: receive[0..<(count * ranks)])
+            let allOut = UnsafeMutableBufferPointer(rebasing: receive[0..<(count * ranks)])
             let call: () throws -> Void
             switch operation {
-            case .bcast: call = { try world.broadcast(&blockOut, root: 0) }
-            case .reduce: call = { try world.reduce(block, into: &blockOut, op: sum, root: 0) }
-            case .allreduce: call = { try world.allReduce(block, into: &blockOut, op: sum) }
-            case .allgather: call = { try world.allGather(block, into: &allOut) }
-            case .alltoall: call = { try world.allToAll(all, into: &allOut) }
-            case .gather: call = { try world.gather(block, into: &allOut, root: 0) }
-            case .scatter: call = { try world.scatter(all, into: &blockOut, root: 0) }
+            // The buffer pointers are copied into each call (a captured `var` would cost the
+            // closure a dynamic exclusivity check per call).
+            case .bcast: call = { var out = blockOut; try world.broadcast(&out, root: 0) }
+            case .reduce: call = { var out = blockOut; try world.reduce(block, into: &out, op: sum, root: 0) }
+            case .allreduce: call = { var out = blockOut; try world.allReduce(block, into: &out, op: sum) }
+            case .allgather: call = { var out = allOut; try world.allGather(block, into: &out) }
+            case .alltoall: call = { var out = allOut; try world.allToAll(all, into: &out) }
+            case .gather: call = { var out = allOut; try world.gather(block, into: &out, root: 0) }
+            case .scatter: call = { var out = blockOut; try world.scatter(all, into: &out, root: 0) }
             }
             let (timed, warmup) = options.iterations(for: size)
             let mine = try time(world: world, timed: timed, warmup: warmup, call)

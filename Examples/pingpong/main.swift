@@ -50,19 +50,19 @@ func checkReply(_ world: Communicator, _ iteration: Int, word: UInt64, status: S
 
 /// Blocking send and receive of one reused buffer.
 func blockingLoop(_ world: Communicator, words: Int) throws {
-    let buffer = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: words)
+    var buffer = UnsafeMutableBufferPointer<UInt64>.allocate(capacity: words)
     defer { buffer.deallocate() }
     buffer.initialize(repeating: 0)
     if world.rank == 0 {
         for iteration in 0..<iterations {
             buffer[0] = UInt64(iteration)
             try world.send(UnsafeBufferPointer(buffer), to: 1, tag: 1)
-            let status = try world.receive(into: buffer, from: 1, tag: 2)
+            let status = try world.receive(into: &buffer, from: 1, tag: 2)
             checkReply(world, iteration, word: buffer[0], status: status, words: words)
         }
     } else if world.rank == 1 {
         for _ in 0..<iterations {
-            try world.receive(into: buffer, from: 0, tag: 1)
+            try world.receive(into: &buffer, from: 0, tag: 1)
             buffer[0] += 1
             try world.send(UnsafeBufferPointer(buffer), to: 0, tag: 2)
         }

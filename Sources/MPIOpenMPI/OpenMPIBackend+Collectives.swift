@@ -2,7 +2,7 @@
 import CMPI
 import MPICore
 
-// CollectiveFields operations (MPI-4.1 chapter 6) on Open MPI: one `MPI_*` call each, blocking or its
+// Collective operations (MPI-4.1 chapter 6) on Open MPI: one `MPI_*` call each, blocking or its
 // `MPI_I*` form. The arguments Open MPI needs besides the buffers (wire datatypes, `int` count
 // arrays, the operation and a Swift reduction's datatype) live in a `CollectiveArguments`, which a
 // nonblocking call hands back as the request's resources so they outlive the operation.
@@ -13,8 +13,8 @@ import MPICore
 // cases with an `int` count or displacement out of range throw `MPIError(.count)`.
 
 extension OpenMPIBackend {
-    package func collective(_ operation: Collective, comm: CommHandle) throws(MPIError) {
-        try run(operation.fields, comm: comm)
+    package func collective(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError) {
+        try run(operation, comm: comm)
     }
 
     private func run(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError) {
@@ -30,10 +30,9 @@ extension OpenMPIBackend {
             arguments.context(operation))
     }
 
-    package func immediateCollective(_ operation: Collective, comm: CommHandle) throws(MPIError)
+    package func immediateCollective(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError)
         -> (request: RequestHandle, resources: AnyObject?)
     {
-        let operation = operation.fields
         let arguments = PendingCollectiveArguments(try CollectiveArguments(operation))
         var request: MPI_Request?
         try check(invoke(operation, arguments.arguments, comm: comm.mpi, request: &request),

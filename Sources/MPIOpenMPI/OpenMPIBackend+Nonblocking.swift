@@ -192,6 +192,8 @@ extension OpenMPIBackend {
     }
 
     package func start(_ request: RequestHandle) throws(MPIError) {
+        // Calling MPI after MPI_Finalize is erroneous (Open MPI may crash): throw instead.
+        guard isActive else { throw MPIError.finalized() }
         guard let record = request.record, record.pointee.isPersistent else {
             throw MPIError(.request, "only persistent requests can be started")
         }
@@ -204,6 +206,8 @@ extension OpenMPIBackend {
     // MARK: Completing operations
 
     package func test(_ request: RequestHandle) throws(MPIError) -> Status? {
+        // Calling MPI after MPI_Finalize is erroneous (Open MPI may crash): throw instead.
+        guard isActive else { throw MPIError.finalized() }
         var status = MPI_Status()
         var flag: Int32 = 0
         guard let record = request.record else {
@@ -221,6 +225,8 @@ extension OpenMPIBackend {
     }
 
     package func wait(_ request: RequestHandle) throws(MPIError) -> Status {
+        // Calling MPI after MPI_Finalize is erroneous (Open MPI may crash): throw instead.
+        guard isActive else { throw MPIError.finalized() }
         var status = MPI_Status()
         guard let record = request.record else {
             var send = request.sendRequest
@@ -234,6 +240,7 @@ extension OpenMPIBackend {
     package func waitAny(
         _ requests: UnsafeBufferPointer<RequestHandle>
     ) throws(MPIError) -> (index: Int, outcome: Result<Status, MPIError>) {
+        guard isActive else { throw MPIError.finalized() }
         guard let count = Int32(exactly: requests.count) else {
             throw MPIError(.count, "cannot wait for any of \(requests.count) requests: Open MPI takes at most \(Int32.max)")
         }
@@ -316,6 +323,8 @@ extension OpenMPIBackend {
     /// Cancels a pending receive (`MPI_Cancel`). Sends are not cancelled: MPI-4.1 deprecates
     /// cancelling them, and the shared-memory backend cannot.
     package func cancel(_ request: RequestHandle) throws(MPIError) {
+        // Calling MPI after MPI_Finalize is erroneous (Open MPI may crash): throw instead.
+        guard isActive else { throw MPIError.finalized() }
         guard let record = request.record, !record.pointee.isSend else { return }
         try check(MPI_Cancel(&record.pointee.request), "MPI_Cancel")
     }

@@ -14,7 +14,7 @@ struct CommunicatorInfo {
     /// Communicator rank of each world rank, or -1 for non-members.
     let rankOfWorld: UnsafeBufferPointer<Int>
     let rank: Int
-    /// CollectiveFields operations started on the communicator so far; numbers their messages' tags.
+    /// Collective operations started on the communicator so far; numbers their messages' tags.
     var collectiveSequence = 0
 
     init(context: UInt32, members: [Int], worldSize: Int, worldRank: Int) {
@@ -75,6 +75,9 @@ struct Engine {
     var nextID = 1
     var nextCookie: UInt64 = 1
     var communicators: [CommunicatorInfo?] = []
+    /// Freed communicators whose tables pending receives still need (their statuses name
+    /// sources by communicator rank); released once none refers to them.
+    var retiredCommunicators: [Int] = []
     /// Nonblocking collectives in progress, advanced by every `progress()`.
     var collectives: [CollectiveSchedule] = []
     /// Finished schedules kept for reuse.

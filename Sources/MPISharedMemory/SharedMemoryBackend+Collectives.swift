@@ -1,13 +1,13 @@
 import MPICore
 
-// CollectiveFields operations on the shared-memory backend: each one is a schedule of point-to-point
+// Collective operations on the shared-memory backend: each one is a schedule of point-to-point
 // steps on the communicator's collective context (see `CollectiveSchedule+Plan.swift` for the
 // algorithms). A blocking call runs its schedule to completion; a nonblocking one hands it to the
 // engine, whose every progress moves it on, and `test`/`wait` complete it.
 
 extension SharedMemoryBackend {
-    package func collective(_ operation: Collective, comm: CommHandle) throws(MPIError) {
-        try run(operation.fields, comm: comm)
+    package func collective(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError) {
+        try run(operation, comm: comm)
     }
 
     private func run(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError) {
@@ -28,10 +28,10 @@ extension SharedMemoryBackend {
         try engine.pointee.run(schedule)
     }
 
-    package func immediateCollective(_ operation: Collective, comm: CommHandle) throws(MPIError)
+    package func immediateCollective(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError)
         -> (request: RequestHandle, resources: AnyObject?)
     {
-        var operation = operation.fields
+        var operation = operation
         var staging: CollectiveStaging?
         if operation.type.isComposite { (operation, staging) = try stage(operation, comm: comm) }
         lockEngine()

@@ -103,6 +103,7 @@ extension SharedMemoryBackend {
     package func start(_ request: RequestHandle) throws(MPIError) {
         lockEngine()
         defer { unlockEngine() }
+        guard engine.pointee.active else { throw MPIError.finalized() }
         let (id, kind) = decode(request)
         guard kind == .persistent else { throw MPIError(.request, "only persistent requests can be started") }
         let index = try persistentIndex(id)
@@ -189,6 +190,7 @@ extension SharedMemoryBackend {
     package func test(_ request: RequestHandle) throws(MPIError) -> Status? {
         lockEngine()
         defer { unlockEngine() }
+        guard engine.pointee.active else { throw MPIError.finalized() }
         if let status = try complete(request) { return status }
         _ = try engine.pointee.progress()
         return try complete(request)
@@ -197,6 +199,8 @@ extension SharedMemoryBackend {
     package func wait(_ request: RequestHandle) throws(MPIError) -> Status {
         lockEngine()
         defer { unlockEngine() }
+        // After finalize no request can complete: say so instead of waiting forever.
+        guard engine.pointee.active else { throw MPIError.finalized() }
         return try waitInside(request)
     }
 
@@ -222,6 +226,7 @@ extension SharedMemoryBackend {
     ) throws(MPIError) -> (index: Int, outcome: Result<Status, MPIError>) {
         lockEngine()
         defer { unlockEngine() }
+        guard engine.pointee.active else { throw MPIError.finalized() }
         var result: (index: Int, outcome: Result<Status, MPIError>)?
         try engine.pointee.wait { engine in
             for (index, request) in requests.enumerated() {
@@ -243,6 +248,7 @@ extension SharedMemoryBackend {
     package func cancel(_ request: RequestHandle) throws(MPIError) {
         lockEngine()
         defer { unlockEngine() }
+        guard engine.pointee.active else { throw MPIError.finalized() }
         var (id, kind) = decode(request)
         if kind == .persistent {
             guard let current = engine.pointee.persistents[try persistentIndex(id)].current else { return }

@@ -185,6 +185,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     }
 
     private func register(_ info: CommunicatorInfo) -> CommHandle {
+        reclaimRetiredCommunicators()
         if let free = engine.pointee.communicators.indices.dropFirst(2).first(where: { engine.pointee.communicators[$0] == nil }) {
             engine.pointee.communicators[free] = info
             return CommHandle(raw: UInt(free))
@@ -246,9 +247,24 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         lockEngine()
         defer { unlockEngine() }
         let index = Int(comm.raw)
-        guard index >= 2, index < engine.pointee.communicators.count else { return }
-        engine.pointee.communicators[index]?.deallocate()
-        engine.pointee.communicators[index] = nil
+        guard index >= 2, index < engine.pointee.communicators.count, engine.pointee.communicators[index] != nil else { return }
+        // MPI_Comm_free: operations pending on it complete normally, so its tables stay until
+        // no receive refers to them (the slot is not reused before).
+        engine.pointee.retiredCommunicators.append(index)
+        reclaimRetiredCommunicators()
+    }
+
+    /// Releases the freed communicators no pending receive refers to any more.
+    private func reclaimRetiredCommunicators() {
+        guard !engine.pointee.retiredCommunicators.isEmpty else { return }
+        engine.pointee.retiredCommunicators.removeAll { index in
+            let inUse = engine.pointee.posted.firstIndex(where: { $0.communicator == index }) != nil
+                || engine.pointee.persistents.firstIndex(where: { $0.communicator == index }) != nil
+            if inUse { return false }
+            engine.pointee.communicators[index]?.deallocate()
+            engine.pointee.communicators[index] = nil
+            return true
+        }
     }
 
     /// Rank 0 of `comm` takes `count` fresh context ids from the segment's counter and tells
@@ -305,7 +321,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     /// A dissemination barrier: ⌈log2 n⌉ rounds of signature messages, so a barrier that meets
     /// another collective fails on every rank instead of hanging (see `CollectiveSchedule+Plan`).
     package func barrier(_ comm: CommHandle) throws(MPIError) {
-        try collective(.barrier, comm: comm)
+        try collective(CollectiveFields(.barrier, type: .byte), comm: comm)
     }
 
     // MARK: Point to point

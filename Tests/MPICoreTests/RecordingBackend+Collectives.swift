@@ -2,19 +2,18 @@ import MPICore
 
 // Collectives for the recording backend: they record what reached them.
 extension RecordingBackend {
-    func collective(_ operation: Collective, comm: CommHandle) throws(MPIError) {
+    func collective(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError) {
         calls.append(describe(operation))
     }
 
-    func immediateCollective(_ operation: Collective, comm: CommHandle) throws(MPIError)
+    func immediateCollective(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError)
         -> (request: RequestHandle, resources: AnyObject?)
     {
         calls.append("immediate " + describe(operation))
         return (RequestHandle(raw: 1), nil)
     }
 
-    private func describe(_ operation: Collective) -> String {
-        let operation = operation.fields
+    private func describe(_ operation: CollectiveFields) -> String {
         var text = "\(operation.kind) \(operation.count) \(operation.type)"
         if operation.kind.isRooted { text += " root \(operation.root)" }
         if operation.inPlace { text += " in place" }

@@ -82,8 +82,14 @@ let afterFinalizeScenario = Scenario("after-finalize") { c in
     let idle = try c.world.persistentSend(box, to: c.rank, tag: 91)
     var list = RequestList()
     list.add(try c.world.persistentSend(box, to: c.rank, tag: 92))
+    // A receive nobody will match, pending across finalize: waiting for it afterwards throws
+    // `.finalized` instead of waiting forever.
+    let never = MessageBuffer<Int>(repeating: 0, count: 1)
+    var unmatched = try c.world.immediateReceive(into: never, from: c.rank, tag: 93)
     try c.world.barrier()
     try Environment.finalize()
+    try expectError(.finalized, "wait after finalize") { try unmatched.wait() }
+    try expect(unmatched.isComplete && !never.isLent, "a request that failed with .finalized still holds its buffer")
     _ = consume used
     _ = consume idle
     _ = consume list

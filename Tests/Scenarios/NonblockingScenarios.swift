@@ -293,6 +293,33 @@ let nonblockingScenarios: [Scenario] = [
         return .passed
     },
 
+    // MPI_Comm_free lets pending operations complete normally: a receive whose communicator was
+    // freed (and whose slot a new communicator may take) still reports its source as a rank of
+    // the communicator it was posted on.
+    Scenario("nb-receive-outlives-communicator") { c in
+        guard c.size >= 2 else { return .skipped("needs 2 ranks") }
+        // Ranks in reverse order: world rank r is rank size - 1 - r here.
+        var reversed: Communicator? = try c.world.split(color: 0, key: c.size - c.rank)
+        let sender = c.size - 2  // world rank 1
+        if c.rank == 0 {
+            let incoming = MessageBuffer<Int>(repeating: -1, count: 1)
+            var request = try reversed!.immediateReceive(into: incoming, from: Communicator.anySource, tag: 7)
+            reversed = nil  // freed while the receive is pending
+            let other = try c.world.duplicate()
+            try c.world.barrier()
+            let status = try request.wait()
+            try expect(status.source == sender && incoming[0] == 42,
+                "receive on a freed communicator: source \(status.source) (expected \(sender)), value \(incoming[0])")
+            try other.barrier()
+        } else {
+            let other = try c.world.duplicate()
+            try c.world.barrier()
+            if c.rank == 1 { try reversed!.send(42, to: c.size - 1, tag: 7) }
+            try other.barrier()
+        }
+        return .passed
+    },
+
     Scenario("nb-lend-rules") { c in
         let buffer = MessageBuffer<Int32>([Int32(c.rank), 2, 3, 4])
         var first = try c.world.immediateSend(buffer, to: c.next, tag: 120)

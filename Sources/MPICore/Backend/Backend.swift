@@ -140,11 +140,11 @@ package protocol Backend: AnyObject, Sendable {
     // Collective operations (`Collective` says which fields each kind reads). Every rank of the
     // communicator calls them in the same order.
     /// Runs `operation`, returning when this rank's part is done.
-    func collective(_ operation: Collective, comm: CommHandle) throws(MPIError)
+    func collective(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError)
     /// Starts `operation` and returns a request that `test`/`wait` complete like any other.
     /// `resources`, when not `nil`, is memory or handles the backend needs until then: the caller
     /// keeps it alive until the request completes.
-    func immediateCollective(_ operation: Collective, comm: CommHandle) throws(MPIError)
+    func immediateCollective(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError)
         -> (request: RequestHandle, resources: AnyObject?)
 }
 

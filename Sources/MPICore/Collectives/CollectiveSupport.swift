@@ -90,20 +90,31 @@ extension Communicator {
     // MARK: Forms
 
     /// Runs the collective `describe` builds, blocking, on `send` (or in place) and `receive`.
+    /// (Every closure here is a literal argument, so none needs a heap context: a closure kept in
+    /// a local cost an allocation per call.)
     @inlinable
     func runCollective<S: SendBuffer, R: ReceiveBuffer>(
         _ send: S, _ receive: inout R, roles: CollectiveRoles = CollectiveRoles(), _ describe: DescribeCollective<S.Element>
     ) throws(MPIError) where S.Element == R.Element {
         try checkActive()
-        let submit = { (operation: Collective) throws(MPIError) in try self.backend.collective(operation, comm: self.handle) }
-        func withReceive(_ sent: UnsafeBufferPointer<S.Element>?) throws(MPIError) {
-            guard roles.receives else { return try describe(sent, UnsafeMutableBufferPointer(start: nil, count: 0), submit) }
-            try receive.withReceiveElements { (elements) throws(MPIError) in try describe(sent, elements, submit) }
-        }
+        let nothing = UnsafeMutableBufferPointer<S.Element>(start: nil, count: 0)
         if send.isInPlace || !roles.sends {
-            try withReceive(nil)
+            guard roles.receives else {
+                return try describe(nil, nothing) { (operation) throws(MPIError) in try backend.collective(operation.fields(), comm: handle) }
+            }
+            try receive.withReceiveElements { (elements) throws(MPIError) in
+                try describe(nil, elements) { (operation) throws(MPIError) in try backend.collective(operation.fields(), comm: handle) }
+            }
+        } else if roles.receives {
+            try send.withSendElements { (sent) throws(MPIError) in
+                try receive.withReceiveElements { (elements) throws(MPIError) in
+                    try describe(sent, elements) { (operation) throws(MPIError) in try backend.collective(operation.fields(), comm: handle) }
+                }
+            }
         } else {
-            try send.withSendElements { (elements) throws(MPIError) in try withReceive(elements) }
+            try send.withSendElements { (sent) throws(MPIError) in
+                try describe(sent, nothing) { (operation) throws(MPIError) in try backend.collective(operation.fields(), comm: handle) }
+            }
         }
     }
 
@@ -141,7 +152,7 @@ extension Communicator {
         var started: (request: RequestHandle, resources: AnyObject?)?
         do throws(MPIError) {
             try describe(sent?.elements, received.elements) { (operation) throws(MPIError) in
-                started = try self.backend.immediateCollective(operation, comm: self.handle)
+                started = try self.backend.immediateCollective(operation.fields(), comm: self.handle)
             }
         } catch {
             sent?.loan.loan.end()
