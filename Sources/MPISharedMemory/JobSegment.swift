@@ -34,7 +34,7 @@ package struct JobSegment: @unchecked Sendable {
     static let ringBytesOffset = 32
     static let launcherPidOffset = 40
     static let jobIDOffset = 48
-    static let abortOffset = 128       // atomic: 0, or abort code + 1
+    static let abortOffset = 128       // atomic: 0, or abort code + 1 (wrapping: any word a foreign writer leaves is a code)
     static let contextCounterOffset = 256  // atomic: next free communicator context id
     static let headerBytes = 512
 
@@ -381,12 +381,12 @@ package struct JobSegment: @unchecked Sendable {
     /// The code the job was aborted with, if a rank aborted it.
     package var abortCode: Int? {
         let word = abortWord.pointee.load(ordering: .acquiring)
-        return word == 0 ? nil : word - 1
+        return word == 0 ? nil : word &- 1
     }
 
     /// Records that the job is aborted with `code`; the first abort wins.
     package func markAborted(code: Int) {
-        _ = abortWord.pointee.compareExchange(expected: 0, desired: code + 1, ordering: .acquiringAndReleasing)
+        _ = abortWord.pointee.compareExchange(expected: 0, desired: code &+ 1, ordering: .acquiringAndReleasing)
     }
 
     package var contextCounter: UnsafeMutablePointer<Atomic<Int>> {

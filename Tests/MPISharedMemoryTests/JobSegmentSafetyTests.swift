@@ -101,6 +101,18 @@ struct JobSegmentSafetyTests {
         }
     }
 
+    /// The abort word is arithmetic on a word anyone with the segment can write: extreme codes
+    /// and words are codes, not overflow traps.
+    @Test func extremeAbortWordsAreCodes() throws {
+        let created = try JobSegment.create(ranks: 1, ringBytes: 1 << 12)
+        defer { created.remove() }
+        created.segment.markAborted(code: Int.max)
+        #expect(created.segment.abortCode == Int.max)
+        created.segment.abortWord.pointee.store(Int.min, ordering: .releasing)
+        #expect(created.segment.abortCode == Int.max)
+        #expect(JobSegment.abortCode(name: created.name) == Int.max)
+    }
+
     /// A segment file cut short (by a foreign process, or a launcher that died while making it)
     /// is refused when a rank attaches.
     @Test func aTruncatedSegmentIsRefused() throws {
