@@ -45,7 +45,7 @@ enum JobOutcome: Equatable {
         case .aborted(let code):
             "rank aborted the job with code \(code); ending the job"
         case .timedOut(let seconds):
-            "the job timed out after \(JobOutcome.format(seconds: seconds)) s (--timeout); ending the job"
+            "the job timed out after \(JobOutcome.format(seconds: seconds)) s (--timeout or MPIEXEC_TIMEOUT); ending the job"
         case .interrupted(let signal):
             "received \(JobOutcome.describe(signal: signal)); passed it on to the ranks, ending the job"
         }

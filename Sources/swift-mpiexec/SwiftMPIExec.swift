@@ -10,7 +10,7 @@ struct SwiftMPIExec: ParsableCommand {
         abstract: "Run a program as a swift-mpi job of N ranks on this machine, over shared memory.",
         usage: """
             swift-mpiexec -n <ranks> [<options>] [--] <program> [<arguments> ...]
-              swift-mpiexec [<options>] -n <ranks> <program> [<arguments> ...] : -n <ranks> <program> [<arguments> ...] ...
+            swift-mpiexec [<options>] -n <ranks> <program> [<arguments> ...] : -n <ranks> <program> [<arguments> ...] ...
             """,
         discussion: """
             Starts N copies of the program, each with the launcher's environment plus
@@ -161,7 +161,7 @@ struct SwiftMPIExec: ParsableCommand {
 struct ProgramOptions: ParsableArguments {
     @Option(
         name: [.customShort("n"), .customLong("np", withSingleDash: true), .customLong("ranks")],
-        help: "Number of ranks (processes) to start (-np as with mpiexec)."
+        help: ArgumentHelp("Number of ranks (processes) to start (-np as with mpiexec).", valueName: "ranks")
     )
     var ranks: Int
 
@@ -231,11 +231,5 @@ struct ProgramOptions: ParsableArguments {
             }
         }
         return Launcher.Part(ranks: ranks, command: programAndArguments, environment: environment, directory: wdir)
-    }
-
-    /// The text of a parse error of a later part, for the launcher's usage message.
-    static func message(for error: any Error) -> String {
-        if let validation = error as? ValidationError { return validation.message }
-        return fullMessage(for: error)
     }
 }
