@@ -197,11 +197,12 @@ package struct JobSegment: @unchecked Sendable {
         }
     }
 
-    /// Whether `/dev/shm/<name>` is the file open as `fd`.
+    /// Whether `/dev/shm/<name>` is the regular file open as `fd`.
     private static func isStillNamed(_ name: String, _ fd: Int32) -> Bool {
         var opened = stat()
         var named = stat()
         return fstat(fd, &opened) == 0 && stat("/dev/shm" + path(name), &named) == 0
+            && opened.st_mode & S_IFMT == S_IFREG
             && opened.st_dev == named.st_dev && opened.st_ino == named.st_ino
     }
 

@@ -43,6 +43,8 @@ struct Launcher {
 
     private let configuration: Configuration
     private let segment: JobSegment.Created
+    /// Ends the process group if the launcher dies without ending the job.
+    private let guardian: Guardian
     private let clock = ContinuousClock()
     private var ranks: [RankProcess] = []
     /// The process group of the ranks; 0 until the first rank exists.
@@ -53,9 +55,10 @@ struct Launcher {
     private var endingSince: ContinuousClock.Instant?
     private var sentKill = false
 
-    private init(configuration: Configuration, segment: JobSegment.Created) {
+    private init(configuration: Configuration, segment: JobSegment.Created, guardian: Guardian) {
         self.configuration = configuration
         self.segment = segment
+        self.guardian = guardian
     }
 
     /// Runs the job to its end and says how it ended. When this returns, every rank has been
@@ -63,6 +66,9 @@ struct Launcher {
     static func run(_ configuration: Configuration) throws(LaunchError) -> JobOutcome {
         // A launcher that was SIGKILLed could not unlink its segment, but its lock is gone.
         JobSegment.removeStale()
+        // Forked first, so it holds neither the segment's lock nor the signal pipe.
+        var guardian = try Guardian.start()
+        defer { guardian.release() }
         try SignalRelay.install()
         let segment: JobSegment.Created
         do {
@@ -72,7 +78,7 @@ struct Launcher {
         }
         defer { segment.remove() }
 
-        var launcher = Launcher(configuration: configuration, segment: segment)
+        var launcher = Launcher(configuration: configuration, segment: segment, guardian: guardian)
         do {
             try launcher.spawnRanks()
         } catch {
@@ -148,7 +154,10 @@ struct Launcher {
                 }
                 // The leader stays a zombie (never reaped before all ranks exist), so the group
                 // outlives it even if it exits at once.
-                if rank == 0 { processGroup = process.pid }
+                if rank == 0 {
+                    processGroup = process.pid
+                    guardian.watch(processGroup: processGroup)
+                }
                 ranks.append(process)
                 if configuration.reportBindings {
                     let cpus = available.map { $0.cpus.map(String.init).joined(separator: ",") } ?? "any"

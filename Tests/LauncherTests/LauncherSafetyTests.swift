@@ -22,23 +22,39 @@ extension LauncherTests {
 
     // MARK: Ranks die with the launcher
 
-    @Test func ranksDieWithASIGKILLedLauncher() throws {
-        // The ranks compute (a shell loop of builtins): nothing but the kernel can end them once
-        // the launcher is gone.
-        let launcher = try LauncherProcess(["-n", "2", "/bin/sh", "-c", "echo ready; while :; do :; done"])
-        #expect(launcher.readStdout { $0 == "ready\nready\n" })
-        #expect(LauncherProcess.processes(startedBy: launcher.pid).count == 2)
+    /// Starts the launcher, waits until the job has printed `ready` and has `processes`
+    /// processes, SIGKILLs the launcher and checks that everything of the job is gone within a
+    /// second. Every process of the job holds the output pipes, so their end of file says when.
+    private func expectJobDiesWithASIGKILLedLauncher(
+        _ arguments: [String], ready: String, processes: Int, sourceLocation: SourceLocation = #_sourceLocation
+    ) throws {
+        let launcher = try LauncherProcess(arguments)
+        #expect(launcher.readStdout { $0 == ready }, sourceLocation: sourceLocation)
+        #expect(LauncherProcess.processes(startedBy: launcher.pid).count == processes, sourceLocation: sourceLocation)
         let killed = ContinuousClock.now
         launcher.send(signal: SIGKILL)
-        // Both output pipes reach end of file once every rank is gone.
         let result = launcher.finish(within: .seconds(5))
         let gone = killed.duration(to: .now)
         // A SIGKILLed launcher cannot unlink its segment; the next launch would.
         for name in launcher.remainingSegments { unlink("/dev/shm/\(name)") }
-        #expect(!result.overran, "the ranks outlived their launcher")
-        #expect(result.signal == SIGKILL)
-        #expect(LauncherProcess.processes(startedBy: launcher.pid) == [])
-        #expect(gone < .seconds(1))
+        #expect(!result.overran, "the job outlived its launcher", sourceLocation: sourceLocation)
+        #expect(result.signal == SIGKILL, sourceLocation: sourceLocation)
+        #expect(LauncherProcess.processes(startedBy: launcher.pid) == [], sourceLocation: sourceLocation)
+        #expect(gone < .seconds(1), sourceLocation: sourceLocation)
+    }
+
+    @Test func ranksDieWithASIGKILLedLauncher() throws {
+        // The ranks compute (a shell loop of builtins): nothing but the kernel can end them once
+        // the launcher is gone.
+        try expectJobDiesWithASIGKILLedLauncher(
+            ["-n", "2", "/bin/sh", "-c", "echo ready; while :; do :; done"], ready: "ready\nready\n", processes: 2)
+    }
+
+    @Test func whatTheRanksStartedDiesWithASIGKILLedLauncher() throws {
+        // The shell (the rank) waits for a child of its own, which has no parent-death signal:
+        // the launcher's guardian ends it through the process group.
+        try expectJobDiesWithASIGKILLedLauncher(
+            ["-n", "1", "/bin/sh", "-c", "sleep 100 & echo ready; wait"], ready: "ready\n", processes: 2)
     }
 
     // MARK: The sweep goes by the lock
@@ -53,9 +69,11 @@ extension LauncherTests {
     }
 
     @Test func theSweepKeepsLockedSegmentsAndRemovesUnlockedOnesWhateverTheirPid() throws {
-        // A live job of another PID namespace: its launcher's pid means nothing here (dead),
-        // but it holds the lock.
-        let live = "\(JobSegment.namePrefix)\(try Self.deadPid())-0123456789abcdef0123456789abcdef"
+        // A live job of another PID namespace: its launcher's pid means nothing here, but it
+        // holds the lock. (The pid is one no process can have rather than a dead one: launchers
+        // older than the lock, of other checkouts running meanwhile, delete names with dead
+        // pids. JobSegmentSafetyTests checks a dead pid directly.)
+        let live = "\(JobSegment.namePrefix)99999999999-0123456789abcdef0123456789abcdef"
         let liveFD = try Self.segmentFile(live, locked: true)
         defer { unlink("/dev/shm/\(live)"); close(liveFD) }
         // A dead job whose name carries a live pid (this process's): nobody holds its lock.

@@ -160,7 +160,8 @@ struct JobSegmentSafetyTests {
     /// Staleness is the lock, never the pid: a locked segment whose name carries a dead pid (a
     /// launcher in another PID namespace) stays, an unlocked one whose pid is alive goes.
     @Test func theSweepGoesByTheLockNotThePid() throws {
-        // Int32.max is above any pid_max: no process here has that pid.
+        // Int32.max is above any pid_max: no process here has that pid, so a sweep by pid
+        // (the old one) removes it.
         let live = "\(JobSegment.namePrefix)\(Int32.max)-0123456789abcdef0123456789abcdef"
         let stale = "\(JobSegment.namePrefix)\(getpid())-fedcba9876543210fedcba9876543210"
         let liveFD = shm_open("/" + live, O_CREAT | O_EXCL | O_RDWR, 0o600)
