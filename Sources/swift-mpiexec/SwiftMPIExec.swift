@@ -46,7 +46,7 @@ struct SwiftMPIExec: ParsableCommand {
     var first: ProgramOptions
 
     @Option(help: ArgumentHelp(
-        "End the job if it runs longer than this (exit status 124). Default: the MPIEXEC_TIMEOUT variable, else none.",
+        "End the job if it runs longer than this (exit status 124). Default: the MPIEXEC_TIMEOUT variable (0: none), else none.",
         valueName: "seconds"
     ))
     var timeout: Double?
@@ -102,14 +102,15 @@ struct SwiftMPIExec: ParsableCommand {
         return try options.map { try $0.part() }
     }
 
-    /// The timeout in effect: `--timeout`, else `MPIEXEC_TIMEOUT` (as mpiexec reads it).
+    /// The timeout in effect: `--timeout`, else `MPIEXEC_TIMEOUT` (as mpiexec reads it: unset,
+    /// empty or 0 means none, as in Open MPI's `mpirun`).
     private func effectiveTimeout() throws -> Double? {
         if let timeout { return timeout }
         guard let text = getenv("MPIEXEC_TIMEOUT").map({ String(cString: $0) }), !text.isEmpty else { return nil }
         guard let seconds = Double(text) else {
             throw ValidationError("MPIEXEC_TIMEOUT must be a number of seconds (got '\(text)').")
         }
-        return seconds
+        return seconds == 0 ? nil : seconds
     }
 
     func validate() throws {

@@ -168,6 +168,9 @@ extension LauncherTests {
         let timeout = try run(["-n", "1", "sleep", "100"], environment: ["MPIEXEC_TIMEOUT=1"])
         #expect(timeout.exitCode == 124)
         #expect(timeout.elapsed < .seconds(3))
+        #expect(timeout.stderr.contains("timed out after 1 s (--timeout or MPIEXEC_TIMEOUT)"))
+        let noTimeout = try run(["-n", "1", "/bin/true"], environment: ["MPIEXEC_TIMEOUT=0"])
+        #expect(noTimeout.exitCode == 0, "MPIEXEC_TIMEOUT=0 means no timeout, as in mpirun: \(noTimeout.stderr)")
 
         let oversubscribed = try run(["--oversubscribe", "-n", "3", "-oversubscribe", "/bin/true"])
         #expect(oversubscribed.exitCode == 0)
