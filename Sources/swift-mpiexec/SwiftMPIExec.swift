@@ -46,7 +46,7 @@ struct SwiftMPIExec: ParsableCommand {
     var first: ProgramOptions
 
     @Option(help: ArgumentHelp(
-        "End the job if it runs longer than this (exit status 124). Default: the MPIEXEC_TIMEOUT variable (0: none), else none.",
+        "End the job if it runs longer than this (exit status 124). Default: the MPIEXEC_TIMEOUT variable, else none.",
         valueName: "seconds"
     ))
     var timeout: Double?
@@ -102,15 +102,16 @@ struct SwiftMPIExec: ParsableCommand {
         return try options.map { try $0.part() }
     }
 
-    /// The timeout in effect: `--timeout`, else `MPIEXEC_TIMEOUT` (as mpiexec reads it: unset,
-    /// empty or 0 means none, as in Open MPI's `mpirun`).
+    /// The timeout in effect: `--timeout`, else `MPIEXEC_TIMEOUT` (as mpiexec reads it; unset or
+    /// empty means none, and 0, like `--timeout 0`, is a usage error: Open MPI 4.1's mpirun
+    /// takes it literally and aborts the job at once, exit 110).
     private func effectiveTimeout() throws -> Double? {
         if let timeout { return timeout }
         guard let text = getenv("MPIEXEC_TIMEOUT").map({ String(cString: $0) }), !text.isEmpty else { return nil }
         guard let seconds = Double(text) else {
             throw ValidationError("MPIEXEC_TIMEOUT must be a number of seconds (got '\(text)').")
         }
-        return seconds == 0 ? nil : seconds
+        return seconds
     }
 
     func validate() throws {
