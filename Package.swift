@@ -108,10 +108,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // End-to-end tests of the launcher; they run the swift-mpiexec binary built beside them.
+        // End-to-end tests of the launcher; they run the swift-mpiexec binary built beside them
+        // (and the ring example, as a real swift-mpi rank).
         .testTarget(
             name: "LauncherTests",
-            dependencies: ["swift-mpiexec", "MPISharedMemory"],
+            dependencies: ["swift-mpiexec", "ring", "MPISharedMemory"],
             swiftSettings: swiftSettings
         ),
     ],

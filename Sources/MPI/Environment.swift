@@ -15,6 +15,10 @@ import Darwin
 /// 2. started by `swift-mpiexec` → the shared-memory backend;
 /// 3. started by Open MPI's `mpirun` → Open MPI (needs the `OpenMPI` package trait);
 /// 4. started alone → a world of one process on the shared-memory backend.
+///
+/// A request (1.) that contradicts the launcher of a job of several processes — the
+/// shared-memory backend under `mpirun`, Open MPI under `swift-mpiexec` — fails with
+/// `MPIError(.argument)` naming both, since every process would otherwise be a world of one.
 public enum Environment {
     /// Initializes MPI, asking for thread support `threadLevel`, and returns the level the backend
     /// provides, which may be lower (`MPI_Init_thread`).
@@ -112,17 +116,59 @@ public enum Environment {
     }
 
     static func chooseBackend(explicit: BackendKind?) throws(MPIError) -> BackendKind {
-        if let explicit { return explicit }
-        if let name = variable("SWIFTMPI_BACKEND"), !name.isEmpty {
+        let requested: (kind: BackendKind, by: String)?
+        if let explicit {
+            requested = (explicit, "Environment.initialize(backend: .\(explicit == .openMPI ? "openMPI" : "sharedMemory"))")
+        } else if let name = variable("SWIFTMPI_BACKEND"), !name.isEmpty {
             guard let kind = BackendKind(rawValue: name.lowercased()) else {
                 throw MPIError(.argument, "SWIFTMPI_BACKEND=\(name) is not a backend: use openmpi or shm")
             }
-            return kind
+            requested = (kind, "SWIFTMPI_BACKEND=\(name)")
+        } else {
+            requested = nil
         }
+        let started = launcher()
+        guard let requested else {
+            switch started {
+            case .swiftMPIExec, nil: return .sharedMemory
+            case .openMPI: return .openMPI
+            }
+        }
+        // A backend the launcher did not set up would make every process of a job of several a
+        // world of one, each computing the whole job alone: refuse rather than run it wrong.
+        switch (requested.kind, started) {
+        case (.sharedMemory, .openMPI(let size, let variable)) where size != 1:
+            throw MPIError(.argument, "this process was started by mpirun (Open MPI: \(variable)) as one of \(size.map { "\($0)" } ?? "several") processes, but \(requested.by) asks for the shared-memory backend, which only swift-mpiexec sets up: every process would be a world of one. Run it with swift-mpiexec, or ask for the openmpi backend (or none)")
+        case (.openMPI, .swiftMPIExec(let size)) where size != 1:
+            throw MPIError(.argument, "this process was started by swift-mpiexec as one of \(size) ranks (SWIFTMPI_SEGMENT is set), but \(requested.by) asks for the Open MPI backend, which only mpirun sets up: every process would be a world of one. Run it with mpirun, or ask for the shm backend (or none)")
+        default:
+            return requested.kind
+        }
+    }
+
+    /// Which launcher started this process, as its environment says.
+    private enum Launcher {
+        /// swift-mpiexec, with the job's rank count.
+        case swiftMPIExec(size: Int)
+        /// Open MPI's mpirun (or another PMIx launcher), with the job's size when known (PMIx
+        /// alone does not say it; a rank other than 0 means several) and the variable that
+        /// gave it away.
+        case openMPI(size: Int?, variable: String)
+    }
+
+    /// The launcher that started this process, or `nil` when it runs alone.
+    private static func launcher() -> Launcher? {
         // swift-mpiexec first: its ranks may inherit Open MPI's variables from an outer job.
-        if variable("SWIFTMPI_SEGMENT") != nil { return .sharedMemory }
-        if variable("OMPI_COMM_WORLD_SIZE") != nil || variable("PMIX_RANK") != nil { return .openMPI }
-        return .sharedMemory
+        if variable("SWIFTMPI_SEGMENT") != nil {
+            return .swiftMPIExec(size: variable("SWIFTMPI_SIZE").flatMap { Int($0) } ?? 0)
+        }
+        if let text = variable("OMPI_COMM_WORLD_SIZE") {
+            return .openMPI(size: Int(text), variable: "OMPI_COMM_WORLD_SIZE=\(text)")
+        }
+        if let rank = variable("PMIX_RANK") {
+            return .openMPI(size: rank == "0" ? 1 : nil, variable: "PMIX_RANK=\(rank)")
+        }
+        return nil
     }
 
     private static func variable(_ name: String) -> String? {

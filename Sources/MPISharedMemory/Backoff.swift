@@ -40,7 +40,7 @@ struct Backoff {
     /// Throws when another rank aborted the job or the launcher is gone.
     func checkJob() throws(MPIError) {
         if let word = abortWord?.pointee.load(ordering: .acquiring), word != 0 {
-            throw MPIError(.processFailed, "the job was aborted by another rank with code \(word - 1)")
+            throw MPIError(.processFailed, "the job was aborted by another rank with code \(word &- 1)")
         }
         if launcherPid != 0 && getppid() != launcherPid {
             throw MPIError(.processFailed, "the launcher (pid \(launcherPid)) is gone; ending this rank")

@@ -7,18 +7,24 @@ import Synchronization
 /// Layout (every offset a multiple of 128 bytes, so no two writers share a cache-line pair):
 /// ```
 /// header      magic, version, ranks, sizes, launcher pid, abort word, context-id counter
-/// rank slots  one 128-byte slot per rank: pid, state, CMA probe word
+/// rank slots  one 128-byte slot per rank: pid, state, CMA probe word, the rank's secret
 /// rings       one ring per ordered (source, destination) pair, index destination * ranks + source
 /// ```
-/// The launcher creates the segment (mode 0600, an unguessable name that embeds its pid) and
-/// unlinks it whatever happens; a segment whose launcher pid is dead is stale and the next launch
-/// removes it. A rank checks magic, version, rank count and size before it trusts anything else.
+/// The launcher creates the segment (mode 0600, an unguessable name that embeds its pid), holds
+/// an exclusive `flock` on it for the job's life and unlinks it whatever happens. A segment
+/// nobody holds locked is stale and the next launch removes it: a lock, unlike a pid, means the
+/// same thing in every PID namespace that shares `/dev/shm`. A rank checks magic, version, rank
+/// count and size before it trusts anything else, and claims its slot with the secret the
+/// launcher gave it.
 package struct JobSegment: @unchecked Sendable {
     package static let magic: UInt64 = 0x4D48_5349_504D_5753  // "SWMPISHM" little-endian
-    package static let version: UInt64 = 1
+    /// Layout version 2: slots carry the rank's secret and a `claimed` state.
+    package static let version: UInt64 = 2
     package static let namePrefix = "swiftmpi-"
     /// Default bytes of message data per ring (a power of two).
     package static let defaultRingBytes = 1 << 18
+    /// The environment variable through which the launcher hands each rank its secret.
+    package static let secretVariable = "SWIFTMPI_SECRET"
 
     // Header field offsets.
     static let magicOffset = 0
@@ -28,7 +34,7 @@ package struct JobSegment: @unchecked Sendable {
     static let ringBytesOffset = 32
     static let launcherPidOffset = 40
     static let jobIDOffset = 48
-    static let abortOffset = 128       // atomic: 0, or abort code + 1
+    static let abortOffset = 128       // atomic: 0, or abort code + 1 (wrapping: any word a foreign writer leaves is a code)
     static let contextCounterOffset = 256  // atomic: next free communicator context id
     static let headerBytes = 512
 
@@ -36,6 +42,7 @@ package struct JobSegment: @unchecked Sendable {
     static let slotPidOffset = 0        // atomic: pid once attached
     static let slotStateOffset = 8      // atomic: RankState
     static let slotCMAOffset = 16       // atomic: CMA probe word and result
+    static let slotSecretOffset = 32    // 16 bytes: the secret the rank must present, set by the launcher
 
     /// A ring's control block: consumer position on its own 128 bytes.
     package static let ringControlBytes = 128
@@ -46,53 +53,157 @@ package struct JobSegment: @unchecked Sendable {
     package let ringBytes: Int
     package let name: String?
 
+    /// Where a rank is in its life, as its slot records it. The launcher reads it when a rank
+    /// exits 0, to tell a rank that finalized from one that left the job in the middle.
     package enum RankState: Int {
-        case empty = 0, attached = 1, finalized = 2
+        /// Nobody has claimed the slot: the rank has not initialized (or is not a swift-mpi program).
+        case empty = 0
+        /// A process presented the slot's secret and owns it; it is still starting up.
+        case claimed = 1
+        /// The rank has initialized: its pid and probe word are valid.
+        case attached = 2
+        /// The rank has finalized.
+        case finalized = 3
     }
 
-    /// Bytes a segment for `ranks` ranks with `ringBytes` per ring occupies.
+    /// Bytes a segment for `ranks` ranks with `ringBytes` per ring occupies, for sizes known to
+    /// fit (see ``byteCount(ranks:ringBytes:)`` for sizes that may not).
     package static func totalBytes(ranks: Int, ringBytes: Int) -> Int {
-        headerBytes + slotBytes * ranks + ranks * ranks * (ringControlBytes + ringBytes)
+        byteCount(ranks: ranks, ringBytes: ringBytes)!
+    }
+
+    /// Bytes a segment for `ranks` ranks with `ringBytes` per ring occupies, or `nil` when that is
+    /// not a positive `Int` (a rank count or ring size no segment can have).
+    package static func byteCount(ranks: Int, ringBytes: Int) -> Int? {
+        guard ranks >= 1, ringBytes >= 0 else { return nil }
+        let (pairs, pairsOverflow) = ranks.multipliedReportingOverflow(by: ranks)
+        let (ring, ringOverflow) = ringBytes.addingReportingOverflow(ringControlBytes)
+        let (rings, ringsOverflow) = pairs.multipliedReportingOverflow(by: ring)
+        let (slots, slotsOverflow) = ranks.multipliedReportingOverflow(by: slotBytes)
+        let (fixed, fixedOverflow) = slots.addingReportingOverflow(headerBytes)
+        let (total, totalOverflow) = fixed.addingReportingOverflow(rings)
+        guard !(pairsOverflow || ringOverflow || ringsOverflow || slotsOverflow || fixedOverflow || totalOverflow)
+        else { return nil }
+        return total
+    }
+
+    /// Checks that a job of `ranks` ranks with `ringBytes` per ring can have a segment, and
+    /// returns its size; throws `MPIError(.argument)` saying what is wrong otherwise.
+    package static func checkedByteCount(ranks: Int, ringBytes: Int) throws(MPIError) -> Int {
+        guard ranks >= 1 else { throw MPIError(.argument, "a job needs at least one rank, got \(ranks)") }
+        guard ringBytes >= 4096, ringBytes & (ringBytes - 1) == 0 else {
+            throw MPIError(.argument, "ring size \(ringBytes) must be a power of two of at least 4096 bytes")
+        }
+        guard let total = byteCount(ranks: ranks, ringBytes: ringBytes) else {
+            throw MPIError(.argument, "a job of \(ranks) ranks with \(ringBytes)-byte rings would need a segment of more than \(Int.max) bytes")
+        }
+        return total
     }
 
     static func path(_ name: String) -> String { name.hasPrefix("/") ? name : "/" + name }
 
     // MARK: Launcher side
 
-    /// Creates and initializes a new segment for `ranks` ranks; returns its name.
-    package static func create(ranks: Int, ringBytes: Int = defaultRingBytes) throws(MPIError) -> String {
-        guard ranks >= 1 else { throw MPIError(.argument, "a job needs at least one rank, got \(ranks)") }
-        guard ringBytes >= 4096, ringBytes & (ringBytes - 1) == 0 else {
-            throw MPIError(.argument, "ring size \(ringBytes) must be a power of two of at least 4096 bytes")
+    /// A segment this process created: mapped, locked for as long as it lives (which is what
+    /// keeps other launchers' sweeps away from it), with the secret each rank must present.
+    package final class Created {
+        /// The segment's name, without the leading `/`, as ranks get it in `SWIFTMPI_SEGMENT`.
+        package let name: String
+        /// The creator's mapping of the segment.
+        package let segment: JobSegment
+        /// For each rank, the secret (32 hex digits) it must present to claim its slot.
+        package let secrets: [String]
+        private var lockDescriptor: Int32
+
+        fileprivate init(name: String, segment: JobSegment, secrets: [String], lockDescriptor: Int32) {
+            self.name = name
+            self.segment = segment
+            self.secrets = secrets
+            self.lockDescriptor = lockDescriptor
         }
-        let random = (UInt64.random(in: .min ... .max), UInt64.random(in: .min ... .max))
-        let name = "\(namePrefix)\(getpid())-\(hex(random.0))\(hex(random.1))"
-        let total = totalBytes(ranks: ranks, ringBytes: ringBytes)
-        let fd = shm_open(path(name), O_CREAT | O_EXCL | O_RDWR, 0o600)
-        guard fd >= 0 else { throw systemError("shm_open(\(name))") }
-        defer { close(fd) }
+
+        /// Unlinks the segment, unmaps it and releases its lock; idempotent.
+        package func remove() {
+            guard lockDescriptor >= 0 else { return }
+            JobSegment.unlink(name: name)
+            segment.detach()
+            close(lockDescriptor)
+            lockDescriptor = -1
+        }
+
+        deinit { remove() }
+    }
+
+    /// Creates and initializes a new segment for `ranks` ranks, locked by the returned value for
+    /// as long as it lives.
+    package static func create(ranks: Int, ringBytes: Int = defaultRingBytes) throws(MPIError) -> Created {
+        let total = try checkedByteCount(ranks: ranks, ringBytes: ringBytes)
+        var random = SystemRandomNumberGenerator()
+        let (name, fd) = try createLocked(random: &random)
         guard ftruncate(fd, off_t(total)) == 0 else {
             let error = systemError("ftruncate(\(name), \(total))")
             shm_unlink(path(name))
+            close(fd)
             throw error
         }
         guard let base = mmap(nil, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
             let error = systemError("mmap(\(name))")
             shm_unlink(path(name))
+            close(fd)
             throw error
         }
-        defer { munmap(base, total) }
         base.storeBytes(of: version, toByteOffset: versionOffset, as: UInt64.self)
         base.storeBytes(of: UInt64(ranks), toByteOffset: ranksOffset, as: UInt64.self)
         base.storeBytes(of: UInt64(total), toByteOffset: totalBytesOffset, as: UInt64.self)
         base.storeBytes(of: UInt64(ringBytes), toByteOffset: ringBytesOffset, as: UInt64.self)
         base.storeBytes(of: UInt64(getpid()), toByteOffset: launcherPidOffset, as: UInt64.self)
-        base.storeBytes(of: random.0 ^ random.1, toByteOffset: jobIDOffset, as: UInt64.self)
+        base.storeBytes(of: random.next() as UInt64, toByteOffset: jobIDOffset, as: UInt64.self)
         // Context ids 0 and 1 belong to the world and the self communicator.
         base.storeBytes(of: 2, toByteOffset: contextCounterOffset, as: Int.self)
+        var secrets: [String] = []
+        secrets.reserveCapacity(ranks)
+        for rank in 0..<ranks {
+            let secret = (random.next() as UInt64, random.next() as UInt64)
+            let slot = base + headerBytes + rank * slotBytes + slotSecretOffset
+            slot.storeBytes(of: secret.0, as: UInt64.self)
+            slot.storeBytes(of: secret.1, toByteOffset: 8, as: UInt64.self)
+            secrets.append(hex(secret.0) + hex(secret.1))
+        }
         // The magic goes last: a rank that sees it sees a complete header.
         atomic(base + magicOffset).pointee.store(Int(bitPattern: UInt(magic)), ordering: .releasing)
-        return name
+        let segment = JobSegment(base: base, totalBytes: total, ranks: ranks, ringBytes: ringBytes, name: name)
+        return Created(name: name, segment: segment, secrets: secrets, lockDescriptor: fd)
+    }
+
+    /// Creates an empty segment file under a fresh name and locks it. A sweep by another
+    /// launcher can take the lock in the instant between creation and locking and unlink the
+    /// name; the lock is then on a file nobody can open, so this checks that the name still
+    /// leads to the locked file, and starts again under a new name if not.
+    private static func createLocked(random: inout SystemRandomNumberGenerator) throws(MPIError) -> (String, Int32) {
+        while true {
+            let name = "\(namePrefix)\(getpid())-\(hex(random.next()))\(hex(random.next()))"
+            let fd = shm_open(path(name), O_CREAT | O_EXCL | O_RDWR, 0o600)
+            guard fd >= 0 else { throw systemError("shm_open(\(name))") }
+            while flock(fd, LOCK_EX) != 0 {
+                guard errno == EINTR else {
+                    let error = systemError("flock(\(name))")
+                    shm_unlink(path(name))
+                    close(fd)
+                    throw error
+                }
+            }
+            if isStillNamed(name, fd) { return (name, fd) }
+            close(fd)
+        }
+    }
+
+    /// Whether `/dev/shm/<name>` is the regular file open as `fd`.
+    private static func isStillNamed(_ name: String, _ fd: Int32) -> Bool {
+        var opened = stat()
+        var named = stat()
+        return fstat(fd, &opened) == 0 && stat("/dev/shm" + path(name), &named) == 0
+            && opened.st_mode & S_IFMT == S_IFREG
+            && opened.st_dev == named.st_dev && opened.st_ino == named.st_ino
     }
 
     /// Removes the segment `name`; missing segments are not an error.
@@ -107,8 +218,10 @@ package struct JobSegment: @unchecked Sendable {
         return segment.abortCode
     }
 
-    /// Removes segments in /dev/shm left by launchers that died before cleaning up; returns their
-    /// names.
+    /// Removes segments in /dev/shm that no launcher holds locked (their launcher died before
+    /// cleaning up); returns their names. Whether a segment's launcher is alive is decided by its
+    /// lock alone, never by the pid in its name: a launcher in another PID namespace that shares
+    /// `/dev/shm` has a pid that means nothing here, but its lock is the same lock.
     @discardableResult
     package static func removeStale() -> [String] {
         guard let dir = opendir("/dev/shm") else { return [] }
@@ -119,9 +232,12 @@ package struct JobSegment: @unchecked Sendable {
                 String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
             }
             guard name.hasPrefix(namePrefix) else { continue }
-            let rest = name.dropFirst(namePrefix.count)
-            guard let dash = rest.firstIndex(of: "-"), let pid = pid_t(rest[..<dash]) else { continue }
-            if kill(pid, 0) != 0 && errno == ESRCH {
+            // Another user's segment cannot be opened: it is not ours to judge.
+            let fd = shm_open(path(name), O_RDONLY, 0)
+            guard fd >= 0 else { continue }
+            defer { close(fd) }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
+            if isStillNamed(name, fd) {
                 shm_unlink(path(name))
                 removed.append(name)
             }
@@ -130,6 +246,48 @@ package struct JobSegment: @unchecked Sendable {
     }
 
     // MARK: Rank side
+
+    /// The fields of a segment's header a rank relies on, checked against each other and against
+    /// the size of the mapping. Every check is done without trapping arithmetic, so a crafted or
+    /// foreign header is an error, never a crash.
+    struct Header: Equatable {
+        var ranks: Int
+        var ringBytes: Int
+        var totalBytes: Int
+
+        /// Reads the header at `base`, a mapping of `size` bytes (at least ``headerBytes``,
+        /// 8-byte aligned); the error message says what is wrong, without the segment's name.
+        init(reading base: UnsafeRawPointer, size: Int) throws(HeaderError) {
+            guard size >= JobSegment.headerBytes else {
+                throw HeaderError("is \(size) bytes, too small to be a swift-mpi segment")
+            }
+            let magic = UInt64(UInt(bitPattern: JobSegment.atomic(UnsafeMutableRawPointer(mutating: base) + JobSegment.magicOffset)
+                .pointee.load(ordering: .acquiring)))
+            let version = base.load(fromByteOffset: JobSegment.versionOffset, as: UInt64.self)
+            let rawRanks = base.load(fromByteOffset: JobSegment.ranksOffset, as: UInt64.self)
+            let rawTotal = base.load(fromByteOffset: JobSegment.totalBytesOffset, as: UInt64.self)
+            let rawRing = base.load(fromByteOffset: JobSegment.ringBytesOffset, as: UInt64.self)
+            guard magic == JobSegment.magic else { throw HeaderError("is not a swift-mpi segment (bad magic)") }
+            guard version == JobSegment.version else {
+                throw HeaderError("has layout version \(version); this library speaks version \(JobSegment.version)")
+            }
+            let inconsistent = HeaderError("has an inconsistent header (size \(size), ranks \(rawRanks), ring \(rawRing), total \(rawTotal))")
+            guard let ranks = Int(exactly: rawRanks), let ringBytes = Int(exactly: rawRing),
+                let total = Int(exactly: rawTotal), ringBytes >= 4096, ringBytes & (ringBytes - 1) == 0,
+                let expected = JobSegment.byteCount(ranks: ranks, ringBytes: ringBytes),
+                total == expected, total == size
+            else { throw inconsistent }
+            self.ranks = ranks
+            self.ringBytes = ringBytes
+            self.totalBytes = total
+        }
+    }
+
+    /// Why a header was refused.
+    struct HeaderError: Error {
+        var message: String
+        init(_ message: String) { self.message = message }
+    }
 
     /// Maps an existing segment and checks that it is a swift-mpi job segment of this version
     /// (and for `expectRanks` ranks, when given).
@@ -148,27 +306,23 @@ package struct JobSegment: @unchecked Sendable {
         guard let base = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
             throw JobSegment.systemError("mmap(\(name))")
         }
-        let magic = UInt64(UInt(bitPattern: JobSegment.atomic(base + JobSegment.magicOffset).pointee.load(ordering: .acquiring)))
-        let version = base.load(fromByteOffset: JobSegment.versionOffset, as: UInt64.self)
-        let ranks = Int(base.load(fromByteOffset: JobSegment.ranksOffset, as: UInt64.self))
-        let total = Int(base.load(fromByteOffset: JobSegment.totalBytesOffset, as: UInt64.self))
-        let ringBytes = Int(base.load(fromByteOffset: JobSegment.ringBytesOffset, as: UInt64.self))
-        func fail(_ message: String) -> MPIError {
+        let header: Header
+        do {
+            header = try Header(reading: base, size: size)
+        } catch {
             munmap(base, size)
-            return MPIError(.segment, "job segment \(name) \(message)")
+            throw MPIError(.segment, "job segment \(name) \(error.message)")
         }
-        guard magic == JobSegment.magic else { throw fail("is not a swift-mpi segment (bad magic)") }
-        guard version == JobSegment.version else {
-            throw fail("has layout version \(version); this library speaks version \(JobSegment.version)")
+        if let expectRanks, expectRanks != header.ranks {
+            munmap(base, size)
+            throw MPIError(.segment, "job segment \(name) was made for \(header.ranks) ranks, but this process was told the job has \(expectRanks)")
         }
-        guard ranks >= 1, ringBytes > 0, total == JobSegment.totalBytes(ranks: ranks, ringBytes: ringBytes),
-            total == size
-        else { throw fail("has an inconsistent header (size \(size), ranks \(ranks), ring \(ringBytes))") }
-        if let expectRanks, expectRanks != ranks {
-            throw fail("was made for \(ranks) ranks, but this process was told the job has \(expectRanks)")
-        }
+        self.init(base: base, totalBytes: size, ranks: header.ranks, ringBytes: header.ringBytes, name: name)
+    }
+
+    private init(base: UnsafeMutableRawPointer, totalBytes: Int, ranks: Int, ringBytes: Int, name: String?) {
         self.base = base
-        self.totalBytes = size
+        self.totalBytes = totalBytes
         self.ranks = ranks
         self.ringBytes = ringBytes
         self.name = name
@@ -181,15 +335,40 @@ package struct JobSegment: @unchecked Sendable {
             base != MAP_FAILED
         else { throw JobSegment.systemError("mmap(private segment)") }
         base.storeBytes(of: 2, toByteOffset: JobSegment.contextCounterOffset, as: Int.self)
-        self.base = base
-        self.totalBytes = total
-        self.ranks = 1
-        self.ringBytes = ringBytes
-        self.name = nil
+        self.init(base: base, totalBytes: total, ranks: 1, ringBytes: ringBytes, name: nil)
     }
 
     package func detach() {
         munmap(base, totalBytes)
+    }
+
+    /// Makes rank `rank`'s slot this process's, if `secret` (the value of `SWIFTMPI_SECRET`) is
+    /// the one the launcher gave that rank and no process has claimed the slot yet. Refuses a
+    /// process the launcher did not start for this rank (started by hand with a copy of a rank's
+    /// environment, say), so it cannot take the place of a rank that is late to start.
+    package func claim(rank: Int, secret: String?) throws(MPIError) {
+        let jobName = name ?? "(private)"
+        guard rank >= 0, rank < ranks else {
+            throw MPIError(.rank, "rank \(rank) is not in job segment \(jobName) of \(ranks) ranks")
+        }
+        guard let secret else {
+            throw MPIError(.segment, "\(JobSegment.secretVariable) is not set, so this process cannot claim rank \(rank) of job segment \(jobName): only the ranks swift-mpiexec starts can join its job")
+        }
+        let slot = base + JobSegment.headerBytes + rank * JobSegment.slotBytes + JobSegment.slotSecretOffset
+        let expected = JobSegment.hex(slot.load(as: UInt64.self)) + JobSegment.hex(slot.load(fromByteOffset: 8, as: UInt64.self))
+        guard secret == expected else {
+            throw MPIError(.segment, "rank \(rank) of job segment \(jobName) refused this process: its \(JobSegment.secretVariable) is not the secret swift-mpiexec gave that rank (was the process started by hand, or with another rank's environment?)")
+        }
+        guard slotState(rank).pointee.compareExchange(
+            expected: RankState.empty.rawValue, desired: RankState.claimed.rawValue, ordering: .acquiringAndReleasing
+        ).exchanged else {
+            throw MPIError(.segment, "rank \(rank) of job segment \(jobName) is already taken: is SWIFTMPI_SEGMENT stale?")
+        }
+    }
+
+    /// The state rank `rank`'s slot records.
+    package func state(of rank: Int) -> RankState {
+        RankState(rawValue: slotState(rank).pointee.load(ordering: .acquiring)) ?? .empty
     }
 
     // MARK: Fields
@@ -203,12 +382,12 @@ package struct JobSegment: @unchecked Sendable {
     /// The code the job was aborted with, if a rank aborted it.
     package var abortCode: Int? {
         let word = abortWord.pointee.load(ordering: .acquiring)
-        return word == 0 ? nil : word - 1
+        return word == 0 ? nil : word &- 1
     }
 
     /// Records that the job is aborted with `code`; the first abort wins.
     package func markAborted(code: Int) {
-        _ = abortWord.pointee.compareExchange(expected: 0, desired: code + 1, ordering: .acquiringAndReleasing)
+        _ = abortWord.pointee.compareExchange(expected: 0, desired: code &+ 1, ordering: .acquiringAndReleasing)
     }
 
     package var contextCounter: UnsafeMutablePointer<Atomic<Int>> {

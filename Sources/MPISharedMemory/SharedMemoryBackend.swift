@@ -6,7 +6,8 @@ import Synchronization
 /// created by `swift-mpiexec`, or a world of one when a program starts alone.
 ///
 /// Environment contract with the launcher: `SWIFTMPI_RANK`, `SWIFTMPI_SIZE`, `SWIFTMPI_SEGMENT`
-/// (the segment name) and `SWIFTMPI_LAUNCHER_PID`. `SWIFTMPI_CMA=0` turns single-copy transfers
+/// (the segment name), `SWIFTMPI_LAUNCHER_PID` and `SWIFTMPI_SECRET` (what the rank presents to
+/// claim its slot). `SWIFTMPI_CMA=0` turns single-copy transfers
 /// off (every message then goes through the rings).
 package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     package let kind = BackendKind.sharedMemory
@@ -87,9 +88,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         guard segment.name != nil else { return ([getpid()], false) }
         let wantCrossMemory = getenv("SWIFTMPI_CMA").map { String(cString: $0) != "0" } ?? true
         if wantCrossMemory { CrossMemory.allowPeersToRead() }
-        guard segment.slotState(rank).pointee.load(ordering: .acquiring) == JobSegment.RankState.empty.rawValue else {
-            throw MPIError(.segment, "rank \(rank) of job segment \(segment.name!) is already taken: is SWIFTMPI_SEGMENT stale?")
-        }
+        try segment.claim(rank: rank, secret: getenv(JobSegment.secretVariable).map { String(cString: $0) })
         segment.slotPid(rank).pointee.store(Int(getpid()), ordering: .relaxed)
         segment.slotCMA(rank).pointee.store(Int(bitPattern: UInt(bitPattern: probe)), ordering: .relaxed)
         segment.slotState(rank).pointee.store(JobSegment.RankState.attached.rawValue, ordering: .releasing)

@@ -8,6 +8,9 @@ enum JobOutcome: Equatable {
     case rankExited(rank: Int, pid: pid_t, code: Int32)
     /// A rank was killed by a signal.
     case rankSignaled(rank: Int, pid: pid_t, signal: Int32)
+    /// A rank exited 0 after initializing MPI but before finalizing it, as its slot in the
+    /// segment shows: it left a job the others may still be waiting in.
+    case exitedWithoutFinalizing(rank: Int, pid: pid_t)
     /// A rank called `Environment.abort(errorCode:)`, which sets the segment's abort word.
     case aborted(code: Int)
     /// The job outlived `--timeout`.
@@ -37,22 +40,25 @@ enum JobOutcome: Equatable {
             "rank \(rank) (pid \(pid)) exited with code \(code); ending the job"
         case .rankSignaled(let rank, let pid, let signal):
             "rank \(rank) (pid \(pid)) was killed by signal \(JobOutcome.describe(signal: signal)); ending the job"
+        case .exitedWithoutFinalizing(let rank, let pid):
+            "rank \(rank) (pid \(pid)) exited with code 0 without finalizing MPI (Environment.finalize()); ending the job"
         case .aborted(let code):
             "rank aborted the job with code \(code); ending the job"
         case .timedOut(let seconds):
-            "the job timed out after \(JobOutcome.format(seconds: seconds)) s (--timeout); ending the job"
+            "the job timed out after \(JobOutcome.format(seconds: seconds)) s (--timeout or MPIEXEC_TIMEOUT); ending the job"
         case .interrupted(let signal):
             "received \(JobOutcome.describe(signal: signal)); passed it on to the ranks, ending the job"
         }
     }
 
     /// The launcher's exit status: 0 only when every rank exited 0; otherwise the failing rank's
-    /// code, 128 + signal, the abort code (never 0), or 124 for a timeout, as `timeout(1)` does.
+    /// code, 128 + signal, 1 for a rank that left without finalizing, the abort code (never 0), or 124 for a timeout, as `timeout(1)` does.
     var exitStatus: Int32 {
         switch self {
         case .completed: 0
         case .rankExited(_, _, let code): code
         case .rankSignaled(_, _, let signal): 128 + signal
+        case .exitedWithoutFinalizing: 1
         case .aborted(let code): code & 0xFF == 0 ? 1 : Int32(code & 0xFF)
         case .timedOut: 124
         case .interrupted(let signal): 128 + signal

@@ -8,8 +8,10 @@ enum LaunchError: Error {
     case system(String, Int32)
     /// The job segment could not be created.
     case segment(MPIError)
-    /// `posix_spawnp` could not start `program` as rank `rank`.
+    /// The program could not be started as `program` as rank `rank`.
     case spawn(program: String, rank: Int, errno: Int32)
+    /// Rank `rank` could not change to its working directory (`--wdir`).
+    case directory(String, rank: Int, errno: Int32)
 
     /// One line for stderr, without the `swift-mpiexec:` prefix.
     var message: String {
@@ -20,6 +22,8 @@ enum LaunchError: Error {
             "cannot create the job segment: \(error.message)"
         case .spawn(let program, let rank, let number):
             "cannot start rank \(rank) as '\(program)': \(String(cString: strerror(number)))"
+        case .directory(let directory, let rank, let number):
+            "cannot start rank \(rank) in directory '\(directory)' (--wdir): \(String(cString: strerror(number)))"
         }
     }
 

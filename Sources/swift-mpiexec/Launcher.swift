@@ -11,14 +11,30 @@ import MPISharedMemory
 struct Launcher {
     /// What to run, from the command line.
     struct Configuration {
-        var ranks: Int
-        /// The program followed by its arguments.
-        var command: [String]
+        /// The programs, one part per program of an MPMD command line (`-n 1 a : -n 3 b`):
+        /// ranks are numbered consecutively across the parts.
+        var parts: [Part]
         var timeout: Double?
         var tagOutput: Bool
         var ringBytes: Int
         /// Bind each rank to one CPU: `nil` decides (bind when the ranks fit the CPUs).
         var bindToCore: Bool? = nil
+        /// Say on stderr which CPU each rank is bound to (`--report-bindings`).
+        var reportBindings = false
+
+        /// The ranks of the job, all parts together.
+        var ranks: Int { parts.reduce(0) { $0 + $1.ranks } }
+    }
+
+    /// One program of the job and the ranks that run it.
+    struct Part {
+        var ranks: Int
+        /// The program followed by its arguments.
+        var command: [String]
+        /// `NAME=value` entries to set in these ranks' environment (`-x`).
+        var environment: [String] = []
+        /// The ranks' working directory (`--wdir`), or `nil` for the launcher's.
+        var directory: String? = nil
     }
 
     /// How long ranks have between SIGTERM and SIGKILL once the job is being ended. Short enough
@@ -26,7 +42,9 @@ struct Launcher {
     static let terminationGrace: Duration = .seconds(1)
 
     private let configuration: Configuration
-    private let segmentName: String
+    private let segment: JobSegment.Created
+    /// Ends the process group if the launcher dies without ending the job.
+    private let guardian: Guardian
     private let clock = ContinuousClock()
     private var ranks: [RankProcess] = []
     /// The process group of the ranks; 0 until the first rank exists.
@@ -37,26 +55,30 @@ struct Launcher {
     private var endingSince: ContinuousClock.Instant?
     private var sentKill = false
 
-    private init(configuration: Configuration, segmentName: String) {
+    private init(configuration: Configuration, segment: JobSegment.Created, guardian: Guardian) {
         self.configuration = configuration
-        self.segmentName = segmentName
+        self.segment = segment
+        self.guardian = guardian
     }
 
     /// Runs the job to its end and says how it ended. When this returns, every rank has been
     /// reaped and the segment is gone.
     static func run(_ configuration: Configuration) throws(LaunchError) -> JobOutcome {
-        // A launcher that was SIGKILLed could not unlink its segment; its pid, in the name, is dead.
+        // A launcher that was SIGKILLed could not unlink its segment, but its lock is gone.
         JobSegment.removeStale()
+        // Forked first, so it holds neither the segment's lock nor the signal pipe.
+        var guardian = try Guardian.start()
+        defer { guardian.release() }
         try SignalRelay.install()
-        let segmentName: String
+        let segment: JobSegment.Created
         do {
-            segmentName = try JobSegment.create(ranks: configuration.ranks, ringBytes: configuration.ringBytes)
+            segment = try JobSegment.create(ranks: configuration.ranks, ringBytes: configuration.ringBytes)
         } catch {
             throw .segment(error)
         }
-        defer { JobSegment.unlink(name: segmentName) }
+        defer { segment.remove() }
 
-        var launcher = Launcher(configuration: configuration, segmentName: segmentName)
+        var launcher = Launcher(configuration: configuration, segment: segment, guardian: guardian)
         do {
             try launcher.spawnRanks()
         } catch {
@@ -77,47 +99,73 @@ struct Launcher {
 
     // MARK: Starting
 
+    /// Variables the launcher sets for every rank; values inherited from an enclosing job, or
+    /// given with `-x`, would otherwise appear twice or contradict the launcher.
+    static let reservedVariables = [
+        "SWIFTMPI_RANK", "SWIFTMPI_SIZE", "SWIFTMPI_SEGMENT", "SWIFTMPI_LAUNCHER_PID", JobSegment.secretVariable,
+    ]
+
     private mutating func spawnRanks() throws(LaunchError) {
-        let reserved = ["SWIFTMPI_RANK=", "SWIFTMPI_SIZE=", "SWIFTMPI_SEGMENT=", "SWIFTMPI_LAUNCHER_PID="]
-        // Variables inherited from an enclosing job would otherwise appear twice.
+        let reserved = Launcher.reservedVariables.map { $0 + "=" }
         let inherited = CStringArray.currentEnvironment.filter { entry in
             !reserved.contains { entry.hasPrefix($0) }
         }
         let shared = inherited + [
             "SWIFTMPI_SIZE=\(configuration.ranks)",
-            "SWIFTMPI_SEGMENT=\(segmentName)",
+            "SWIFTMPI_SEGMENT=\(segment.name)",
             "SWIFTMPI_LAUNCHER_PID=\(getpid())",
         ]
-        let argv = CStringArray(configuration.command)
         ranks.reserveCapacity(configuration.ranks)
         // Bound to cores unless asked not to or the job oversubscribes the CPUs (then every rank
         // must be free to run wherever a core is idle).
-        let binding = CoreBinding().flatMap { binding in
+        let available = CoreBinding()
+        let binding = available.flatMap { binding in
             (configuration.bindToCore ?? (configuration.ranks <= binding.cpus.count)) && !binding.cpus.isEmpty ? binding : nil
         }
         let tagOutput = configuration.tagOutput
-        for rank in 0..<configuration.ranks {
-            let group = processGroup
-            let spawn = { () throws(LaunchError) -> RankProcess in
-                try RankProcess.spawn(
-                    rank: rank,
-                    argv: argv,
-                    environment: CStringArray(shared + ["SWIFTMPI_RANK=\(rank)"]),
-                    processGroup: group,
-                    tagOutput: tagOutput,
-                    defaultSignals: SignalRelay.ignoredForLauncherOnly
-                )
+        let secrets = segment.secrets
+        var rank = 0
+        for part in configuration.parts {
+            let argv = CStringArray(part.command)
+            // -x replaces an inherited value of the same variable.
+            let exported = part.environment.map { String($0.prefix { $0 != "=" }) + "=" }
+            let environment = shared.filter { entry in !exported.contains { entry.hasPrefix($0) } } + part.environment
+            for _ in 0..<part.ranks {
+                let group = processGroup
+                let current = rank
+                let spawn = { () throws(LaunchError) -> RankProcess in
+                    try RankProcess.spawn(
+                        rank: current,
+                        argv: argv,
+                        environment: CStringArray(environment + [
+                            "SWIFTMPI_RANK=\(current)", "\(JobSegment.secretVariable)=\(secrets[current])",
+                        ]),
+                        processGroup: group,
+                        tagOutput: tagOutput,
+                        defaultSignals: SignalRelay.ignoredForLauncherOnly,
+                        directory: part.directory
+                    )
+                }
+                let process: RankProcess
+                if let binding {
+                    process = try binding.spawning(rank: rank, spawn)
+                } else {
+                    process = try spawn()
+                }
+                // The leader stays a zombie (never reaped before all ranks exist), so the group
+                // outlives it even if it exits at once.
+                if rank == 0 {
+                    processGroup = process.pid
+                    guardian.watch(processGroup: processGroup)
+                }
+                ranks.append(process)
+                if configuration.reportBindings {
+                    let cpus = available.map { $0.cpus.map(String.init).joined(separator: ",") } ?? "any"
+                    Launcher.report(binding.map { "rank \(current) (pid \(process.pid)) bound to CPU \($0.cpu(for: current))" }
+                        ?? "rank \(current) (pid \(process.pid)) not bound: runs on any of CPUs \(cpus)")
+                }
+                rank += 1
             }
-            let process: RankProcess
-            if let binding {
-                process = try binding.spawning(rank: rank, spawn)
-            } else {
-                process = try spawn()
-            }
-            // The leader stays a zombie (never reaped before all ranks exist), so the group
-            // outlives it even if it exits at once.
-            if rank == 0 { processGroup = process.pid }
-            ranks.append(process)
         }
     }
 
@@ -175,6 +223,8 @@ struct Launcher {
                 beginEnding(abort)
             } else if let failure = JobOutcome(rank: ranks[index].rank, pid: pid, waitStatus: status) {
                 beginEnding(failure)
+            } else if [.claimed, .attached].contains(segment.segment.state(of: ranks[index].rank)) {
+                beginEnding(.exitedWithoutFinalizing(rank: ranks[index].rank, pid: pid))
             }
         }
     }
@@ -183,7 +233,7 @@ struct Launcher {
     /// exits or signals anyone, so checking at every exit and every signal reports the abort
     /// rather than its consequences, whichever comes first.
     private func abortOutcome() -> JobOutcome? {
-        JobSegment.abortCode(name: segmentName).map { .aborted(code: $0) }
+        segment.segment.abortCode.map { .aborted(code: $0) }
     }
 
     private mutating func handleLauncherSignal(_ number: Int32) {

@@ -16,6 +16,9 @@ enum SignalRelay {
     nonisolated(unsafe) private static var writeEnd: Int32 = -1
     /// Signals the launcher ignores that the ranks should get with their default action.
     nonisolated(unsafe) private(set) static var ignoredForLauncherOnly: [Int32] = []
+    /// The signals whose handler ``install()`` set: a forked rank puts them back to default
+    /// before it runs anything that could receive one.
+    nonisolated(unsafe) private(set) static var handledSignals: [Int32] = []
 
     /// Creates the pipe and installs the handlers. Call once, before the first rank is spawned, so
     /// that no `SIGCHLD` can be missed.
@@ -36,7 +39,8 @@ enum SignalRelay {
         sigemptyset(&handled)
         for number in forwarded + [SIGCHLD] { sigaddset(&handled, number) }
         sigprocmask(SIG_UNBLOCK, &handled, nil)
-        for number in forwarded.filter({ !isIgnored($0) }) + [SIGCHLD] {
+        handledSignals = forwarded.filter({ !isIgnored($0) }) + [SIGCHLD]
+        for number in handledSignals {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = relay
             sigemptyset(&action.sa_mask)

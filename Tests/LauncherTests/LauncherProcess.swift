@@ -36,7 +36,14 @@ final class LauncherProcess {
         return path[..<path.lastIndex(of: "/")!] + "/swift-mpiexec"
     }()
 
-    init(_ arguments: [String]) throws {
+    /// A program built next to the test bundle, such as the `ring` example.
+    static func product(_ name: String) -> String {
+        executable[..<executable.lastIndex(of: "/")!] + "/" + name
+    }
+
+    /// Starts `program` (the launcher unless told otherwise) with `arguments`, in the test's
+    /// environment with `environment` (`NAME=value` entries) added or replacing.
+    init(_ arguments: [String], program: String = LauncherProcess.executable, environment: [String] = []) throws {
         let input = try LauncherProcess.makePipe()
         let output = try LauncherProcess.makePipe()
         let error = try LauncherProcess.makePipe()
@@ -62,11 +69,21 @@ final class LauncherProcess {
         posix_spawnattr_setsigmask(&attributes, &mask)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK))
 
-        let argv = ([LauncherProcess.executable] + arguments).map { strdup($0) } + [nil]
+        let argv = ([program] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
+        let names = environment.map { String($0.prefix { $0 != "=" }) + "=" }
+        var entries: [String] = []
+        var entry = environ
+        while let string = entry.pointee {
+            let text = String(cString: string)
+            if !names.contains(where: { text.hasPrefix($0) }) { entries.append(text) }
+            entry += 1
+        }
+        let envp = (entries + environment).map { strdup($0) } + [nil]
+        defer { for pointer in envp { free(pointer) } }
         var pid: pid_t = 0
         started = clock.now
-        let result = posix_spawn(&pid, argv[0]!, &actions, &attributes, argv, environ)
+        let result = posix_spawn(&pid, argv[0]!, &actions, &attributes, argv, envp)
         guard result == 0 else {
             close(input.write); close(output.read); close(error.read)
             throw SpawnError(errno: result)

@@ -9,16 +9,16 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(1)))
 struct LauncherTests {
     /// Runs the launcher to the end and checks what every run must leave: no segment, no process.
-    private func run(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws
+    func run(_ arguments: [String], environment: [String] = [], sourceLocation: SourceLocation = #_sourceLocation) throws
         -> LauncherProcess.Result
     {
-        let launcher = try LauncherProcess(arguments)
+        let launcher = try LauncherProcess(arguments, environment: environment)
         let result = launcher.finish()
         expectCleanEnd(of: launcher, result, sourceLocation: sourceLocation)
         return result
     }
 
-    private func expectCleanEnd(
+    func expectCleanEnd(
         of launcher: LauncherProcess, _ result: LauncherProcess.Result,
         sourceLocation: SourceLocation = #_sourceLocation
     ) {
@@ -137,7 +137,7 @@ struct LauncherTests {
 
     /// Sets the abort word of the job, as `Environment.abort` does in a rank, once every rank
     /// has printed the segment name.
-    private func abortJob(of launcher: LauncherProcess, ranks: Int, code: Int) throws {
+    func abortJob(of launcher: LauncherProcess, ranks: Int, code: Int) throws {
         try #require(launcher.readStdout { $0.hasSuffix("\n") && $0.split(separator: "\n").count == ranks })
         let name = try #require(launcher.stdoutText.split(separator: "\n").first.map(String.init))
         let segment = try JobSegment(attaching: name, expectRanks: ranks)
@@ -159,18 +159,9 @@ struct LauncherTests {
     }
 
     @Test func staleSegmentIsRemovedByTheNextLaunch() throws {
-        // A pid that certainly belonged to a process now dead: one we started and reaped.
-        var pid: pid_t = 0
-        let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/true"), nil]
-        defer { free(argv[0]) }
-        #expect(posix_spawn(&pid, "/bin/true", nil, nil, argv, environ) == 0)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-
+        let pid = try Self.deadPid()
         let name = "\(JobSegment.namePrefix)\(pid)-deadbeefdeadbeefdeadbeefdeadbeef"
-        let descriptor = open("/dev/shm/\(name)", O_CREAT | O_EXCL | O_RDWR, 0o600)
-        try #require(descriptor >= 0)
-        close(descriptor)
+        close(try Self.segmentFile(name, locked: false))
         defer { unlink("/dev/shm/\(name)") }
 
         let result = try run(["-n", "1", "/bin/true"])

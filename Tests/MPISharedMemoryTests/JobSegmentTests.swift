@@ -19,11 +19,12 @@ struct JobSegmentTests {
         let name = "swiftmpi-\(getpid())-foreign-test"
         let fd = shm_open("/" + name, O_CREAT | O_RDWR, 0o600)
         try #require(fd >= 0)
-        defer { shm_unlink("/" + name) }
+        // Locked, like a live segment, so a launch running meanwhile does not sweep it.
+        flock(fd, LOCK_EX)
+        defer { shm_unlink("/" + name); close(fd) }
         ftruncate(fd, 1 << 16)
         let junk = [UInt8](repeating: 0x5A, count: 4096)
         _ = junk.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
         #expect {
             _ = try JobSegment(attaching: name, expectRanks: 1)
         } throws: { error in
@@ -32,8 +33,9 @@ struct JobSegmentTests {
     }
 
     @Test func aSegmentForAnotherJobSizeIsRejected() throws {
-        let name = try JobSegment.create(ranks: 3, ringBytes: 1 << 12)
-        defer { JobSegment.unlink(name: name) }
+        let created = try JobSegment.create(ranks: 3, ringBytes: 1 << 12)
+        defer { created.remove() }
+        let name = created.name
         #expect {
             _ = try JobSegment(attaching: name, expectRanks: 4)
         } throws: { error in
@@ -45,8 +47,9 @@ struct JobSegmentTests {
     }
 
     @Test func aSegmentWithAnotherLayoutVersionIsRejected() throws {
-        let name = try JobSegment.create(ranks: 1, ringBytes: 1 << 12)
-        defer { JobSegment.unlink(name: name) }
+        let created = try JobSegment.create(ranks: 1, ringBytes: 1 << 12)
+        defer { created.remove() }
+        let name = created.name
         let segment = try JobSegment(attaching: name, expectRanks: 1)
         segment.base.storeBytes(of: JobSegment.version + 1, toByteOffset: 8, as: UInt64.self)
         segment.detach()
@@ -58,8 +61,9 @@ struct JobSegmentTests {
     }
 
     @Test func theSegmentIsPrivateToItsOwner() throws {
-        let name = try JobSegment.create(ranks: 2, ringBytes: 1 << 12)
-        defer { JobSegment.unlink(name: name) }
+        let created = try JobSegment.create(ranks: 2, ringBytes: 1 << 12)
+        defer { created.remove() }
+        let name = created.name
         var info = stat()
         #expect(stat("/dev/shm/" + name, &info) == 0)
         #expect(info.st_mode & 0o777 == 0o600)
