@@ -78,7 +78,7 @@ package enum Collective {
 
     /// Which operation this is.
     @inlinable
-    @usableFromInline package var kind: Kind {
+    package var kind: Kind {
         switch self {
         case .barrier: .barrier
         case .broadcast: .broadcast
