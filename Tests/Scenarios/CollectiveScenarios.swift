@@ -112,6 +112,74 @@ let collectiveScenarios: [Scenario] = [
         return .passed
     },
 
+    // API v2: every buffer kind in one entry point, `.inPlace()` where MPI allows it and a
+    // clear error where it does not, immediate collectives on slices of a MessageBuffer.
+    Scenario("collective-buffer-kinds") { c in
+        let n = c.size
+        let mine = [Double(c.rank), Double(c.rank) + 0.5]
+        let expected = [Double(n * (n - 1) / 2), Double(n * (n - 1) / 2) + 0.5 * Double(n)]
+        // The same all-reduce through an array, a slice, a ContiguousArray, buffer pointers, a
+        // MessageBuffer and a single value.
+        var intoArray = [Double](repeating: 0, count: 2)
+        try c.world.allReduce(mine, into: &intoArray, op: .sum)
+        var intoSlice = [Double](repeating: -1, count: 4)[1..<3]
+        try c.world.allReduce(mine[...], into: &intoSlice, op: .sum)
+        var intoContiguous = ContiguousArray<Double>(repeating: 0, count: 2)
+        try c.world.allReduce(ContiguousArray(mine), into: &intoContiguous, op: .sum)
+        let buffer = MessageBuffer<Double>(mine)
+        var message = buffer
+        try c.world.allReduce(.inPlace(), into: &message, op: .sum)
+        var pointerResult = [Double](repeating: 0, count: 2)
+        try mine.withUnsafeBufferPointer { send in
+            try pointerResult.withUnsafeMutableBufferPointer { receive in
+                var receive = receive
+                try c.world.allReduce(send, into: &receive, op: .sum)
+            }
+        }
+        var one = 0.0
+        try c.world.allReduce(Double(c.rank), into: &one, op: .sum)
+        try expect(intoArray == expected && Array(intoSlice) == expected && Array(intoContiguous) == expected
+            && buffer.array == expected && pointerResult == expected && one == expected[0],
+            "allReduce through every buffer kind: \(intoArray) \(Array(intoSlice)) \(Array(intoContiguous)) \(buffer.array) \(pointerResult) \(one)")
+
+        // In place is for the root only in rooted operations.
+        if n > 1 {
+            let root = n - 1
+            if c.rank != root {
+                var unused: [Double] = []
+                try expectError(.buffer, "reduce in place off the root") {
+                    try c.world.reduce(.inPlace(), into: &unused, op: .sum, root: root)
+                }
+                try expectError(.buffer, "gather in place off the root") {
+                    try c.world.gather(.inPlace(), into: &unused, root: root)
+                }
+            }
+        }
+
+        // Immediate collectives on slices of one MessageBuffer: the whole buffer is lent while
+        // either is pending.
+        let shared = MessageBuffer<Int>(repeating: c.rank, count: 2 * n + 2)
+        var gathered = try c.world.immediateAllGather([c.rank], into: shared[0..<n])
+        try expect(shared.isLent, "a MessageBuffer with a pending collective on a slice is not lent")
+        try gathered.wait()
+        var sum = try c.world.immediateAllReduce(.inPlace(), into: shared[(2 * n)..<(2 * n + 2)], op: .sum)
+        try sum.wait()
+        try expect(Array(shared.array[0..<n]) == Array(0..<n), "allGather into a slice: \(shared.array)")
+        try expect(Array(shared.array[(2 * n)...]) == [n * (n - 1) / 2, n * (n - 1) / 2], "in-place allReduce on a slice: \(shared.array)")
+        try expect(Array(shared.array[n..<(2 * n)]) == [Int](repeating: c.rank, count: n), "elements outside the slices changed: \(shared.array)")
+
+        // Generic code over numeric element types names `.sum` through ArithmeticMessageElement.
+        func total<T: ArithmeticMessageElement>(_ value: T) throws -> T { try c.world.allReduce(value, op: .sum) }
+        try expect(try total(Int16(1)) == Int16(n) && (try total(Float(2))) == Float(2 * n), "generic .sum")
+
+        // scatterv's counts are read at the root only.
+        let counts = (0..<n).map { $0 + 1 }
+        let part = try c.world.scatterv(c.rank == 0 ? (0..<counts.reduce(0, +)).map { $0 } : [], counts: c.rank == 0 ? counts : [], root: 0)
+        let start = counts.prefix(c.rank).reduce(0, +)
+        try expect(part == Array(start..<(start + c.rank + 1)), "scatterv with counts at the root only: \(part)")
+        return .passed
+    },
+
     Scenario("collective-communicators") { c in
         // Collectives on a duplicate, on the parity halves (any size, any member order) and on solo.
         let dup = try c.world.duplicate()
