@@ -436,7 +436,21 @@ let nonblockingScenarios: [Scenario] = [
         try expect(list.pendingCount == 0, "\(list.pendingCount) null-process requests pending in a list")
         try expect(try list.waitAny() == nil, "waitAny over completed null-process requests")
         try expect(try list.waitAll() == [.null, .null], "waitAll over null-process requests")
-        try expectError(.rank, "persistent send to the null process") { _ = try c.world.persistentSend(buffer, to: null) }
+        // Persistent requests with the null process: every start completes at once with the null
+        // status (MPI-4.1 §3.11), alone and in a list.
+        var persistentSend = try c.world.persistentSend(buffer, to: null)
+        var persistentReceive = try c.world.persistentReceive(into: buffer, from: null, tag: 3)
+        for _ in 0..<2 {
+            try persistentSend.start()
+            try persistentReceive.start()
+            try expect(try persistentSend.wait() == .null && (try persistentReceive.wait()) == .null && !buffer.isLent,
+                "persistent requests with the null process")
+        }
+        var persistentList = RequestList()
+        persistentList.add(try c.world.persistentSend([1, 2], to: null))
+        persistentList.add(try c.world.persistentReceive(into: buffer, from: null))
+        try persistentList.startAll()
+        try expect(try persistentList.waitAll() == [.null, .null], "startAll over null-process persistent requests")
         return .passed
     },
 

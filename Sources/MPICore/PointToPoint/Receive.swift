@@ -144,16 +144,16 @@ extension Communicator {
 
     /// A persistent receive into `buffer` (or `count` items of `layout` from element `offset`),
     /// inactive until ``Request/start()`` (`MPI_Recv_init`). A ``MessageBuffer`` is locked
-    /// while the request is active.
+    /// while the request is active. With ``nullProcess`` as `source` every start completes at
+    /// once with the null status (MPI-4.1 §3.11).
     public func persistentReceive<Buffer: LendableReceiveBuffer>(
         into buffer: Buffer, layout: MessageLayout<Buffer.Element>? = nil, count: Int = 1, at offset: Int = 0,
         from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
     ) throws(MPIError) -> Request {
         try checkActive()
         try checkReceiveTag(tag)
-        guard try validSource(source) else {
-            throw MPIError(.rank, "a persistent request cannot address the null process")
-        }
+        let origin = RequestOrigin(.persistentReceive, peer: source, tag: tag)
+        guard try validSource(source) else { return .persistentWithNullProcess(backend, origin: origin) }
         // Inactive until started: each start lends the buffer again.
         let lent = try buffer.lendForPersistentReceiving()
         let message = try self.message(lent.elements, layout: layout, count: count, offset: offset)
@@ -161,7 +161,7 @@ extension Communicator {
             into: message.base, count: message.count, type: message.type, from: source, tag: tag, comm: self.handle)
         return Request(backend: backend, handle: handle, loan: lent.loan.loan,
             result: Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0), persistent: true,
-            origin: RequestOrigin(.persistentReceive, peer: source, tag: tag))
+            origin: origin)
     }
 
     /// Receives an object sent by ``send(object:to:tag:mode:)`` and decodes it as a `T`

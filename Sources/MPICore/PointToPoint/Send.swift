@@ -88,16 +88,16 @@ extension Communicator {
     /// A persistent send of `buffer` (or `count` items of `layout` from element `offset`) to
     /// `dest`, inactive until ``Request/start()`` (`MPI_Send_init` / `MPI_Ssend_init`). A
     /// ``MessageBuffer`` is locked for writing while the request is active; an array or value
-    /// is copied once, when the request is made.
+    /// is copied once, when the request is made. With ``nullProcess`` as `dest` every start
+    /// completes at once with the null status (MPI-4.1 §3.11).
     public func persistentSend<Buffer: SendBuffer>(
         _ buffer: Buffer, layout: MessageLayout<Buffer.Element>? = nil, count: Int = 1, at offset: Int = 0,
         to dest: Int, tag: Int = 0, mode: SendMode = .standard
     ) throws(MPIError) -> Request {
         try checkActive()
         try checkSendTag(tag)
-        guard try validDestination(dest) else {
-            throw MPIError(.rank, "a persistent request cannot address the null process")
-        }
+        let origin = RequestOrigin(.persistentSend, peer: dest, tag: tag)
+        guard try validDestination(dest) else { return .persistentWithNullProcess(backend, origin: origin) }
         // Inactive until started: each start lends the buffer again.
         let lent = try buffer.lendForPersistentSending()
         let message = try self.message(lent.elements, layout: layout, count: count, offset: offset)
@@ -105,7 +105,7 @@ extension Communicator {
             message.base, count: message.count, type: message.type, to: dest, tag: tag, comm: self.handle, mode: mode)
         return Request(backend: backend, handle: handle, loan: lent.loan.loan,
             result: Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0), persistent: true,
-            origin: RequestOrigin(.persistentSend, peer: dest, tag: tag))
+            origin: origin)
     }
 
     /// Sends `object` to rank `dest`, encoded by ``MessageEncoder`` (mpi4py's

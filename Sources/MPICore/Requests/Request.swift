@@ -34,6 +34,14 @@ public struct Request: ~Copyable {
         Request(backend: backend, handle: nil, loan: .none, result: status, origin: origin)
     }
 
+    /// An inactive persistent request with the null process: each start completes it at once
+    /// with the null status, nothing reaches the backend.
+    @inlinable
+    static func persistentWithNullProcess(_ backend: any Backend, origin: RequestOrigin) -> Request {
+        Request(backend: backend, handle: nil, loan: .none,
+            result: Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0), persistent: true, origin: origin)
+    }
+
     deinit {
         if let handle, result == nil {
             RequestOrigin.reportDropped(origin)
@@ -98,10 +106,13 @@ public struct Request: ~Copyable {
 
     /// Starts a persistent request again once it has completed (`MPI_Start`).
     public mutating func start() throws(MPIError) {
-        guard persistent, let handle else {
-            throw MPIError(.request, "only a persistent request can be started")
-        }
+        guard persistent else { throw MPIError(.request, "only a persistent request can be started") }
         guard result != nil else { throw MPIError(.request, "a persistent request cannot be started while active") }
+        guard let handle else {
+            // With the null process: complete at once (MPI-4.1 §3.11).
+            result = .null
+            return
+        }
         try loan.renew()
         do {
             try backend.start(handle)

@@ -87,8 +87,12 @@ public struct RequestList: ~Copyable {
             guard slots[index].status != nil else {
                 throw MPIError(.request, "persistent request \(index) started while still active")
             }
+            guard let handle = slots[index].handle else {
+                slots[index].status = .null  // with the null process: complete at once
+                continue
+            }
             try slots[index].loan.renew()
-            try backend!.start(slots[index].handle!)
+            try backend!.start(handle)
             slots[index].status = nil
         }
     }
