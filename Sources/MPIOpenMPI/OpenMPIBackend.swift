@@ -62,6 +62,7 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
         if flag != 0 { throw MPIError(.finalized, "Open MPI was already finalized in this process and cannot start again") }
         try check(MPI_Initialized(&flag), "MPI_Initialized")
         if flag != 0 { throw MPIError(.other, "Open MPI was already initialized in this process by someone else") }
+        SingleCopyGuard.applyBeforeInit()
         var provided: Int32 = 0
         try check(MPI_Init_thread(nil, nil, threadLevel.mpi, &provided), "MPI_Init_thread", "requested \(threadLevel)")
         do {
