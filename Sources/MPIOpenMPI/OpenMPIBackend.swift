@@ -25,6 +25,9 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
     package let processorName: String
     package let libraryVersion: String
     package let wallTick: Double
+    /// Whether every collective first compares its arguments across ranks
+    /// (`SWIFTMPI_CHECK=collectives`, read once at start; see `CollectiveCheck`).
+    let checksCollectives: Bool
     private let active = Atomic<Bool>(true)
     /// Records of pending receives and persistent requests (see `OpenMPIBackend+Nonblocking`).
     let requestRecords = RequestRecords()
@@ -52,6 +55,7 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
             capacity: cmpi_max_library_version_string(), "MPI_Get_library_version"
         ) { MPI_Get_library_version($0, $1) }
         wallTick = MPI_Wtick()
+        checksCollectives = CollectiveCheck.isRequested()
     }
 
     /// Initializes Open MPI with thread support `threadLevel` (`MPI_Init_thread`); the backend
@@ -183,6 +187,9 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
     }
 
     package func barrier(_ comm: CommHandle) throws(MPIError) {
+        if checksCollectives {
+            try CollectiveCheck.verify(Collective.barrier.fields(), comm: comm.mpi, rank: rank(of: comm), size: size(of: comm))
+        }
         try check(MPI_Barrier(comm.mpi), "MPI_Barrier")
     }
 }
