@@ -14,6 +14,7 @@ import MPICore
 
 extension OpenMPIBackend {
     package func collective(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError) {
+        if checksCollectives { try verify(operation, comm: comm) }
         try run(operation, comm: comm)
     }
 
@@ -33,11 +34,17 @@ extension OpenMPIBackend {
     package func immediateCollective(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError)
         -> (request: RequestHandle, resources: AnyObject?)
     {
+        if checksCollectives { try verify(operation, comm: comm) }
         let arguments = PendingCollectiveArguments(try CollectiveArguments(operation))
         var request: MPI_Request?
         try check(invoke(operation, arguments.arguments, comm: comm.mpi, request: &request),
             arguments.arguments.call(operation, blocking: false), arguments.arguments.context(operation))
         return (RequestHandle(raw: UInt(bitPattern: request)), arguments)
+    }
+
+    /// Compares the arguments across the ranks of `comm` (checked mode, `CollectiveCheck`).
+    private func verify(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError) {
+        try CollectiveCheck.verify(operation, comm: comm.mpi, rank: rank(of: comm), size: size(of: comm))
     }
 
     /// A reduction of more than `Int32.max` elements as consecutive reductions of 2³⁰.

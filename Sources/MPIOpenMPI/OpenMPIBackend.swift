@@ -25,6 +25,9 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
     package let processorName: String
     package let libraryVersion: String
     package let wallTick: Double
+    /// Whether every collective first compares its arguments across ranks
+    /// (`SWIFTMPI_CHECK=collectives`, read once at start; see `CollectiveCheck`).
+    let checksCollectives: Bool
     private let active = Atomic<Bool>(true)
     /// Records of pending receives and persistent requests (see `OpenMPIBackend+Nonblocking`).
     let requestRecords = RequestRecords()
@@ -52,6 +55,7 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
             capacity: cmpi_max_library_version_string(), "MPI_Get_library_version"
         ) { MPI_Get_library_version($0, $1) }
         wallTick = MPI_Wtick()
+        checksCollectives = CollectiveCheck.isRequested()
     }
 
     /// Initializes Open MPI with thread support `threadLevel` (`MPI_Init_thread`); the backend
@@ -62,6 +66,7 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
         if flag != 0 { throw MPIError(.finalized, "Open MPI was already finalized in this process and cannot start again") }
         try check(MPI_Initialized(&flag), "MPI_Initialized")
         if flag != 0 { throw MPIError(.other, "Open MPI was already initialized in this process by someone else") }
+        SingleCopyGuard.applyBeforeInit()
         var provided: Int32 = 0
         try check(MPI_Init_thread(nil, nil, threadLevel.mpi, &provided), "MPI_Init_thread", "requested \(threadLevel)")
         do {
@@ -182,6 +187,9 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
     }
 
     package func barrier(_ comm: CommHandle) throws(MPIError) {
+        if checksCollectives {
+            try CollectiveCheck.verify(Collective.barrier.fields(), comm: comm.mpi, rank: rank(of: comm), size: size(of: comm))
+        }
         try check(MPI_Barrier(comm.mpi), "MPI_Barrier")
     }
 }

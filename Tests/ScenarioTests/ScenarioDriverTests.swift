@@ -40,6 +40,18 @@ struct ScenarioDriverTests {
     func openMPIThreadMultiple(ranks: Int) throws {
         try Launch(launcher: .openMPI, ranks: ranks, options: ["--thread-level", "multiple"]).runAndCheck()
     }
+
+    /// The checked mode: every collective compares its arguments across ranks first, so
+    /// `collective-mismatch` runs on Open MPI too and every other scenario must still pass.
+    @Test(
+        "SWIFTMPI_CHECK=collectives mpirun -n N mpi-scenarios",
+        .enabled(if: Launch.selected("openmpi"), "SWIFTMPI_TEST_BACKENDS excludes openmpi"),
+        .enabled(if: Launch.onPath("mpirun") != nil, "mpirun is not on PATH"),
+        arguments: [2, 3]
+    )
+    func openMPICheckedCollectives(ranks: Int) throws {
+        try Launch(launcher: .openMPI, ranks: ranks, environment: ["SWIFTMPI_CHECK": "collectives"]).runAndCheck()
+    }
     #endif
 
     @Test(

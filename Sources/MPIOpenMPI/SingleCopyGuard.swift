@@ -1,0 +1,53 @@
+#if OpenMPI
+import CMPI
+import MPICore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Keeps Open MPI's shared-memory single-copy path from writing past a truncated receive.
+///
+/// Open MPI's ob1 PML sends a message above vader's eager limit (4 KiB with its header) by RGET:
+/// the receiver reads the sender's buffer with one single-copy `get` (CMA, `process_vm_readv`)
+/// of the *message's* length, `hdr_msg_length` in `mca_pml_ob1_recv_request_progress_rget`,
+/// not the receive buffer's. A message larger than the receive buffer is reported as
+/// `MPI_ERR_TRUNCATE` after its whole length was written, past the end of the buffer
+/// (64,512 bytes past a 1 KiB buffer for a 64 KiB message). Reproduced in C on Open MPI 4.1.4;
+/// the code is unchanged on the v4.1.x branch, in v5.0.x and on main, so no release fixes it.
+///
+/// The guard sets `OMPI_MCA_btl_vader_single_copy_mechanism=none` before `MPI_Init_thread`,
+/// so vader copies large messages through its shared-memory fragments, where the convertor stops
+/// at the receive buffer's end. It does so only for Open MPI before 5 (vader, the component
+/// this parameter names; 5.0 moved single copy to the `smsc` framework, untested here), only
+/// when neither that variable nor its `btl_sm` alias is set (an explicit choice wins), and not
+/// when `SWIFTMPI_OPENMPI_CMA_GUARD=0`. Its cost is in docs/openmpi-backend.md.
+enum SingleCopyGuard {
+    /// The MCA variable the guard sets and the alias it also respects.
+    static let variable = "OMPI_MCA_btl_vader_single_copy_mechanism"
+    static let alias = "OMPI_MCA_btl_sm_single_copy_mechanism"
+    /// Setting it to `0` leaves single copy on (for a program that never truncates a receive).
+    static let switchVariable = "SWIFTMPI_OPENMPI_CMA_GUARD"
+
+    /// Sets the MCA variable when the guard applies; call before `MPI_Init_thread`.
+    static func applyBeforeInit() {
+        if let value = getenv(switchVariable), String(cString: value) == "0" { return }
+        guard getenv(variable) == nil, getenv(alias) == nil else { return }
+        guard let major = openMPIMajorVersion(), major < 5 else { return }
+        setenv(variable, "none", 0)
+    }
+
+    /// The major version of the Open MPI library, from `MPI_Get_library_version`, which MPI
+    /// allows before initialization ("Open MPI v4.1.4, package: …"); `nil` if it is not Open MPI.
+    static func openMPIMajorVersion() -> Int? {
+        var characters = [CChar](repeating: 0, count: Int(cmpi_max_library_version_string()) + 1)
+        var length: Int32 = 0
+        guard MPI_Get_library_version(&characters, &length) == MPI_SUCCESS else { return nil }
+        let text = String(decoding: characters.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let prefix = "Open MPI v"
+        guard text.hasPrefix(prefix) else { return nil }
+        return Int(text.dropFirst(prefix.count).prefix { $0.isNumber })
+    }
+}
+#endif
