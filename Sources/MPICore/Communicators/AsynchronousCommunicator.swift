@@ -5,7 +5,9 @@
 /// their own names (`try world.send(…)`), because these live apart. At
 /// ``ThreadLevel/multiple`` a progress thread completes the operations; below it the awaiting
 /// task drives progress itself, one task at a time — no thread level needs to be chosen for
-/// `await` to work.
+/// `await` to work. Below `.multiple`, do not make blocking MPI calls while an `async` operation
+/// is in flight in another task (`async let`, a task group): await it first, or initialize at
+/// `.multiple`.
 public struct AsynchronousCommunicator: Sendable {
     /// The communicator the operations run on.
     public let communicator: Communicator
