@@ -76,29 +76,6 @@ package enum Collective {
     case allToAllv(Datatype, Input, sendCounts: UnsafeBufferPointer<Int>, sendDisplacements: UnsafeBufferPointer<Int>,
         result: UnsafeMutableRawPointer?, receiveCounts: UnsafeBufferPointer<Int>, receiveDisplacements: UnsafeBufferPointer<Int>)
 
-    /// Which operation this is.
-    @inlinable
-    package var kind: Kind {
-        switch self {
-        case .barrier: .barrier
-        case .broadcast: .broadcast
-        case .reduce: .reduce
-        case .allReduce: .allReduce
-        case .scan: .scan
-        case .exclusiveScan: .exclusiveScan
-        case .reduceScatterBlock: .reduceScatterBlock
-        case .reduceScatter: .reduceScatter
-        case .gather: .gather
-        case .gatherv: .gatherv
-        case .scatter: .scatter
-        case .scatterv: .scatterv
-        case .allGather: .allGather
-        case .allGatherv: .allGatherv
-        case .allToAll: .allToAll
-        case .allToAllv: .allToAllv
-        }
-    }
-
     /// The operations' names, for messages and signatures.
     @usableFromInline
     package enum Kind: UInt8, Sendable, CaseIterable, CustomStringConvertible {

@@ -147,6 +147,12 @@ final class OwnedElements<T: MessageElement> {
     }
 
     deinit { storage.deallocate() }
+
+    /// The first `count` elements as a new array.
+    @inlinable
+    func array(prefix count: Int) -> [T] {
+        Array(UnsafeBufferPointer(rebasing: storage[..<Swift.min(count, storage.count)]))
+    }
 }
 
 extension Array: SendBuffer, ReceiveBuffer where Element: MessageElement {

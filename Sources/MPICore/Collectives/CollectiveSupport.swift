@@ -53,8 +53,7 @@ public struct CollectiveRequest<Element: MessageElement>: ~Copyable {
 
     @inlinable
     func takeResult() -> [Element] {
-        guard let result, resultCount > 0 else { return [] }
-        return Array(UnsafeBufferPointer(rebasing: result.storage[..<resultCount]))
+        result?.array(prefix: resultCount) ?? []
     }
 
     /// Whether the operation has completed (`MPI_Test`); call ``wait()`` to take the result.

@@ -16,10 +16,7 @@ public struct AsynchronousCommunicator: Sendable {
 
     /// Starts an operation when no other task is calling MPI (below `.multiple`).
     func start<R: ~Copyable>(_ body: () throws -> R) async throws -> R {
-        if communicator.backend.providedThreadLevel == .multiple { return try body() }
-        var started: R?
-        try await AwaitingTaskProgress.withTurn(on: communicator.backend) { started = try body() }
-        return started.take()!
+        try await AwaitingTaskProgress.withTurn(on: communicator.backend, body)
     }
 }
 

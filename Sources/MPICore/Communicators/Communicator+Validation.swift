@@ -1,4 +1,20 @@
 extension Communicator {
+    /// Checks that MPI is active, the tag and the destination; false for the null process.
+    @inlinable
+    package func checkedPeers(destination dest: Int, tag: Int) throws(MPIError) -> Bool {
+        try checkActive()
+        try checkSendTag(tag)
+        return try validDestination(dest)
+    }
+
+    /// Checks that MPI is active, the tag and the source; false for the null process.
+    @inlinable
+    package func checkedPeers(source: Int, tag: Int) throws(MPIError) -> Bool {
+        try checkActive()
+        try checkReceiveTag(tag)
+        return try validSource(source)
+    }
+
     /// Checks a destination rank; returns false for the null process (nothing to do).
     @inlinable
     package func validDestination(_ dest: Int) throws(MPIError) -> Bool {

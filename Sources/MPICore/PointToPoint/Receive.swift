@@ -23,9 +23,7 @@ extension Communicator {
         into buffer: inout Buffer, layout: MessageLayout<Buffer.Element>? = nil, count: Int = 1, at offset: Int = 0,
         from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
     ) throws(MPIError) -> Status {
-        try checkActive()
-        try checkReceiveTag(tag)
-        guard try validSource(source) else { return .null }
+        guard try checkedPeers(source: source, tag: tag) else { return .null }
         return try buffer.withReceiveElements { (elements) throws(MPIError) in
             let message = try self.message(elements, layout: layout, count: count, offset: offset)
             return try backend.receive(into: message.base, count: message.count, type: message.type, from: source, tag: tag, comm: handle)
@@ -104,10 +102,8 @@ extension Communicator {
         into buffer: Buffer, layout: MessageLayout<Buffer.Element>? = nil, count: Int = 1, at offset: Int = 0,
         from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
     ) throws(MPIError) -> Request {
-        try checkActive()
-        try checkReceiveTag(tag)
         let origin = RequestOrigin(.receive, peer: source, tag: tag)
-        guard try validSource(source) else { return .completed(backend, .null, origin: origin) }
+        guard try checkedPeers(source: source, tag: tag) else { return .completed(backend, .null, origin: origin) }
         let lent = try buffer.lendForReceiving()
         do throws(MPIError) {
             let message = try self.message(lent.elements, layout: layout, count: count, offset: offset)
@@ -126,11 +122,9 @@ extension Communicator {
     public func immediateReceiveArray<T: MessageElement>(
         of type: T.Type, count: Int, from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
     ) throws(MPIError) -> ReceiveRequest<T> {
-        try checkActive()
         try checkCount(count)
-        try checkReceiveTag(tag)
         let origin = RequestOrigin(.receive, peer: source, tag: tag)
-        guard try validSource(source) else {
+        guard try checkedPeers(source: source, tag: tag) else {
             return ReceiveRequest(request: .completed(backend, .null, origin: origin), storage: nil)
         }
         let storage = OwnedElements<T>(zeroedCount: count)
@@ -150,10 +144,8 @@ extension Communicator {
         into buffer: Buffer, layout: MessageLayout<Buffer.Element>? = nil, count: Int = 1, at offset: Int = 0,
         from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
     ) throws(MPIError) -> Request {
-        try checkActive()
-        try checkReceiveTag(tag)
         let origin = RequestOrigin(.persistentReceive, peer: source, tag: tag)
-        guard try validSource(source) else { return .persistentWithNullProcess(backend, origin: origin) }
+        guard try checkedPeers(source: source, tag: tag) else { return .persistentWithNullProcess(backend, origin: origin) }
         // Inactive until started: each start lends the buffer again.
         let lent = try buffer.lendForPersistentReceiving()
         let message = try self.message(lent.elements, layout: layout, count: count, offset: offset)

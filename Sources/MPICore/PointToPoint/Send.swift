@@ -37,9 +37,7 @@ extension Communicator {
         _ buffer: Buffer, layout: MessageLayout<Buffer.Element>? = nil, count: Int = 1, at offset: Int = 0,
         to dest: Int, tag: Int = 0, mode: SendMode = .standard
     ) throws(MPIError) {
-        try checkActive()
-        try checkSendTag(tag)
-        guard try validDestination(dest) else { return }
+        guard try checkedPeers(destination: dest, tag: tag) else { return }
         try buffer.withSendElements { (elements) throws(MPIError) in
             let message = try self.message(elements, layout: layout, count: count, offset: offset)
             try backend.send(message.base, count: message.count, type: message.type, to: dest, tag: tag, comm: handle, mode: mode)
@@ -69,10 +67,8 @@ extension Communicator {
         _ buffer: Buffer, layout: MessageLayout<Buffer.Element>? = nil, count: Int = 1, at offset: Int = 0,
         to dest: Int, tag: Int = 0, mode: SendMode = .standard
     ) throws(MPIError) -> Request {
-        try checkActive()
-        try checkSendTag(tag)
         let origin = RequestOrigin(.send, peer: dest, tag: tag)
-        guard try validDestination(dest) else { return .completed(backend, .null, origin: origin) }
+        guard try checkedPeers(destination: dest, tag: tag) else { return .completed(backend, .null, origin: origin) }
         let lent = try buffer.lendForSending()
         do throws(MPIError) {
             let message = try self.message(lent.elements, layout: layout, count: count, offset: offset)
@@ -94,10 +90,8 @@ extension Communicator {
         _ buffer: Buffer, layout: MessageLayout<Buffer.Element>? = nil, count: Int = 1, at offset: Int = 0,
         to dest: Int, tag: Int = 0, mode: SendMode = .standard
     ) throws(MPIError) -> Request {
-        try checkActive()
-        try checkSendTag(tag)
         let origin = RequestOrigin(.persistentSend, peer: dest, tag: tag)
-        guard try validDestination(dest) else { return .persistentWithNullProcess(backend, origin: origin) }
+        guard try checkedPeers(destination: dest, tag: tag) else { return .persistentWithNullProcess(backend, origin: origin) }
         // Inactive until started: each start lends the buffer again.
         let lent = try buffer.lendForPersistentSending()
         let message = try self.message(lent.elements, layout: layout, count: count, offset: offset)
@@ -123,19 +117,5 @@ extension Communicator {
     ) throws(MPIError) {
         guard try checkedPeers(destination: dest, tag: tag) else { return }
         try send(Communicator.encodeMessage(object), to: dest, tag: tag, mode: mode)
-    }
-
-    @inlinable
-    func checkedPeers(destination dest: Int, tag: Int) throws(MPIError) -> Bool {
-        try checkActive()
-        try checkSendTag(tag)
-        return try validDestination(dest)
-    }
-
-    @inlinable
-    func checkedPeers(source: Int, tag: Int) throws(MPIError) -> Bool {
-        try checkActive()
-        try checkReceiveTag(tag)
-        return try validSource(source)
     }
 }

@@ -50,14 +50,19 @@ enum AwaitingTaskProgress {
     /// Held while a task calls the backend, so tasks on different threads take turns.
     static let turn = Atomic<Bool>(false)
 
+    /// Takes the turn if no other task holds it.
+    static func takeTurn() -> Bool {
+        turn.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged
+    }
+
+    static func giveTurn() { turn.store(false, ordering: .releasing) }
+
     /// Runs `body`, which calls the backend, once no other task is calling it (below
     /// `.multiple`); the task yields instead of blocking while it waits its turn.
-    static func withTurn<R>(on backend: any Backend, _ body: () throws -> R) async throws -> R {
+    static func withTurn<R: ~Copyable>(on backend: any Backend, _ body: () throws -> R) async throws -> R {
         if backend.providedThreadLevel == .multiple { return try body() }
-        while !turn.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
-            await Task.yield()
-        }
-        defer { turn.store(false, ordering: .releasing) }
+        while !takeTurn() { await Task.yield() }
+        defer { giveTurn() }
         return try body()
     }
 
@@ -65,8 +70,8 @@ enum AwaitingTaskProgress {
         var cancelIssued = false
         var idle = 0
         while true {
-            if turn.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
-                defer { turn.store(false, ordering: .releasing) }
+            if takeTurn() {
+                defer { giveTurn() }
                 if Task.isCancelled && !cancelIssued {
                     try? backend.cancel(handle)
                     cancelIssued = true

@@ -205,8 +205,7 @@ public struct ReceiveRequest<Element: MessageElement>: ~Copyable {
     @inlinable
     func values(for status: Status) -> [Element] {
         guard let storage else { return [] }
-        let count = Swift.min(status.count(of: Element.self) ?? storage.storage.count, storage.storage.count)
-        return Array(UnsafeBufferPointer(rebasing: storage.storage[..<count]))
+        return storage.array(prefix: status.count(of: Element.self) ?? storage.storage.count)
     }
 
     /// Whether the message has arrived (`MPI_Test`); call ``wait()`` to take it.
