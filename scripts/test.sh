@@ -30,6 +30,23 @@ echo "== without the OpenMPI trait"
 swift build --build-tests
 swift test
 
+# The segment reserves its memory at launch and grows about linearly with the ranks: 64 ranks run
+# in a 64 MiB /dev/shm (Docker's default), and one too small is a clear launch error, not a SIGBUS.
+# A private mount namespace gives the job its own small /dev/shm (root only; skipped otherwise).
+echo "== small /dev/shm (64 ranks in 64 MiB; 16 ranks in 4 MiB refused at launch)"
+debug_bin="$(swift build --show-bin-path)"
+if unshare -m true 2>/dev/null; then
+    small_shm() { size=$1; shift; unshare -m sh -c 'mount -t tmpfs -o size='"$size"' tmpfs /dev/shm && "$@"' sh "$@"; }
+    small_shm 64m "$debug_bin/swift-mpiexec" -n 64 --timeout 300 "$debug_bin/mpi-scenarios" ring | grep -c ' PASS ring' | grep -qx 64
+    if out=$(small_shm 4m "$debug_bin/swift-mpiexec" -n 16 /bin/true 2>&1); then
+        echo "16 ranks in a 4 MiB /dev/shm should not launch"; exit 1
+    fi
+    echo "$out" | grep -q 'needs a 16.0 MiB segment in /dev/shm; /dev/shm has 4.0 MiB free' || { echo "unexpected: $out"; exit 1; }
+    echo "ok: $out"
+else
+    echo "skipped: cannot create a mount namespace here (needs root)"
+fi
+
 # The nonblocking and async scenarios lend caller memory to pending operations, and the datatype
 # scenarios gather and scatter it through staging buffers: run them under AddressSanitizer
 # (shared-memory backend), so a request that outlives its buffer or a backend that writes past

@@ -53,6 +53,13 @@ struct Engine {
     let producers: UnsafeMutablePointer<RingProducer>
     let consumers: UnsafeMutablePointer<RingConsumer>
     let fragmentTargets: UnsafeMutablePointer<FragmentTarget>
+    /// Rank 0's fragment pool; rank r's is `poolStride * r` bytes further.
+    let poolBase: UnsafeMutableRawPointer
+    let poolStride: Int
+    /// Chunks per pool (0 when the rings carry every fragment).
+    let poolChunks: Int
+    /// Where the search for a free chunk of this rank's pool starts.
+    var poolCursor = 0
     let peerPids: [pid_t]
     /// The waiting policy each wait starts from (copied, so waits on several threads never share one).
     let backoffTemplate: Backoff
@@ -97,6 +104,9 @@ struct Engine {
         fragmentTargets = .allocate(capacity: segment.ranks)
         lineBlocked = .allocate(capacity: segment.ranks)
         lineBlocked.initialize(repeating: false, count: segment.ranks)
+        poolBase = segment.pool(of: 0)
+        poolStride = segment.poolChunks * JobSegment.chunkBytes
+        poolChunks = segment.poolChunks
         for peer in 0..<segment.ranks {
             (producers + peer).initialize(to: RingProducer(ring: segment.ring(from: rank, to: peer), capacity: segment.ringBytes))
             (consumers + peer).initialize(to: RingConsumer(ring: segment.ring(from: peer, to: rank), capacity: segment.ringBytes))
@@ -156,7 +166,7 @@ struct Engine {
             let fragment = Int(record.load(fromByteOffset: Record.fragmentOffset, as: UInt32.self))
             let flags = record.load(fromByteOffset: Record.flagsOffset, as: UInt8.self)
             let cookie = record.load(fromByteOffset: Record.cookieOffset, as: UInt64.self)
-            let payload = UnsafeRawPointer(record + Record.headerBytes)
+            let (payload, recordSize) = try payload(of: record, from: source, fragment: fragment, flags: flags)
             if let index = postedIndex(context: context, source: source, tag: tag) {
                 posted[index].matched = true
                 posted[index].matchedSource = source
@@ -179,10 +189,12 @@ struct Engine {
                     buffer: buffer, arrived: fragment))
                 fragmentTargets[source] = fragment == total ? .none : .unexpected(id: id)
             }
-            consumers[source].release(record, size: Record.size(payload: fragment))
+            releasePayload(payload, from: source, flags: flags)
+            consumers[source].release(record, size: recordSize)
         case .fragment:
             let fragment = Int(record.load(fromByteOffset: Record.fragmentOffset, as: UInt32.self))
-            let payload = UnsafeRawPointer(record + Record.headerBytes)
+            let flags = record.load(fromByteOffset: Record.flagsOffset, as: UInt8.self)
+            let (payload, recordSize) = try payload(of: record, from: source, fragment: fragment, flags: flags)
             switch fragmentTargets[source] {
             case .posted(let id):
                 if let index = posted.firstIndex(where: { $0.id == id }) {
@@ -199,7 +211,8 @@ struct Engine {
             case .none:
                 throw MPIError(.intern, "fragment from rank \(source) without a message in progress")
             }
-            consumers[source].release(record, size: Record.size(payload: fragment))
+            releasePayload(payload, from: source, flags: flags)
+            consumers[source].release(record, size: recordSize)
         case .readyToSend:
             let context = record.load(fromByteOffset: Record.contextOffset, as: UInt32.self)
             let tag = Int(record.load(fromByteOffset: Record.tagOffset, as: Int32.self))
@@ -229,6 +242,50 @@ struct Engine {
         case nil:
             throw MPIError(.intern, "corrupt record from rank \(source) in the job segment")
         }
+    }
+
+    /// Where the payload of eager or fragment record `record` from `source` is — in the record
+    /// itself, or in a chunk of the sender's pool — and how many ring bytes the record occupies.
+    @inline(__always)
+    private func payload(
+        of record: UnsafeMutableRawPointer, from source: Int, fragment: Int, flags: UInt8
+    ) throws(MPIError) -> (UnsafeRawPointer, Int) {
+        guard flags & Record.pooled != 0 else {
+            return (UnsafeRawPointer(record + Record.headerBytes), Record.size(payload: fragment))
+        }
+        let chunk = Int(record.load(fromByteOffset: Record.headerBytes, as: UInt32.self))
+        guard chunk < poolChunks, fragment <= JobSegment.chunkPayloadBytes else {
+            throw MPIError(.intern, "corrupt pool reference from rank \(source) in the job segment")
+        }
+        return (UnsafeRawPointer(chunkAddress(chunk, of: source) + JobSegment.chunkBytes - JobSegment.chunkPayloadBytes),
+            Record.size(payload: 8))
+    }
+
+    /// Hands a pool chunk whose payload has been copied back to its sender.
+    @inline(__always)
+    private func releasePayload(_ payload: UnsafeRawPointer, from source: Int, flags: UInt8) {
+        guard flags & Record.pooled != 0 else { return }
+        let chunk = UnsafeMutableRawPointer(mutating: payload) - (JobSegment.chunkBytes - JobSegment.chunkPayloadBytes)
+        JobSegment.atomic(chunk).pointee.store(0, ordering: .releasing)
+    }
+
+    /// Chunk `index` of rank `owner`'s pool; its first word is 1 while a fragment is in it.
+    @inline(__always)
+    private func chunkAddress(_ index: Int, of owner: Int) -> UnsafeMutableRawPointer {
+        poolBase + owner &* poolStride + index &* JobSegment.chunkBytes
+    }
+
+    /// A chunk of this rank's pool that no receiver holds, searching on from the last one used.
+    @inline(__always)
+    private func freeChunk() -> Int? {
+        var chunk = poolCursor
+        var tried = 0
+        while tried < poolChunks {
+            if JobSegment.atomic(chunkAddress(chunk, of: rank)).pointee.load(ordering: .acquiring) == 0 { return chunk }
+            chunk = chunk &+ 1 == poolChunks ? 0 : chunk &+ 1
+            tried &+= 1
+        }
+        return nil
     }
 
     /// The first posted receive that is still unmatched and accepts the message. (The loop reads
@@ -320,17 +377,6 @@ struct Engine {
         return nextID
     }
 
-    /// Reserves `size` bytes in the ring to `destination`, progressing while it is full.
-    @inline(__always)
-    private mutating func reserve(_ size: Int, to destination: Int) throws(MPIError) -> UnsafeMutableRawPointer {
-        if let record = producers[destination].reserve(size) { return record }
-        var backoff = backoffTemplate
-        while true {
-            if let record = producers[destination].reserve(size) { return record }
-            if try progress() { backoff.reset() } else { try idle(&backoff) }
-        }
-    }
-
     @inline(__always)
     private func writeHeader(
         _ record: UnsafeMutableRawPointer, kind: Record.Kind, context: UInt32, tag: Int, total: Int,
@@ -401,20 +447,58 @@ struct Engine {
         _ bytes: UnsafeRawPointer?, count: Int, to destination: Int, context: UInt32, tag: Int,
         flags: UInt8, cookie: UInt64, layout: UInt32
     ) throws(MPIError) {
-        let maxPayload = producers[destination].maxPayload
         var offset = 0
         var kind = Record.Kind.eager
-        repeat {
-            let fragment = min(count - offset, maxPayload)
-            let size = Record.size(payload: fragment)
-            let record = try reserve(size, to: destination)
+        var backoff: Backoff? = nil
+        while true {
+            if let written = writeFragment(
+                kind: kind, bytes, layout: layout, from: offset, of: count, to: destination, context: context,
+                tag: tag, flags: flags, cookie: cookie)
+            {
+                offset += written
+                if offset >= count { return }
+                kind = .fragment
+            } else {
+                if backoff == nil { backoff = backoffTemplate }
+                if try progress() { backoff!.reset() } else { try idle(&backoff!) }
+            }
+        }
+    }
+
+    /// Writes the next fragment of a message of `count` bytes, from byte `offset`, into the ring
+    /// to `destination`: in the record itself, or — when the rest does not fit one record and the
+    /// rings are smaller than a pool chunk — in a free chunk of this rank's pool (inline after
+    /// all when every chunk is taken). Returns the payload bytes written, or `nil` when the ring
+    /// has no room.
+    @inline(__always)
+    private mutating func writeFragment(
+        kind: Record.Kind, _ bytes: UnsafeRawPointer?, layout: UInt32, from offset: Int, of count: Int,
+        to destination: Int, context: UInt32, tag: Int, flags: UInt8, cookie: UInt64
+    ) -> Int? {
+        let maxPayload = producers[destination].maxPayload
+        if count - offset > maxPayload && poolChunks > 0, let chunk = freeChunk() {
+            let size = Record.size(payload: 8)
+            guard let record = producers[destination].reserve(size) else { return nil }
+            let fragment = min(count - offset, JobSegment.chunkPayloadBytes)
+            let address = chunkAddress(chunk, of: rank)
+            JobSegment.atomic(address).pointee.store(1, ordering: .relaxed)
+            copyPayload(bytes, layout: layout, offset: offset, count: fragment,
+                into: address + JobSegment.chunkBytes - JobSegment.chunkPayloadBytes)
             writeHeader(record, kind: kind, context: context, tag: tag, total: count, fragment: fragment,
-                flags: flags, cookie: cookie)
-            if fragment > 0 { copyPayload(bytes, layout: layout, offset: offset, count: fragment, into: record + Record.headerBytes) }
+                flags: flags | Record.pooled, cookie: cookie)
+            record.storeBytes(of: UInt32(chunk), toByteOffset: Record.headerBytes, as: UInt32.self)
             producers[destination].publish(record, size: size)
-            offset += fragment
-            kind = .fragment
-        } while offset < count
+            poolCursor = chunk &+ 1 == poolChunks ? 0 : chunk &+ 1
+            return fragment
+        }
+        let fragment = min(count - offset, maxPayload)
+        let size = Record.size(payload: fragment)
+        guard let record = producers[destination].reserve(size) else { return nil }
+        writeHeader(record, kind: kind, context: context, tag: tag, total: count, fragment: fragment,
+            flags: flags, cookie: cookie)
+        if fragment > 0 { copyPayload(bytes, layout: layout, offset: offset, count: fragment, into: record + Record.headerBytes) }
+        producers[destination].publish(record, size: size)
+        return fragment
     }
 
     /// Writes a single-record eager message at once if nothing is queued and the ring has room;
@@ -496,22 +580,18 @@ struct Engine {
             pendingSends[index].written = true
             return true
         }
-        let maxPayload = producers[send.destination].maxPayload
         var offset = send.offset
         var moved = false
-        repeat {
-            let fragment = min(send.count - offset, maxPayload)
-            let size = Record.size(payload: fragment)
-            guard let record = producers[send.destination].reserve(size) else { break }
-            writeHeader(record, kind: pendingSends[index].started ? .fragment : .eager, context: send.context,
-                tag: send.tag, total: send.count, fragment: fragment,
-                flags: send.needsAcknowledgement ? Record.needsAcknowledgement : 0, cookie: send.cookie)
-            if fragment > 0 { copyPayload(send.bytes, layout: send.layout, offset: offset, count: fragment, into: record + Record.headerBytes) }
-            producers[send.destination].publish(record, size: size)
-            offset += fragment
+        while let written = writeFragment(
+            kind: pendingSends[index].started ? .fragment : .eager, send.bytes, layout: send.layout, from: offset,
+            of: send.count, to: send.destination, context: send.context, tag: send.tag,
+            flags: send.needsAcknowledgement ? Record.needsAcknowledgement : 0, cookie: send.cookie)
+        {
+            offset += written
             pendingSends[index].started = true
             moved = true
-        } while offset < send.count
+            if offset >= send.count { break }
+        }
         pendingSends[index].offset = offset
         if offset >= send.count && pendingSends[index].started { pendingSends[index].written = true }
         return moved

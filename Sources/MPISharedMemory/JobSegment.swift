@@ -8,8 +8,12 @@ import Synchronization
 /// ```
 /// header      magic, version, ranks, sizes, launcher pid, abort word, context-id counter
 /// rank slots  one 128-byte slot per rank: pid, state, CMA probe word, the rank's secret
+/// pools       one fragment pool per rank (its sends' payloads), when rings are small
 /// rings       one ring per ordered (source, destination) pair, index destination * ranks + source
 /// ```
+/// The rings are the quadratic part, so their size shrinks as the rank count grows
+/// (``defaultRingBytes(ranks:)``); a ring too small for an eager message's fragments comes with
+/// a per-sender pool of 4 KiB chunks, which grows linearly.
 /// The launcher creates the segment (mode 0600, an unguessable name that embeds its pid), holds
 /// an exclusive `flock` on it for the job's life and unlinks it whatever happens. A segment
 /// nobody holds locked is stale and the next launch removes it: a lock, unlike a pid, means the
@@ -18,11 +22,41 @@ import Synchronization
 /// launcher gave it.
 package struct JobSegment: @unchecked Sendable {
     package static let magic: UInt64 = 0x4D48_5349_504D_5753  // "SWMPISHM" little-endian
-    /// Layout version 2: slots carry the rank's secret and a `claimed` state.
-    package static let version: UInt64 = 2
+    /// Layout version 3: per-rank fragment pools after the slots (version 2: slots carry the
+    /// rank's secret and a `claimed` state).
+    package static let version: UInt64 = 3
     package static let namePrefix = "swiftmpi-"
-    /// Default bytes of message data per ring (a power of two).
+    /// Largest default of message data per ring (a power of two): jobs of up to 8 ranks get it.
     package static let defaultRingBytes = 1 << 18
+    /// Smallest ring (a power of two): 64 cells.
+    package static let minimumRingBytes = 1 << 12
+    /// What the default rings of a job may occupy together at most, before they reach the
+    /// minimum size: 16 MiB.
+    static let ringBudget = 1 << 24
+
+    /// The default ring size for a job of `ranks` ranks: the largest power of two from
+    /// ``minimumRingBytes`` to ``defaultRingBytes`` whose `ranks²` rings fit in 16 MiB (256 KiB
+    /// up to 8 ranks, 64 KiB at 16, 16 KiB at 32, 4 KiB from 64 on).
+    package static func defaultRingBytes(ranks: Int) -> Int {
+        var ring = defaultRingBytes
+        while ring > minimumRingBytes && ranks > 0 && ranks > ringBudget / ranks / ring { ring >>= 1 }
+        return ring
+    }
+
+    /// Bytes of one chunk of a fragment pool: a 64-byte line holding the chunk's busy word, then
+    /// the payload.
+    package static let chunkBytes = 4096
+    /// Payload bytes one pool chunk carries.
+    package static let chunkPayloadBytes = chunkBytes - 64
+    /// Chunks in each rank's pool when its rings need one.
+    static let poolChunkCount = 64
+
+    /// Chunks in each rank's fragment pool for rings of `ringBytes`: none when a ring record
+    /// already carries a chunk's worth of payload (a quarter of the ring, less the record
+    /// header), else ``poolChunkCount``.
+    package static func poolChunks(ringBytes: Int) -> Int {
+        ringBytes / 4 - Record.headerBytes >= chunkPayloadBytes ? 0 : poolChunkCount
+    }
     /// The environment variable through which the launcher hands each rank its secret.
     package static let secretVariable = "SWIFTMPI_SECRET"
 
@@ -73,13 +107,15 @@ package struct JobSegment: @unchecked Sendable {
     }
 
     /// Bytes a segment for `ranks` ranks with `ringBytes` per ring occupies, or `nil` when that is
-    /// not a positive `Int` (a rank count or ring size no segment can have).
+    /// not a positive `Int` (a rank count or ring size no segment can have):
+    /// `512 + 128·ranks + ranks·pool + ranks²·(ringBytes + 128)`, where `pool` is
+    /// `64 × 4096` bytes for rings of 8 KiB or less and 0 for larger ones.
     package static func byteCount(ranks: Int, ringBytes: Int) -> Int? {
         guard ranks >= 1, ringBytes >= 0 else { return nil }
         let (pairs, pairsOverflow) = ranks.multipliedReportingOverflow(by: ranks)
         let (ring, ringOverflow) = ringBytes.addingReportingOverflow(ringControlBytes)
         let (rings, ringsOverflow) = pairs.multipliedReportingOverflow(by: ring)
-        let (slots, slotsOverflow) = ranks.multipliedReportingOverflow(by: slotBytes)
+        let (slots, slotsOverflow) = ranks.multipliedReportingOverflow(by: slotBytes + poolBytes(ringBytes: ringBytes))
         let (fixed, fixedOverflow) = slots.addingReportingOverflow(headerBytes)
         let (total, totalOverflow) = fixed.addingReportingOverflow(rings)
         guard !(pairsOverflow || ringOverflow || ringsOverflow || slotsOverflow || fixedOverflow || totalOverflow)
@@ -87,12 +123,15 @@ package struct JobSegment: @unchecked Sendable {
         return total
     }
 
+    /// Bytes of one rank's fragment pool.
+    static func poolBytes(ringBytes: Int) -> Int { poolChunks(ringBytes: ringBytes) * chunkBytes }
+
     /// Checks that a job of `ranks` ranks with `ringBytes` per ring can have a segment, and
     /// returns its size; throws `MPIError(.argument)` saying what is wrong otherwise.
     package static func checkedByteCount(ranks: Int, ringBytes: Int) throws(MPIError) -> Int {
         guard ranks >= 1 else { throw MPIError(.argument, "a job needs at least one rank, got \(ranks)") }
-        guard ringBytes >= 4096, ringBytes & (ringBytes - 1) == 0 else {
-            throw MPIError(.argument, "ring size \(ringBytes) must be a power of two of at least 4096 bytes")
+        guard ringBytes >= minimumRingBytes, ringBytes & (ringBytes - 1) == 0 else {
+            throw MPIError(.argument, "ring size \(ringBytes) must be a power of two of at least \(minimumRingBytes) bytes")
         }
         guard let total = byteCount(ranks: ranks, ringBytes: ringBytes) else {
             throw MPIError(.argument, "a job of \(ranks) ranks with \(ringBytes)-byte rings would need a segment of more than \(Int.max) bytes")
@@ -136,7 +175,11 @@ package struct JobSegment: @unchecked Sendable {
 
     /// Creates and initializes a new segment for `ranks` ranks, locked by the returned value for
     /// as long as it lives.
-    package static func create(ranks: Int, ringBytes: Int = defaultRingBytes) throws(MPIError) -> Created {
+    ///
+    /// The segment's memory is reserved here (`posix_fallocate`), so a `/dev/shm` too small for
+    /// it is an error now, naming the size needed, never a SIGBUS in a rank later.
+    package static func create(ranks: Int, ringBytes: Int? = nil) throws(MPIError) -> Created {
+        let ringBytes = ringBytes ?? defaultRingBytes(ranks: ranks)
         let total = try checkedByteCount(ranks: ranks, ringBytes: ringBytes)
         var random = SystemRandomNumberGenerator()
         let (name, fd) = try createLocked(random: &random)
@@ -145,6 +188,12 @@ package struct JobSegment: @unchecked Sendable {
             shm_unlink(path(name))
             close(fd)
             throw error
+        }
+        let reserved = posix_fallocate(fd, 0, off_t(total))
+        guard reserved == 0 else {
+            shm_unlink(path(name))
+            close(fd)
+            throw reservationError(reserved, total: total, ranks: ranks, ringBytes: ringBytes)
         }
         guard let base = mmap(nil, total, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
             let error = systemError("mmap(\(name))")
@@ -173,6 +222,19 @@ package struct JobSegment: @unchecked Sendable {
         atomic(base + magicOffset).pointee.store(Int(bitPattern: UInt(magic)), ordering: .releasing)
         let segment = JobSegment(base: base, totalBytes: total, ranks: ranks, ringBytes: ringBytes, name: name)
         return Created(name: name, segment: segment, secrets: secrets, lockDescriptor: fd)
+    }
+
+    /// The error for a segment whose memory `posix_fallocate` could not reserve (`code`).
+    static func reservationError(_ code: Int32, total: Int, ranks: Int, ringBytes: Int) -> MPIError {
+        var free = statvfs()
+        let available = statvfs("/dev/shm", &free) == 0 ? Int(free.f_bavail) &* Int(free.f_frsize) : -1
+        let mib = { (bytes: Int) in "\(bytes >> 20).\((bytes & 0xFFFFF) * 10 >> 20) MiB" }
+        let have = available >= 0 ? "; /dev/shm has \(mib(available)) free" : ""
+        guard code == ENOSPC else {
+            return MPIError(.segment, "cannot reserve the \(mib(total)) job segment in /dev/shm: \(String(cString: strerror(code)))\(have)")
+        }
+        let smaller = ringBytes > minimumRingBytes ? ", or pass a smaller --ring-bytes" : ""
+        return MPIError(.segment, "a job of \(ranks) ranks with \(ringBytes)-byte rings needs a \(mib(total)) segment in /dev/shm\(have): enlarge /dev/shm (for Docker: --shm-size)\(smaller); docs/launcher.md gives the formula")
     }
 
     /// Creates an empty segment file under a fresh name and locks it. A sweep by another
@@ -273,7 +335,7 @@ package struct JobSegment: @unchecked Sendable {
             }
             let inconsistent = HeaderError("has an inconsistent header (size \(size), ranks \(rawRanks), ring \(rawRing), total \(rawTotal))")
             guard let ranks = Int(exactly: rawRanks), let ringBytes = Int(exactly: rawRing),
-                let total = Int(exactly: rawTotal), ringBytes >= 4096, ringBytes & (ringBytes - 1) == 0,
+                let total = Int(exactly: rawTotal), ringBytes >= JobSegment.minimumRingBytes, ringBytes & (ringBytes - 1) == 0,
                 let expected = JobSegment.byteCount(ranks: ranks, ringBytes: ringBytes),
                 total == expected, total == size
             else { throw inconsistent }
@@ -406,10 +468,18 @@ package struct JobSegment: @unchecked Sendable {
         JobSegment.atomic(base + JobSegment.headerBytes + rank * JobSegment.slotBytes + JobSegment.slotCMAOffset)
     }
 
+    /// Chunks in each rank's fragment pool (0: the rings carry every fragment themselves).
+    package var poolChunks: Int { JobSegment.poolChunks(ringBytes: ringBytes) }
+
+    /// Start of rank `rank`'s fragment pool: ``poolChunks`` chunks of ``chunkBytes``.
+    package func pool(of rank: Int) -> UnsafeMutableRawPointer {
+        base + JobSegment.headerBytes + JobSegment.slotBytes * ranks + rank * JobSegment.poolBytes(ringBytes: ringBytes)
+    }
+
     /// Start of the ring carrying messages from `source` to `destination` (its control block).
     package func ring(from source: Int, to destination: Int) -> UnsafeMutableRawPointer {
         let index = destination * ranks + source
-        return base + JobSegment.headerBytes + JobSegment.slotBytes * ranks
+        return base + JobSegment.headerBytes + (JobSegment.slotBytes + JobSegment.poolBytes(ringBytes: ringBytes)) * ranks
             + index * (JobSegment.ringControlBytes + ringBytes)
     }
 

@@ -33,6 +33,9 @@ package enum Record {
 
     /// The sender waits for an acknowledgement (synchronous mode).
     static let needsAcknowledgement: UInt8 = 1
+    /// The fragment's payload is in a chunk of the sender's pool, whose index (`UInt32`) is the
+    /// record's 8-byte payload; the receiver frees the chunk once it has copied it.
+    static let pooled: UInt8 = 2
 
     @inline(__always)
     static func size(payload: Int) -> Int {

@@ -16,7 +16,8 @@ struct Launcher {
         var parts: [Part]
         var timeout: Double?
         var tagOutput: Bool
-        var ringBytes: Int
+        /// Bytes per ring; `nil`: the default for the job's size.
+        var ringBytes: Int?
         /// Bind each rank to one CPU: `nil` decides (bind when the ranks fit the CPUs).
         var bindToCore: Bool? = nil
         /// Say on stderr which CPU each rank is bound to (`--report-bindings`).

@@ -55,10 +55,10 @@ struct SwiftMPIExec: ParsableCommand {
     var tagOutput = false
 
     @Option(help: ArgumentHelp(
-        "Message buffer per ordered pair of ranks: a power of two, at least 4096.",
+        "Message buffer per ordered pair of ranks: a power of two, at least 4096. Default: 256 KiB up to 8 ranks, then smaller, so that the rings take at most 16 MiB (4 KiB from 64 ranks on).",
         valueName: "bytes"
     ))
-    var ringBytes = JobSegment.defaultRingBytes
+    var ringBytes: Int?
 
     @Option(help: ArgumentHelp(
         "core: bind rank r to the r-th usable CPU; none: let the ranks run anywhere. Default: core when the ranks fit the CPUs, else none (as mpirun).",
@@ -129,7 +129,7 @@ struct SwiftMPIExec: ParsableCommand {
             total = sum
         }
         do {
-            _ = try JobSegment.checkedByteCount(ranks: total, ringBytes: ringBytes)
+            _ = try JobSegment.checkedByteCount(ranks: total, ringBytes: ringBytes ?? JobSegment.defaultRingBytes(ranks: total))
         } catch {
             throw ValidationError(error.message + ".")
         }

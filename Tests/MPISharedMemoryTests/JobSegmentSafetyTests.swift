@@ -93,7 +93,11 @@ struct JobSegmentSafetyTests {
         #expect(JobSegment.byteCount(ranks: Int.max, ringBytes: 0) == nil)
         #expect(JobSegment.byteCount(ranks: 2, ringBytes: Int.max) == nil)
         #expect(JobSegment.byteCount(ranks: 0, ringBytes: 4096) == nil)
-        #expect(JobSegment.byteCount(ranks: 2, ringBytes: 4096) == 512 + 2 * 128 + 4 * (128 + 4096))
+        #expect(JobSegment.byteCount(ranks: 2, ringBytes: 4096) == 512 + 2 * (128 + 64 * 4096) + 4 * (128 + 4096))
+        #expect(JobSegment.byteCount(ranks: 2, ringBytes: 1 << 16) == 512 + 2 * 128 + 4 * (128 + (1 << 16)))
+        #expect(JobSegment.defaultRingBytes(ranks: 8) == 1 << 18 && JobSegment.defaultRingBytes(ranks: 16) == 1 << 16)
+        #expect(JobSegment.defaultRingBytes(ranks: 64) == 4096 && JobSegment.defaultRingBytes(ranks: 1000) == 4096)
+        #expect(JobSegment.byteCount(ranks: 64, ringBytes: JobSegment.defaultRingBytes(ranks: 64))! < 40 << 20)
         for (ranks, ring) in [(5_000_000_000, 1 << 18), (2, 1 << 62), (0, 4096), (2, 1000)] {
             #expect {
                 _ = try JobSegment.create(ranks: ranks, ringBytes: ring)

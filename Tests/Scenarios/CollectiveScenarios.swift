@@ -795,12 +795,12 @@ func nonblockingChecks(_ c: Context) throws {
     let values = (0..<(counts[c.rank])).map { Int64(c.rank * 10 + $0) }
     let scan = try c.world.immediateScan([Int64(c.rank + 1)], op: .sum)
     let exclusive = try c.world.immediateExclusiveScan([Int64(c.rank + 1)], op: .sum)
-    let allGather = try c.world.immediateAllGather([Int8(c.rank)])
+    let allGather = try c.world.immediateAllGather([Int8(truncatingIfNeeded: c.rank)])
     let allGatherv = try c.world.immediateAllGatherv(values, counts: counts)
     let gatherv = try c.world.immediateGatherv(values, counts: counts, root: 0)
     let scatter = try c.world.immediateScatter((0..<(2 * n)).map { Float($0) }, count: 2, root: n - 1)
     let scatterv = try c.world.immediateScatterv((0..<counts.reduce(0, +)).map { UInt32($0) }, counts: counts, root: 0)
-    let allToAll = try c.world.immediateAllToAll((0..<n).map { UInt8(c.rank * 16 + $0) })
+    let allToAll = try c.world.immediateAllToAll((0..<n).map { UInt8(truncatingIfNeeded: c.rank &* 16 &+ $0) })
     let allToAllv = try c.world.immediateAllToAllv((0..<n).flatMap { [Int16](repeating: Int16(c.rank), count: $0) },
         sendCounts: Array(0..<n), receiveCounts: [Int](repeating: c.rank, count: n))
     let reduceScatterBlock = try c.world.immediateReduceScatterBlock((0..<(2 * n)).map { Int32($0) }, op: .sum)
@@ -809,13 +809,13 @@ func nonblockingChecks(_ c: Context) throws {
     try expect(try reduceScatter.wait() == (starts[c.rank]..<(starts[c.rank] + counts[c.rank])).map { Int32($0) }, "immediateReduceScatter")
     try expect(try reduceScatterBlock.wait() == [Int32(2 * c.rank * n), Int32((2 * c.rank + 1) * n)], "immediateReduceScatterBlock")
     try expect(try allToAllv.wait() == (0..<n).flatMap { [Int16](repeating: Int16($0), count: c.rank) }, "immediateAllToAllv")
-    try expect(try allToAll.wait() == (0..<n).map { UInt8($0 * 16 + c.rank) }, "immediateAllToAll")
+    try expect(try allToAll.wait() == (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 16 &+ c.rank) }, "immediateAllToAll")
     try expect(try scatterv.wait() == (starts[c.rank]..<(starts[c.rank] + counts[c.rank])).map { UInt32($0) }, "immediateScatterv")
     try expect(try scatter.wait() == [Float(2 * c.rank), Float(2 * c.rank + 1)], "immediateScatter")
     let everyone = (0..<n).flatMap { q in (0..<counts[q]).map { Int64(q * 10 + $0) } }
     try expect(try gatherv.wait() == (c.rank == 0 ? everyone : []), "immediateGatherv")
     try expect(try allGatherv.wait() == everyone, "immediateAllGatherv")
-    try expect(try allGather.wait() == (0..<n).map { Int8($0) }, "immediateAllGather")
+    try expect(try allGather.wait() == (0..<n).map { Int8(truncatingIfNeeded: $0) }, "immediateAllGather")
     try expect(try exclusive.wait() == (c.rank == 0 ? [] : [Int64(c.rank * (c.rank + 1) / 2)]), "immediateExclusiveScan")
     try expect(try scan.wait() == [Int64((c.rank + 1) * (c.rank + 2) / 2)], "immediateScan")
 
