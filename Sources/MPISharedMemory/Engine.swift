@@ -105,7 +105,7 @@ struct Engine {
         lineBlocked = .allocate(capacity: segment.ranks)
         lineBlocked.initialize(repeating: false, count: segment.ranks)
         poolBase = segment.pool(of: 0)
-        poolStride = segment.poolChunks * JobSegment.chunkBytes
+        poolStride = JobSegment.poolBytes(ringBytes: segment.ringBytes)
         poolChunks = segment.poolChunks
         for peer in 0..<segment.ranks {
             (producers + peer).initialize(to: RingProducer(ring: segment.ring(from: rank, to: peer), capacity: segment.ringBytes))
@@ -257,15 +257,14 @@ struct Engine {
         guard chunk < poolChunks, fragment <= JobSegment.chunkPayloadBytes else {
             throw MPIError(.intern, "corrupt pool reference from rank \(source) in the job segment")
         }
-        return (UnsafeRawPointer(chunkAddress(chunk, of: source) + JobSegment.chunkBytes - JobSegment.chunkPayloadBytes),
-            Record.size(payload: 8))
+        return (UnsafeRawPointer(chunkAddress(chunk, of: source) + JobSegment.chunkHeaderBytes), Record.pooledSize)
     }
 
     /// Hands a pool chunk whose payload has been copied back to its sender.
     @inline(__always)
     private func releasePayload(_ payload: UnsafeRawPointer, from source: Int, flags: UInt8) {
         guard flags & Record.pooled != 0 else { return }
-        let chunk = UnsafeMutableRawPointer(mutating: payload) - (JobSegment.chunkBytes - JobSegment.chunkPayloadBytes)
+        let chunk = UnsafeMutableRawPointer(mutating: payload) - JobSegment.chunkHeaderBytes
         JobSegment.atomic(chunk).pointee.store(0, ordering: .releasing)
     }
 
@@ -282,11 +281,15 @@ struct Engine {
         var tried = 0
         while tried < poolChunks {
             if JobSegment.atomic(chunkAddress(chunk, of: rank)).pointee.load(ordering: .acquiring) == 0 { return chunk }
-            chunk = chunk &+ 1 == poolChunks ? 0 : chunk &+ 1
+            chunk = nextChunk(after: chunk)
             tried &+= 1
         }
         return nil
     }
+
+    /// The chunk after `chunk` in this rank's pool, wrapping around.
+    @inline(__always)
+    private func nextChunk(after chunk: Int) -> Int { chunk &+ 1 == poolChunks ? 0 : chunk &+ 1 }
 
     /// The first posted receive that is still unmatched and accepts the message. (The loop reads
     /// single fields through a pointer into the slab: indexing `posted`, or calling a method on an
@@ -477,18 +480,17 @@ struct Engine {
     ) -> Int? {
         let maxPayload = producers[destination].maxPayload
         if count - offset > maxPayload && poolChunks > 0, let chunk = freeChunk() {
-            let size = Record.size(payload: 8)
-            guard let record = producers[destination].reserve(size) else { return nil }
+            guard let record = producers[destination].reserve(Record.pooledSize) else { return nil }
             let fragment = min(count - offset, JobSegment.chunkPayloadBytes)
             let address = chunkAddress(chunk, of: rank)
             JobSegment.atomic(address).pointee.store(1, ordering: .relaxed)
             copyPayload(bytes, layout: layout, offset: offset, count: fragment,
-                into: address + JobSegment.chunkBytes - JobSegment.chunkPayloadBytes)
+                into: address + JobSegment.chunkHeaderBytes)
             writeHeader(record, kind: kind, context: context, tag: tag, total: count, fragment: fragment,
                 flags: flags | Record.pooled, cookie: cookie)
             record.storeBytes(of: UInt32(chunk), toByteOffset: Record.headerBytes, as: UInt32.self)
-            producers[destination].publish(record, size: size)
-            poolCursor = chunk &+ 1 == poolChunks ? 0 : chunk &+ 1
+            producers[destination].publish(record, size: Record.pooledSize)
+            poolCursor = nextChunk(after: chunk)
             return fragment
         }
         let fragment = min(count - offset, maxPayload)

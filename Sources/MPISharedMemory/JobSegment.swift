@@ -27,7 +27,7 @@ package struct JobSegment: @unchecked Sendable {
     package static let version: UInt64 = 3
     package static let namePrefix = "swiftmpi-"
     /// Largest default of message data per ring (a power of two): jobs of up to 8 ranks get it.
-    package static let defaultRingBytes = 1 << 18
+    static let largestDefaultRingBytes = 1 << 18
     /// Smallest ring (a power of two): 64 cells.
     package static let minimumRingBytes = 1 << 12
     /// What the default rings of a job may occupy together at most, before they reach the
@@ -35,19 +35,20 @@ package struct JobSegment: @unchecked Sendable {
     static let ringBudget = 1 << 24
 
     /// The default ring size for a job of `ranks` ranks: the largest power of two from
-    /// ``minimumRingBytes`` to ``defaultRingBytes`` whose `ranks²` rings fit in 16 MiB (256 KiB
+    /// ``minimumRingBytes`` to ``largestDefaultRingBytes`` whose `ranks²` rings fit in 16 MiB (256 KiB
     /// up to 8 ranks, 64 KiB at 16, 16 KiB at 32, 4 KiB from 64 on).
     package static func defaultRingBytes(ranks: Int) -> Int {
-        var ring = defaultRingBytes
+        var ring = largestDefaultRingBytes
         while ring > minimumRingBytes && ranks > 0 && ranks > ringBudget / ranks / ring { ring >>= 1 }
         return ring
     }
 
-    /// Bytes of one chunk of a fragment pool: a 64-byte line holding the chunk's busy word, then
-    /// the payload.
+    /// Bytes of one chunk of a fragment pool: a line holding the chunk's busy word, then the payload.
     package static let chunkBytes = 4096
+    /// Bytes before a chunk's payload: the cache line of its busy word.
+    package static let chunkHeaderBytes = 64
     /// Payload bytes one pool chunk carries.
-    package static let chunkPayloadBytes = chunkBytes - 64
+    package static let chunkPayloadBytes = chunkBytes - chunkHeaderBytes
     /// Chunks in each rank's pool when its rings need one.
     static let poolChunkCount = 64
 
@@ -115,16 +116,16 @@ package struct JobSegment: @unchecked Sendable {
         let (pairs, pairsOverflow) = ranks.multipliedReportingOverflow(by: ranks)
         let (ring, ringOverflow) = ringBytes.addingReportingOverflow(ringControlBytes)
         let (rings, ringsOverflow) = pairs.multipliedReportingOverflow(by: ring)
-        let (slots, slotsOverflow) = ranks.multipliedReportingOverflow(by: slotBytes + poolBytes(ringBytes: ringBytes))
-        let (fixed, fixedOverflow) = slots.addingReportingOverflow(headerBytes)
+        let (perRank, perRankOverflow) = ranks.multipliedReportingOverflow(by: slotBytes + poolBytes(ringBytes: ringBytes))
+        let (fixed, fixedOverflow) = perRank.addingReportingOverflow(headerBytes)
         let (total, totalOverflow) = fixed.addingReportingOverflow(rings)
-        guard !(pairsOverflow || ringOverflow || ringsOverflow || slotsOverflow || fixedOverflow || totalOverflow)
+        guard !(pairsOverflow || ringOverflow || ringsOverflow || perRankOverflow || fixedOverflow || totalOverflow)
         else { return nil }
         return total
     }
 
     /// Bytes of one rank's fragment pool.
-    static func poolBytes(ringBytes: Int) -> Int { poolChunks(ringBytes: ringBytes) * chunkBytes }
+    package static func poolBytes(ringBytes: Int) -> Int { poolChunks(ringBytes: ringBytes) * chunkBytes }
 
     /// Checks that a job of `ranks` ranks with `ringBytes` per ring can have a segment, and
     /// returns its size; throws `MPIError(.argument)` saying what is wrong otherwise.

@@ -36,6 +36,8 @@ package enum Record {
     /// The fragment's payload is in a chunk of the sender's pool, whose index (`UInt32`) is the
     /// record's 8-byte payload; the receiver frees the chunk once it has copied it.
     static let pooled: UInt8 = 2
+    /// Ring bytes of a record whose payload is in a pool chunk (the header and the chunk index).
+    static let pooledSize = size(payload: 8)
 
     @inline(__always)
     static func size(payload: Int) -> Int {
