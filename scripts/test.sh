@@ -68,4 +68,10 @@ scripts/check-allocations.sh release
 
 echo "== with the OpenMPI trait"
 swift build --traits OpenMPI --scratch-path .build-openmpi --build-tests
+
+# Ranks that die, leave or deadlock, on both backends: each job ends in time, with the expected
+# status, no process left behind and no file left in /dev/shm (a table; about 20 s).
+echo "== adversarial cases (scripts/adversarial.sh)"
+scripts/adversarial.sh "$debug_bin" "$(swift build --traits OpenMPI --scratch-path .build-openmpi --show-bin-path)"
+
 swift test --traits OpenMPI --scratch-path .build-openmpi

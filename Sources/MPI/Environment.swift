@@ -23,7 +23,11 @@ public enum Environment {
     /// Initializes MPI, asking for thread support `threadLevel`, and returns the level the backend
     /// provides, which may be lower (`MPI_Init_thread`).
     ///
-    /// A program that never calls ``finalize()`` is finalized at exit.
+    /// A program that never calls ``finalize()`` is finalized at exit. On Open MPI that finalize
+    /// waits for the other ranks; if they have not all finalized within `SWIFTMPI_EXIT_TIMEOUT`
+    /// seconds (default 60; 0 waits for ever) — typically because one waits for a message from a
+    /// rank that has left its program — it says so and ends the job (exit status 1) rather than
+    /// leave it hanging. On shared memory such a wait fails with `MPIError(.processFailed)`.
     @discardableResult
     public static func initialize(
         threadLevel: ThreadLevel = .single, backend: BackendKind? = nil
@@ -52,8 +56,15 @@ public enum Environment {
             try? live.finalize()
             throw error
         }
-        atexit { try? Runtime.finalize() }
+        atexit { Environment.finalizeAtExit() }
         return live.providedThreadLevel
+    }
+
+    /// The finalize of a program that did not call ``finalize()``, run at exit.
+    static func finalizeAtExit() {
+        guard case .active(let backend, _, _) = Runtime.current else { return }
+        if backend.kind == .openMPI { ExitWatchdog.start(rank: (try? Communicator.world.rank) ?? -1, backend: backend) }
+        try? Runtime.finalize()
     }
 
     /// Ends MPI in this process (`MPI_Finalize`). Idempotent; no MPI call may follow it.
@@ -173,5 +184,54 @@ public enum Environment {
 
     private static func variable(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
+    }
+}
+
+/// Ends a job whose finalize at exit waits too long on Open MPI, where `MPI_Finalize` waits for
+/// every rank: a rank that left its program while another waits for its message would otherwise
+/// leave the job hanging until `mpirun`'s own timeout, if any.
+private enum ExitWatchdog {
+    /// Seconds the finalize at exit may take before the job is ended, 0 for ever.
+    static let variable = "SWIFTMPI_EXIT_TIMEOUT"
+    nonisolated(unsafe) static var rank = -1
+    nonisolated(unsafe) static var timeout = 60
+    /// The backend being finalized (Runtime no longer calls it active by then).
+    nonisolated(unsafe) static var backend: (any Backend)?
+
+    static func start(rank: Int, backend: any Backend) {
+        ExitWatchdog.backend = backend
+        if let text = getenv(variable).map({ String(cString: $0) }), !text.isEmpty {
+            guard let seconds = Int(text), seconds >= 0 else {
+                say("swift-mpi: \(variable)=\(text) is not a number of seconds; using 60")
+                return start(rank: rank, timeout: 60)
+            }
+            start(rank: rank, timeout: seconds)
+        } else {
+            start(rank: rank, timeout: 60)
+        }
+    }
+
+    private static func start(rank: Int, timeout: Int) {
+        guard timeout > 0 else { return }
+        ExitWatchdog.rank = rank
+        ExitWatchdog.timeout = timeout
+        var thread = pthread_t()
+        let started = pthread_create(&thread, nil, { _ in
+            let notice = min(10, ExitWatchdog.timeout)
+            sleep(UInt32(notice))
+            let rank = ExitWatchdog.rank
+            if notice < ExitWatchdog.timeout {
+                ExitWatchdog.say("swift-mpi: rank \(rank) left its program without Environment.finalize() \(notice) s ago and is still finalizing at exit, waiting for the other ranks; if one of them waits for a message from this rank, the job will be ended in \(ExitWatchdog.timeout - notice) s (\(ExitWatchdog.variable))")
+                sleep(UInt32(ExitWatchdog.timeout - notice))
+            }
+            ExitWatchdog.say("swift-mpi: rank \(rank) left its program without Environment.finalize() and its finalize at exit has waited \(ExitWatchdog.timeout) s for the other ranks, one of which is probably waiting for a message from it; ending the job (call Environment.finalize() where the program is done, or set \(ExitWatchdog.variable))")
+            ExitWatchdog.backend!.abort(errorCode: 1)
+        }, nil)
+        if started == 0 { pthread_detach(thread) }
+    }
+
+    static func say(_ line: String) {
+        let text = line + "\n"
+        _ = text.withCString { write(2, $0, strlen($0)) }
     }
 }

@@ -24,17 +24,22 @@ struct Backoff {
     @inline(__always)
     mutating func reset() { idleRounds = 0 }
 
+    /// Waits a little; returns `true` on the rounds (one in 1024) that also checked the job, when
+    /// the caller should look for waits other ranks' state has made hopeless.
     @inline(__always)
-    mutating func idle() throws(MPIError) {
+    @discardableResult
+    mutating func idle() throws(MPIError) -> Bool {
         idleRounds &+= 1
-        if idleRounds & 1023 == 0 { try checkJob() }
-        if idleRounds < spinLimit { return }
+        let check = idleRounds & 1023 == 0
+        if check { try checkJob() }
+        if idleRounds < spinLimit { return check }
         if idleRounds < yieldLimit {
             sched_yield()
         } else {
             var pause = timespec(tv_sec: 0, tv_nsec: 50_000)
             nanosleep(&pause, nil)
         }
+        return check
     }
 
     /// Throws when another rank aborted the job or the launcher is gone.

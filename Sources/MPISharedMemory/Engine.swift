@@ -91,6 +91,11 @@ struct Engine {
     var spareSchedules: [CollectiveSchedule] = []
     /// Staging of nonblocking collectives on packed-travelling datatypes, by schedule id.
     var stagedCollectives: [Int: CollectiveStaging] = [:]
+    /// World ranks seen to have finalized (they send and receive nothing more), and how many.
+    let finalizedPeers: UnsafeMutablePointer<Bool>
+    var finalizedCount = 0
+    /// Whether this rank has said where it is stuck (see `reportIfAsked`).
+    var hasReported = false
 
     init(segment: JobSegment, rank: Int, useCrossMemory: Bool, peerPids: [pid_t], oversubscribed: Bool) {
         self.segment = segment
@@ -104,6 +109,8 @@ struct Engine {
         fragmentTargets = .allocate(capacity: segment.ranks)
         lineBlocked = .allocate(capacity: segment.ranks)
         lineBlocked.initialize(repeating: false, count: segment.ranks)
+        finalizedPeers = .allocate(capacity: segment.ranks)
+        finalizedPeers.initialize(repeating: false, count: segment.ranks)
         poolBase = segment.pool(of: 0)
         poolStride = JobSegment.poolBytes(ringBytes: segment.ringBytes)
         poolChunks = segment.poolChunks
@@ -140,20 +147,29 @@ struct Engine {
 
     /// Waits, progressing, until `done` holds.
     @inline(__always)
-    mutating func wait(until done: (inout Engine) -> Bool) throws(MPIError) {
+    mutating func wait(for call: BlockedCall, until done: (inout Engine) -> Bool) throws(MPIError) {
         var backoff = backoffTemplate
         while !done(&self) {
-            if try progress() { backoff.reset() } else { try idle(&backoff) }
+            if try progress() { backoff.reset() } else { try idle(&backoff, in: call) }
         }
     }
 
-    /// One idle step of a wait; other threads may use the engine meanwhile.
+    /// One idle step of a wait; other threads may use the engine meanwhile. Every so often it
+    /// also ends the operations that ranks which have finalized leave waiting forever.
     @inline(__always)
-    func idle(_ backoff: inout Backoff) throws(MPIError) {
-        guard let lock else { return try backoff.idle() }
-        pthread_mutex_unlock(lock)
-        defer { pthread_mutex_lock(lock) }
-        try backoff.idle()
+    mutating func idle(_ backoff: inout Backoff, in call: BlockedCall) throws(MPIError) {
+        let check: Bool
+        if let lock {
+            pthread_mutex_unlock(lock)
+            defer { pthread_mutex_lock(lock) }
+            check = try backoff.idle()
+        } else {
+            check = try backoff.idle()
+        }
+        if check {
+            try failOperationsOnFinalizedPeers()
+            reportIfAsked(call)
+        }
     }
 
     private mutating func handle(_ record: UnsafeMutableRawPointer, from source: Int) throws(MPIError) {
@@ -462,8 +478,13 @@ struct Engine {
                 if offset >= count { return }
                 kind = .fragment
             } else {
+                if finalizedPeers[destination] { throw finalizedReceiver(destination, context: context, tag: tag) }
                 if backoff == nil { backoff = backoffTemplate }
-                if try progress() { backoff!.reset() } else { try idle(&backoff!) }
+                if try progress() {
+                    backoff!.reset()
+                } else {
+                    try idle(&backoff!, in: .eagerSend(destination: destination, context: context, tag: tag, bytes: count))
+                }
             }
         }
     }
@@ -607,13 +628,21 @@ struct Engine {
     @inline(__always)
     func sendDone(_ index: Int) -> Bool {
         pendingSends[index].written && (!pendingSends[index].needsAcknowledgement || pendingSends[index].acknowledged)
+            || pendingSends[index].failure != nil
+    }
+
+    /// Removes completed pending send `index`, throwing its failure if it has one.
+    @inline(__always)
+    mutating func retireSend(at index: Int) throws(MPIError) {
+        let send = pendingSends.remove(at: index)
+        if let failure = send.failure { throw failure }
     }
 
     /// Waits for pending send `id` and removes it. (Other threads may remove entries while
     /// this one idles, so the index is looked up again each time.)
     mutating func completeSend(_ id: Int) throws(MPIError) {
-        try wait { engine in engine.sendIndex(id).map { engine.sendDone($0) } ?? true }
-        if let index = sendIndex(id) { _ = pendingSends.remove(at: index) }
+        try wait(for: .send(id)) { engine in engine.sendIndex(id).map { engine.sendDone($0) } ?? true }
+        if let index = sendIndex(id) { try retireSend(at: index) }
     }
 
     private mutating func acknowledge(_ cookie: UInt64, to destination: Int) {
@@ -680,8 +709,10 @@ struct Engine {
 
     /// Waits for the posted receive `id` and removes it from the queue.
     mutating func completeReceive(_ id: Int) throws(MPIError) -> PostedReceive {
-        try wait { engine in engine.receiveIndex(id).map { engine.posted[$0].done } ?? true }
-        return removePosted(at: receiveIndex(id)!)
+        try wait(for: .receive(id)) { engine in engine.receiveIndex(id).map { engine.posted[$0].done } ?? true }
+        let receive = removePosted(at: receiveIndex(id)!)
+        if case .failed(let error) = receive.failure { throw error }
+        return receive
     }
 
     /// Removes a completed receive from the posted queue.
@@ -706,17 +737,24 @@ struct Engine {
     /// The first unexpected message matching, after draining what has arrived.
     mutating func probe(source: Int, context: UInt32, tag: Int, blocking: Bool) throws(MPIError) -> UnexpectedMessage? {
         var found: UnexpectedMessage?
+        var hopeless: MPIError?
         func look(_ engine: inout Engine) -> Bool {
             if let index = engine.unexpected.firstIndex(where: {
                 $0.context == context && (source < 0 || $0.source == source) && (tag < 0 || $0.tag == tag)
             }) {
                 found = engine.unexpected[index]
+            } else if engine.finalizedCount > 0 {
+                hopeless = engine.unmatchable(source: source, context: context, tag: tag, what: "probe")
             }
-            return found != nil
+            return found != nil || hopeless != nil
         }
         _ = try progress()
-        if look(&self) || !blocking { return found }
-        try wait(until: look)
+        if look(&self) || !blocking {
+            if let hopeless, blocking { throw hopeless }
+            return found
+        }
+        try wait(for: .probe(source: source, context: context, tag: tag), until: look)
+        if let hopeless { throw hopeless }
         return found
     }
 }

@@ -22,9 +22,10 @@ import Synchronization
 /// launcher gave it.
 package struct JobSegment: @unchecked Sendable {
     package static let magic: UInt64 = 0x4D48_5349_504D_5753  // "SWMPISHM" little-endian
-    /// Layout version 3: per-rank fragment pools after the slots (version 2: slots carry the
-    /// rank's secret and a `claimed` state).
-    package static let version: UInt64 = 3
+    /// Layout version 4: the launcher's request for reports of where ranks are stuck, and each
+    /// slot's answer (version 3: per-rank fragment pools after the slots; version 2: slots carry
+    /// the rank's secret and a `claimed` state).
+    package static let version: UInt64 = 4
     package static let namePrefix = "swiftmpi-"
     /// Largest default of message data per ring (a power of two): jobs of up to 8 ranks get it.
     static let largestDefaultRingBytes = 1 << 18
@@ -71,6 +72,7 @@ package struct JobSegment: @unchecked Sendable {
     static let jobIDOffset = 48
     static let abortOffset = 128       // atomic: 0, or abort code + 1 (wrapping: any word a foreign writer leaves is a code)
     static let contextCounterOffset = 256  // atomic: next free communicator context id
+    static let reportRequestOffset = 384   // atomic: nonzero once the launcher asks the ranks where they are stuck
     static let headerBytes = 512
 
     static let slotBytes = 128
@@ -78,6 +80,7 @@ package struct JobSegment: @unchecked Sendable {
     static let slotStateOffset = 8      // atomic: RankState
     static let slotCMAOffset = 16       // atomic: CMA probe word and result
     static let slotSecretOffset = 32    // 16 bytes: the secret the rank must present, set by the launcher
+    static let slotReportedOffset = 64  // atomic: 1 once the rank has said where it is stuck
 
     /// A ring's control block: consumer position on its own 128 bytes.
     package static let ringControlBytes = 128
@@ -451,6 +454,21 @@ package struct JobSegment: @unchecked Sendable {
     /// Records that the job is aborted with `code`; the first abort wins.
     package func markAborted(code: Int) {
         _ = abortWord.pointee.compareExchange(expected: 0, desired: code &+ 1, ordering: .acquiringAndReleasing)
+    }
+
+    /// Asks every rank to say on its standard error where it is stuck (the launcher, at a timeout).
+    package func requestReports() {
+        JobSegment.atomic(base + JobSegment.reportRequestOffset).pointee.store(1, ordering: .releasing)
+    }
+
+    /// Whether the launcher has asked the ranks where they are stuck.
+    package var reportsRequested: Bool {
+        JobSegment.atomic(base + JobSegment.reportRequestOffset).pointee.load(ordering: .acquiring) != 0
+    }
+
+    /// Set by rank `rank` once it has said where it is stuck.
+    package func slotReported(_ rank: Int) -> UnsafeMutablePointer<Atomic<Int>> {
+        JobSegment.atomic(base + JobSegment.headerBytes + rank * JobSegment.slotBytes + JobSegment.slotReportedOffset)
     }
 
     package var contextCounter: UnsafeMutablePointer<Atomic<Int>> {

@@ -59,6 +59,9 @@ enum FragmentTarget {
 enum MPIFailure {
     case truncated(message: Int, buffer: Int)
     case copyFailed(errno: Int32, bytes: Int)
+    /// The operation can never complete: the ranks it depends on have finalized (see
+    /// `Engine.failOperationsOnFinalizedPeers`).
+    case failed(MPIError)
 }
 
 /// A send that could not complete on the spot: queued, partly written, or awaiting its
@@ -85,6 +88,8 @@ struct PendingSend {
     /// Every record has been written.
     var written = false
     var acknowledged = false
+    /// Set when the send can never complete because its receiver has finalized.
+    var failure: MPIError? = nil
 }
 
 /// A persistent request: the arguments of an operation that `start` runs again and again.

@@ -145,7 +145,7 @@ extension SharedMemoryBackend {
                 throw MPIError(.request, "request \(id) is not pending (completed already?)")
             }
             guard engine.pointee.sendDone(index) else { return nil }
-            _ = engine.pointee.pendingSends.remove(at: index)
+            try engine.pointee.retireSend(at: index)
             return SharedMemoryBackend.sendStatus
         case .receive:
             guard let index = engine.pointee.receiveIndex(id) else {
@@ -208,7 +208,9 @@ extension SharedMemoryBackend {
         do {
             var result: Status?
             var failure: MPIError?
-            try engine.pointee.wait { engine in
+            let (id, kind) = decode(request)
+            let call: BlockedCall = kind == .receive ? .receive(id) : kind == .send ? .send(id) : .requests(count: 1)
+            try engine.pointee.wait(for: call) { engine in
                 do throws(MPIError) {
                     result = try self.complete(request)
                 } catch {
@@ -228,7 +230,7 @@ extension SharedMemoryBackend {
         defer { unlockEngine() }
         guard engine.pointee.active else { throw MPIError.finalized() }
         var result: (index: Int, outcome: Result<Status, MPIError>)?
-        try engine.pointee.wait { engine in
+        try engine.pointee.wait(for: .requests(count: requests.count)) { engine in
             for (index, request) in requests.enumerated() {
                 do throws(MPIError) {
                     if let status = try self.complete(request) {

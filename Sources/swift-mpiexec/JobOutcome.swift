@@ -77,7 +77,7 @@ enum JobOutcome: Equatable {
         return "\(names[signal] ?? "signal") (\(signal))"
     }
 
-    private static func format(seconds: Double) -> String {
+    static func format(seconds: Double) -> String {
         seconds == seconds.rounded() && seconds < 1e15 ? String(Int(seconds)) : String(seconds)
     }
 }

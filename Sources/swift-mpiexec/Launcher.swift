@@ -55,6 +55,10 @@ struct Launcher {
     /// When the ranks were told to end, or `nil` while the job runs normally.
     private var endingSince: ContinuousClock.Instant?
     private var sentKill = false
+    /// When the job's timeout passed and the ranks were asked where they are stuck.
+    private var reportsRequestedAt: ContinuousClock.Instant?
+    /// How long ranks get to say where they are stuck before the job is ended.
+    static let reportGrace = Duration.seconds(1)
 
     private init(configuration: Configuration, segment: JobSegment.Created, guardian: Guardian) {
         self.configuration = configuration
@@ -176,13 +180,19 @@ struct Launcher {
         let jobDeadline = configuration.timeout.map { clock.now + .seconds($0) }
         while ranks.contains(where: { !$0.hasExited }) {
             let now = clock.now
-            if endingSince == nil, let jobDeadline, now >= jobDeadline {
+            if endingSince == nil, reportsRequestedAt == nil, let jobDeadline, now >= jobDeadline {
+                requestReports()
+            }
+            if endingSince == nil, let asked = reportsRequestedAt, now >= asked + Launcher.reportGrace || allRanksReported {
+                reportSilentRanks()
                 beginEnding(.timedOut(seconds: configuration.timeout!))
             }
             if let endingSince, !sentKill, now >= endingSince + Launcher.terminationGrace {
                 endJob(signal: SIGKILL)
             }
-            let deadline = endingSince.map { sentKill ? nil : $0 + Launcher.terminationGrace } ?? jobDeadline
+            // While the ranks report, wake often to see whether all have.
+            let deadline = endingSince.map { sentKill ? nil : $0 + Launcher.terminationGrace }
+                ?? reportsRequestedAt.map { _ in now + .milliseconds(20) } ?? jobDeadline
 
             var sources: [(rank: Int, output: Int)] = []
             var descriptors = [pollfd(fd: SignalRelay.readEnd, events: Int16(POLLIN), revents: 0)]
@@ -243,6 +253,31 @@ struct Launcher {
         } else if !sentKill {
             // Asked again while the ranks are still going: stop waiting for them.
             endJob(signal: SIGKILL)
+        }
+    }
+
+    // MARK: Where the ranks are stuck
+
+    /// Asks the ranks, through the segment, to say where they are stuck; the job ends once all
+    /// have or after ``reportGrace``.
+    private mutating func requestReports() {
+        reportsRequestedAt = clock.now
+        Launcher.report("the job has run for \(JobOutcome.format(seconds: configuration.timeout!)) s, its timeout (--timeout or MPIEXEC_TIMEOUT); asking each rank where it is stuck")
+        segment.segment.requestReports()
+    }
+
+    private var allRanksReported: Bool {
+        ranks.allSatisfy { $0.hasExited || segment.segment.slotReported($0.rank).pointee.load(ordering: .acquiring) != 0 }
+    }
+
+    private func reportSilentRanks() {
+        for process in ranks where !process.hasExited && segment.segment.slotReported(process.rank).pointee.load(ordering: .acquiring) == 0 {
+            let why = switch segment.segment.state(of: process.rank) {
+            case .empty, .claimed: "it has not initialized MPI (still starting, or not a swift-mpi program)"
+            case .attached: "it is not waiting inside an MPI call (computing, sleeping, or blocked outside MPI)"
+            case .finalized: "it has finalized MPI and is still running"
+            }
+            Launcher.report("rank \(process.rank) (pid \(process.pid)) did not say where it is: \(why)")
         }
     }
 

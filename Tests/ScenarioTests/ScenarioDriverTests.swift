@@ -130,6 +130,36 @@ struct Launch {
         return String(executable[..<slash])
     }
 
+    /// The command and environment that run `program` (its path and arguments) as this launch's
+    /// job, and the scratch directories to remove afterwards.
+    func prepared(_ program: [String]) throws -> (command: [String], environment: [String: String?], scratch: [String]) {
+        let products = Launch.productsDirectory
+        let command: [String]
+        var environment: [String: String?]
+        var scratch: [String] = []
+        switch launcher {
+        case .openMPI:
+            command = ["mpirun", "-n", "\(ranks)", "--oversubscribe"] + program
+            // Open MPI's shared-memory files and session directory go to directories of this
+            // launch, removed afterwards: a job that aborts or is killed leaves them behind.
+            let segments = try Child.temporaryDirectory(in: "/dev/shm")
+            scratch.append(segments)
+            let session = try Child.temporaryDirectory(in: "/tmp")
+            scratch.append(session)
+            environment = [
+                "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_pml": "ob1",
+                "OMPI_MCA_btl_vader_backing_directory": segments, "OMPI_MCA_orte_tmpdir_base": session,
+                "SWIFTMPI_BACKEND": "openmpi",
+            ]
+        case .sharedMemory:
+            let launcherTimeout = max(1, Int(Launch.timeout) - 10)
+            command = ["\(products)/swift-mpiexec", "-n", "\(ranks)", "--timeout", "\(launcherTimeout)", "--"] + program
+            environment = ["SWIFTMPI_BACKEND": "shm", "OMPI_COMM_WORLD_SIZE": nil, "PMIX_RANK": nil]
+        }
+        environment.merge(self.environment) { _, extra in extra }
+        return (command, environment, scratch)
+    }
+
     func runAndCheck() throws {
         let products = Launch.productsDirectory
         let scenarios = "\(products)/mpi-scenarios"
@@ -144,30 +174,8 @@ struct Launch {
             return
         }
 
-        let command: [String]
-        var environment: [String: String?]
-        var scratch: [String] = []
+        let (command, environment, scratch) = try prepared([scenarios] + options)
         defer { for directory in scratch { _ = try? Child.run(["rm", "-rf", directory], environment: [:], timeout: 60) } }
-        switch launcher {
-        case .openMPI:
-            command = ["mpirun", "-n", "\(ranks)", "--oversubscribe", scenarios] + options
-            // Open MPI's shared-memory files and session directory go to directories of this
-            // launch, removed afterwards: a job that aborts or is killed leaves them behind.
-            let segments = try Child.temporaryDirectory(in: "/dev/shm")
-            scratch.append(segments)
-            let session = try Child.temporaryDirectory(in: "/tmp")
-            scratch.append(session)
-            environment = [
-                "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_pml": "ob1",
-                "OMPI_MCA_btl_vader_backing_directory": segments, "OMPI_MCA_orte_tmpdir_base": session,
-                "SWIFTMPI_BACKEND": "openmpi",
-            ]
-        case .sharedMemory:
-            let launcherTimeout = max(1, Int(Launch.timeout) - 10)
-            command = ["\(products)/swift-mpiexec", "-n", "\(ranks)", "--timeout", "\(launcherTimeout)", "--", scenarios] + options
-            environment = ["SWIFTMPI_BACKEND": "shm", "OMPI_COMM_WORLD_SIZE": nil, "PMIX_RANK": nil]
-        }
-        environment.merge(self.environment) { _, extra in extra }
         let result = try Child.run(command, environment: environment, timeout: Launch.timeout)
         let report = ScenarioReport(output: result.output, ranks: ranks, scenarios: names)
         let verdict = report.problems(termination: result.termination, timedOut: result.timedOut)

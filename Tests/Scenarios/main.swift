@@ -4,6 +4,8 @@
 //
 //     mpi-scenarios --thread-level multiple [SCENARIO…]   # initialize at ThreadLevel.multiple
 //
+//     mpi-scenarios --fault NAME    # a program that breaks MPI's rules on purpose (Faults.swift)
+//
 // Run by every rank of a job (under `mpirun` or `swift-mpiexec`, at any size); with no names it
 // runs every scenario, in catalog order, `after-finalize` always last because it ends MPI. Each
 // rank prints `[rank] BEGIN name`, then `[rank] PASS name` or `[rank] SKIP name (reason)` on
@@ -35,6 +37,18 @@ if arguments.first == "--thread-level", arguments.count >= 2 {
         exit(2)
     }
     arguments.removeFirst(2)
+}
+if arguments.count == 2 && arguments[0] == "--fault" {
+    guard let fault = faults[arguments[1]] else {
+        emit("mpi-scenarios: unknown fault \(arguments[1]); faults: \(faults.keys.sorted().joined(separator: ", "))", to: STDERR_FILENO)
+        exit(2)
+    }
+    do {
+        try fault()
+    } catch {
+        emit("mpi-scenarios: \(error)", to: STDERR_FILENO)
+        exit(1)
+    }
 }
 if arguments == ["--list"] {
     for scenario in catalog { emit(scenario.name) }

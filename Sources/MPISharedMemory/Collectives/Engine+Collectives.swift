@@ -33,7 +33,9 @@ extension Engine {
                 backoff.reset()
                 advance(schedule)
             } else {
-                try idle(&backoff)
+                try idle(&backoff, in: .collective(Unmanaged.passUnretained(schedule)))
+                // Receives that finalized ranks left hopeless fail without any progress.
+                if finalizedCount > 0 { advance(schedule) }
             }
         }
         let failure = schedule.failure
@@ -140,7 +142,7 @@ extension Engine {
                     index += 1
                     continue
                 }
-                _ = pendingSends.remove(at: at)
+                try retireSend(at: at)
             }
             _ = schedule.sends.remove(at: index)
         }
@@ -153,6 +155,7 @@ extension Engine {
                     continue
                 }
                 let received = removePosted(at: at)
+                if case .failed(let error) = received.failure { throw error }
                 if case .copyFailed(let error, let bytes) = received.failure {
                     throw MPIError(.other, "single-copy read of \(bytes) bytes from rank \(pending.peer) failed in a collective (errno \(error))")
                 }
