@@ -8,7 +8,8 @@
 # benchmark for C, Swift/Open MPI and Swift/shm in turn, so slow drifts in machine load hit all
 # three alike. Measured: latency and bw at 2 ranks, allreduce at 2 ranks (Swift only when
 # mpi-bench offers it), and latency and allreduce at 4 ranks (oversubscribed on 2 cores) unless
-# BENCH_FOUR_RANKS=0. scripts/bench_report.py then prints the median ratios with their spread and
+# BENCH_FOUR_RANKS=0, and flood (mixed-size immediate traffic between all ranks) at 8 ranks
+# (oversubscribed 4 to a core) unless BENCH_FLOOD=0. scripts/bench_report.py then prints the median ratios with their spread and
 # writes Benchmarks/results/bench.csv, summary.md, machine.txt and latency.png, bandwidth.png,
 # allreduce.png (raw JSON lines stay in Benchmarks/results/raw/, which git ignores).
 #
@@ -30,6 +31,7 @@ results=Benchmarks/results
 raw=$results/raw
 reps=${BENCH_REPS:-7}
 four_ranks=${BENCH_FOUR_RANKS:-1}
+flood=${BENCH_FLOOD:-1}
 started=$(date +%s)
 
 say() { printf '== %s\n' "$*"; }
@@ -101,6 +103,9 @@ common=(--iterations 10000 --warmup 200)
 four_latency_sizes=0,8,64,512,4096,32768,262144,1048576
 four_allreduce_sizes=4,64,1024,16384,262144
 four=(--iterations 2000 --warmup 100)
+# 8 ranks flooding each other: 200 timed rounds of a window of 64 messages per rank.
+flood_sizes=16384,65536
+flood_options=(--iterations 20000 --warmup 1000)
 
 swift_allreduce=0
 if "$shm_bin/mpi-bench" --help 2>/dev/null | grep -qw allreduce; then
@@ -180,6 +185,9 @@ for rep in $(seq 1 "$reps"); do
     if [ "$four_ranks" = 1 ]; then
         measure "$rep" 4 latency "$four_latency_sizes" "${four[@]}"
         measure "$rep" 4 allreduce "$four_allreduce_sizes" "${four[@]}"
+    fi
+    if [ "$flood" = 1 ]; then
+        measure "$rep" 8 flood "$flood_sizes" "${flood_options[@]}"
     fi
 done
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw/machine.txt"

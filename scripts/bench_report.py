@@ -12,6 +12,7 @@ bandwidth.png, allreduce.png.
 The headline value of each benchmark:
   latency        avg_us   half round trip, mean over batches        (lower is better)
   bw, bibw       mb_per_s 10^6 bytes per second                     (higher is better)
+  flood          avg_us   time per round on rank 0, mean of batches (lower is better)
   collectives    max_us   time per call on the slowest rank         (lower is better)
 Ratios are taken within a repetition (the implementations of one repetition ran back to back)
 and summarised by their median and interquartile range over repetitions; the plots show the
@@ -41,7 +42,7 @@ FIELDS = ["rep", "implementation", "benchmark", "backend", "ranks", "size",
 
 def headline(benchmark):
     """(field, unit, higher_is_better) of a benchmark's headline value."""
-    if benchmark == "latency":
+    if benchmark in ("latency", "flood"):
         return "avg_us", "us", False
     if benchmark in ("bw", "bibw"):
         return "mb_per_s", "MB/s", True
@@ -129,7 +130,7 @@ def tables(rows):
         field, unit, higher = headline(benchmark)
         present = [i for i in IMPLEMENTATIONS if any(i in by_impl for by_impl in values[(benchmark, ranks)].values())]
         compared = [i for i in present if i != BASELINE]
-        what = {"avg_us": "mean latency", "mb_per_s": "bandwidth", "max_us": "time on the slowest rank"}[field]
+        what = "time per round" if benchmark == "flood" else {"avg_us": "mean latency", "mb_per_s": "bandwidth", "max_us": "time on the slowest rank"}[field]
         better = "higher is better" if higher else "lower is better"
         out.append(f"### {benchmark}, {ranks} ranks — {what} in {unit}, median of repetitions ({better})")
         out.append("")

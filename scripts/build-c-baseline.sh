@@ -19,9 +19,9 @@ if ! command -v "$CC" >/dev/null 2>&1; then
 fi
 
 flags=(-O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra)
-for program in latency allreduce barrier; do
+for program in latency allreduce barrier flood; do
     "$CC" "${flags[@]}" -o "$output/$program" "$source/$program.c"
 done
 "$CC" "${flags[@]}" -o "$output/bw" "$source/bw.c"
 "$CC" "${flags[@]}" -DBIDIRECTIONAL=1 -o "$output/bibw" "$source/bw.c"
-echo "build-c-baseline: built $(cd "$output" && echo latency bw bibw allreduce barrier) in $output/"
+echo "build-c-baseline: built $(cd "$output" && echo latency bw bibw allreduce barrier flood) in $output/"

@@ -11,12 +11,19 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
-if ! command -v mpicc >/dev/null 2>&1; then
-    echo "== installing Open MPI (libopenmpi-dev, openmpi-bin)"
+packages=()
+command -v mpicc >/dev/null 2>&1 || packages+=(libopenmpi-dev openmpi-bin)
+# ip netns for the simulated cluster, unshare for the small /dev/shm, bc for adversarial.sh's times.
+command -v ip >/dev/null 2>&1 || packages+=(iproute2)
+command -v unshare >/dev/null 2>&1 || packages+=(util-linux)
+command -v bc >/dev/null 2>&1 || packages+=(bc)
+command -v pgrep >/dev/null 2>&1 || packages+=(procps)
+if [ ${#packages[@]} -gt 0 ]; then
+    echo "== installing ${packages[*]}"
     sudo=""
     if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
     $sudo apt-get update
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y libopenmpi-dev openmpi-bin
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y "${packages[@]}"
 fi
 
 # mpirun refuses root unless told, needs --oversubscribe for more ranks than cores (the driver
@@ -73,5 +80,38 @@ swift build --traits OpenMPI --scratch-path .build-openmpi --build-tests
 # status, no process left behind and no file left in /dev/shm (a table; about 20 s).
 echo "== adversarial cases (scripts/adversarial.sh)"
 scripts/adversarial.sh "$debug_bin" "$(swift build --traits OpenMPI --scratch-path .build-openmpi --show-bin-path)"
+
+# The same binaries across hosts: a simulated 3-host cluster (network namespaces, one per host,
+# Open MPI's TCP transport between them, vader within one), at 1 and 2 ranks per host: the
+# scenario suite (less nb-large-message, 2 GiB per rank) with a check that the job spans 3 hosts
+# and the hierarchical node/leader all-reduce, then every example. Root only; skipped otherwise.
+echo "== simulated cluster: 3 hosts over TCP (scripts/cluster.sh)"
+if scripts/cluster.sh check; then
+    ompi_bin="$(swift build --traits OpenMPI --scratch-path .build-openmpi --show-bin-path)"
+    trap 'scripts/cluster.sh down' EXIT
+    cluster_scenarios=$("$ompi_bin/mpi-scenarios" --list | grep -v '^nb-large-message$')
+    scenario_count=$(echo "$cluster_scenarios" | wc -l)
+    for per_host in 1 2; do
+        ranks=$((3 * per_host))
+        scripts/cluster.sh up 3 "$per_host"
+        echo "-- mpi-scenarios on 3 hosts x $per_host ($ranks ranks)"
+        passed=$(scripts/cluster.sh run -t 900 -- -n "$ranks" -x SWIFTMPI_BACKEND=openmpi -x SWIFTMPI_TEST_EXPECT_HOSTS=3 \
+            "$ompi_bin/mpi-scenarios" $cluster_scenarios | grep -cE '^\[[0-9]+\] (PASS|SKIP) ')
+        [ "$passed" -eq $((ranks * scenario_count)) ] || { echo "only $passed of $((ranks * scenario_count)) scenario results passed"; exit 1; }
+        echo "ok: $scenario_count scenarios passed on every one of $ranks ranks"
+        for example in "ring" "vector-ring" "pingpong" \
+            "data-parallel-training --samples 2048 --batch-size 128 --epochs 2 --hidden 16" \
+            "heat-diffusion --size 48 --iterations 40" "monte-carlo-pi --samples 100000" "word-count --lines 4000"; do
+            # shellcheck disable=SC2086
+            scripts/cluster.sh run -t 300 -- -n "$ranks" -x SWIFTMPI_BACKEND=openmpi "$ompi_bin/"$example >/dev/null \
+                || { echo "example failed on 3 hosts x $per_host: $example"; exit 1; }
+        done
+        echo "ok: every example on 3 hosts x $per_host"
+        scripts/cluster.sh down
+    done
+    trap - EXIT
+else
+    echo "skipped: cannot create network namespaces here (needs root and iproute2's ip netns)"
+fi
 
 swift test --traits OpenMPI --scratch-path .build-openmpi

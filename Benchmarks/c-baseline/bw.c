@@ -21,10 +21,7 @@ int main(int argc, char **argv) {
         long size = options.sizes[s];
         char *send = benchmark_buffer(size), *receive = benchmark_buffer(size);
         int ack = 0, timed, warmup;
-        iterations_for(&options, size, &timed, &warmup);
-        /* A window moves `window` messages, so a hundredth of the latency iterations. */
-        timed = timed / 100 > 2 ? timed / 100 : 2;
-        warmup = warmup / 100 > 1 ? warmup / 100 : 1;
+        window_iterations_for(&options, size, &timed, &warmup);
         int batches = timed < BATCHES ? timed : BATCHES, per_batch = timed / batches;
         batch_stats_t stats = {0};
         double total = 0;

@@ -88,6 +88,14 @@ static inline void iterations_for(const options_t *options, long size, int *time
     }
 }
 
+/* Iterations of a benchmark whose iteration moves a whole window (bw, bibw, flood): a hundredth
+ * of the latency iterations. */
+static inline void window_iterations_for(const options_t *options, long size, int *timed, int *warmup) {
+    iterations_for(options, size, timed, warmup);
+    *timed = *timed / 100 > 2 ? *timed / 100 : 2;
+    *warmup = *warmup / 100 > 1 ? *warmup / 100 : 1;
+}
+
 /* One measurement as mpi-bench's --json prints it. mb_per_s < 0 leaves the field out. */
 static inline void print_json(const char *benchmark, int ranks, long size, double avg_us, double min_us,
                        double max_us, long iterations, double mb_per_s) {

@@ -21,6 +21,7 @@ struct MPIBench: ParsableCommand {
         case multiLatency = "multi-latency"
         case bw
         case bibw
+        case flood
         case barrier
         case bcast, reduce, allreduce, allgather, alltoall, gather, scatter
     }
@@ -56,6 +57,7 @@ struct MPIBench: ParsableCommand {
         case .multiLatency: try PointToPoint.multiLatency(type, world: world, options: options, reporter: &reporter)
         case .bw: try PointToPoint.bandwidth(type, bidirectional: false, world: world, options: options, reporter: &reporter)
         case .bibw: try PointToPoint.bandwidth(type, bidirectional: true, world: world, options: options, reporter: &reporter)
+        case .flood: try Flood.run(world: world, options: options, reporter: &reporter)
         case .barrier: try CollectiveBenchmarks.barrier(world: world, options: options, reporter: &reporter)
         default:
             let operation = CollectiveBenchmarks.Operation(rawValue: benchmark.rawValue)!

@@ -23,19 +23,29 @@ import Darwin
 /// this parameter names; 5.0 moved single copy to the `smsc` framework, untested here), only
 /// when neither that variable nor its `btl_sm` alias is set (an explicit choice wins), and not
 /// when `SWIFTMPI_OPENMPI_CMA_GUARD=0`. Its cost is in docs/openmpi-backend.md.
+///
+/// Between hosts the same PML overruns through the TCP BTL's emulated RDMA `put`: a message of
+/// 64 KiB or more (tcp's eager limit) into a smaller buffer is written whole, past its end
+/// (4,096 bytes past a 60 KiB buffer; 4 bytes for 65,540 into 65,536), found on the simulated
+/// cluster of scripts/cluster.sh. Without `put` in `btl_tcp_flags` ob1 pipelines large
+/// messages with send/receive fragments, which stop at the buffer's end, so the guard also sets
+/// `OMPI_MCA_btl_tcp_flags` to tcp's default flags without `put`, unless that variable is set.
 enum SingleCopyGuard {
     /// The MCA variable the guard sets and the alias it also respects.
     static let variable = "OMPI_MCA_btl_vader_single_copy_mechanism"
     static let alias = "OMPI_MCA_btl_sm_single_copy_mechanism"
     /// Setting it to `0` leaves single copy on (for a program that never truncates a receive).
     static let switchVariable = "SWIFTMPI_OPENMPI_CMA_GUARD"
+    /// The TCP BTL's flags, and Open MPI 4.1's default for them without `put`.
+    static let tcpFlagsVariable = "OMPI_MCA_btl_tcp_flags"
+    static let tcpFlagsWithoutPut = "send,inplace,need-ack,need-csum,hetero-rdma"
 
-    /// Sets the MCA variable when the guard applies; call before `MPI_Init_thread`.
+    /// Sets the MCA variables when the guard applies; call before `MPI_Init_thread`.
     static func applyBeforeInit() {
         if let value = getenv(switchVariable), String(cString: value) == "0" { return }
-        guard getenv(variable) == nil, getenv(alias) == nil else { return }
         guard let major = openMPIMajorVersion(), major < 5 else { return }
-        setenv(variable, "none", 0)
+        if getenv(variable) == nil && getenv(alias) == nil { setenv(variable, "none", 0) }
+        setenv(tcpFlagsVariable, tcpFlagsWithoutPut, 0)
     }
 
     /// The major version of the Open MPI library, from `MPI_Get_library_version`, which MPI

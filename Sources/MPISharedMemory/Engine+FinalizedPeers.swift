@@ -32,11 +32,9 @@ extension Engine {
             if !posted[index].done {
                 let receive = posted[index]
                 let source = receive.matched ? receive.matchedSource : receive.source
-                if let error = unmatchable(source: source, context: receive.context, tag: receive.matched ? receive.matchedTag : receive.tag,
-                    what: receive.matched ? "receive (of a message it began to get)" : "receive")
-                {
+                if unmatchable(source: source, context: receive.context, tag: receive.tag, what: "receive") != nil {
                     posted[index].matched = true
-                    posted[index].failure = .failed(error)
+                    posted[index].failure = .peersFinalized
                     posted[index].done = true
                 }
             }
@@ -46,10 +44,19 @@ extension Engine {
         while index < pendingSends.count {
             let send = pendingSends[index]
             if !sendDone(index) && finalizedPeers[send.destination] {
-                pendingSends[index].failure = finalizedReceiver(send.destination, context: send.context, tag: send.tag)
+                pendingSends[index].receiverFinalized = true
             }
             index &+= 1
         }
+    }
+
+    /// The error of a receive that failed with `.peersFinalized`.
+    func finalizedError(for receive: PostedReceive) -> MPIError {
+        let started = receive.matchedSource >= 0 && receive.arrived > 0
+        let source = started ? receive.matchedSource : receive.source
+        return unmatchable(source: source, context: receive.context, tag: receive.tag,
+                what: started ? "receive (of a message it began to get)" : "receive")
+            ?? MPIError(.processFailed, "the ranks this receive depends on have finalized, so it can never complete")
     }
 
     /// The error for a receive or probe (`what`) of messages from world rank `source` (-1: any)

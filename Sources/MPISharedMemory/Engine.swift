@@ -628,14 +628,14 @@ struct Engine {
     @inline(__always)
     func sendDone(_ index: Int) -> Bool {
         pendingSends[index].written && (!pendingSends[index].needsAcknowledgement || pendingSends[index].acknowledged)
-            || pendingSends[index].failure != nil
+            || pendingSends[index].receiverFinalized
     }
 
     /// Removes completed pending send `index`, throwing its failure if it has one.
     @inline(__always)
     mutating func retireSend(at index: Int) throws(MPIError) {
         let send = pendingSends.remove(at: index)
-        if let failure = send.failure { throw failure }
+        if send.receiverFinalized { throw finalizedReceiver(send.destination, context: send.context, tag: send.tag) }
     }
 
     /// Waits for pending send `id` and removes it. (Other threads may remove entries while
@@ -711,7 +711,7 @@ struct Engine {
     mutating func completeReceive(_ id: Int) throws(MPIError) -> PostedReceive {
         try wait(for: .receive(id)) { engine in engine.receiveIndex(id).map { engine.posted[$0].done } ?? true }
         let receive = removePosted(at: receiveIndex(id)!)
-        if case .failed(let error) = receive.failure { throw error }
+        if case .peersFinalized = receive.failure { throw finalizedError(for: receive) }
         return receive
     }
 

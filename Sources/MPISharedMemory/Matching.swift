@@ -59,9 +59,11 @@ enum FragmentTarget {
 enum MPIFailure {
     case truncated(message: Int, buffer: Int)
     case copyFailed(errno: Int32, bytes: Int)
-    /// The operation can never complete: the ranks it depends on have finalized (see
-    /// `Engine.failOperationsOnFinalizedPeers`).
-    case failed(MPIError)
+    /// The receive can never complete: the ranks it depends on have finalized (see
+    /// `Engine.failOperationsOnFinalizedPeers`; `Engine.finalizedError(for:)` words it). No
+    /// payload: a failure with an `MPIError` would make every receive a non-trivial value,
+    /// reference-counted at each copy on the message path.
+    case peersFinalized
 }
 
 /// A send that could not complete on the spot: queued, partly written, or awaiting its
@@ -89,7 +91,7 @@ struct PendingSend {
     var written = false
     var acknowledged = false
     /// Set when the send can never complete because its receiver has finalized.
-    var failure: MPIError? = nil
+    var receiverFinalized = false
 }
 
 /// A persistent request: the arguments of an operation that `start` runs again and again.

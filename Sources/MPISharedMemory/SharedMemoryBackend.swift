@@ -417,8 +417,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
             throw MPIError(.truncate, "message truncated: rank \(source) sent \(message) bytes with tag \(receive.matchedTag), but the receive buffer holds \(buffer) bytes\(elements)")
         case .copyFailed(let error, let bytes):
             throw MPIError(.other, "single-copy read of \(bytes) bytes from rank \(source) failed: \(String(cString: strerror(error)))")
-        case .failed(let error):
-            throw error
+        case .peersFinalized:
+            throw engine.pointee.finalizedError(for: receive)
         }
     }
 }

@@ -1,5 +1,11 @@
 import MPI
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 let communicatorScenarios: [Scenario] = [
     Scenario("split") { c in
         // By parity, ordered by descending world rank.
@@ -71,6 +77,36 @@ let communicatorScenarios: [Scenario] = [
                 try expect(token == [i + c.previous], "traffic on duplicate \(i) got \(token)")
             }
         }
+        return .passed
+    },
+
+    // The ranks of one node are those with one processor name; with SWIFTMPI_TEST_EXPECT_HOSTS
+    // set (the simulated cluster of scripts/cluster.sh) the job must span that many hosts. Then
+    // the hierarchical all-reduce of training jobs — reduce on each node, all-reduce among node
+    // leaders, broadcast on each node — must equal the flat one.
+    Scenario("nodes-hierarchical") { c in
+        let name = try Environment.processorName()
+        let names = try c.world.allGather(object: name)
+        let hosts = Set(names)
+        if let expected = getenv("SWIFTMPI_TEST_EXPECT_HOSTS").flatMap({ Int(String(cString: $0)) }) {
+            try expect(hosts.count == min(expected, c.size), "the job spans \(hosts.count) hosts (\(hosts.sorted())), expected \(min(expected, c.size))")
+        }
+        let node = try c.world.splitByNode()
+        let nodeNames = try node.allGather(object: name)
+        try expect(Set(nodeNames) == [name], "splitByNode put ranks of hosts \(Set(nodeNames).sorted()) together")
+        try expect(node.size == names.filter { $0 == name }.count, "node communicator of \(node.size) ranks, but \(names.filter { $0 == name }.count) ranks run on \(name)")
+        // One leader per node: as many leaders as hosts.
+        let leaders = try c.world.split(color: node.rank == 0 ? 0 : nil, key: c.rank)
+        let leaderCount = try node.broadcast(leaders?.size ?? 0, root: 0)
+        try expect(leaderCount == hosts.count, "\(leaderCount) node leaders for \(hosts.count) hosts")
+
+        let values = (0..<1000).map { Double(c.rank * 1000 + $0) }
+        let flat = try c.world.allReduce(values, op: .sum)
+        let onNode = try node.reduce(values, op: .sum, root: 0)
+        var hierarchical = [Double](repeating: 0, count: values.count)
+        if let leaders, let onNode { hierarchical = try leaders.allReduce(onNode, op: .sum) }
+        try node.broadcast(&hierarchical, root: 0)
+        try expect(hierarchical == flat, "hierarchical all-reduce differs from the flat one (first: \(hierarchical.first ?? .nan) vs \(flat.first ?? .nan))")
         return .passed
     },
 ]

@@ -84,9 +84,12 @@ let topologyScenarios: [Scenario] = [
 
     Scenario("split-by-node") { c in
         let node = try c.world.splitByNode(key: -c.rank)
-        // One machine: every rank shares the node, ordered by key (reversed ranks).
-        try expect(node.size == c.size, "node communicator has \(node.size) of \(c.size) ranks")
-        try expect(node.rank == c.size - 1 - c.rank, "node rank \(node.rank) for key \(-c.rank)")
+        // The node's ranks are those on this host (all of them on one machine), ordered by key:
+        // reversed world ranks.
+        let hosts = try c.world.allGather(object: try Environment.processorName())
+        let here = hosts.indices.filter { hosts[$0] == hosts[c.rank] }
+        try expect(node.size == here.count, "node communicator has \(node.size) of the \(here.count) ranks on this host")
+        try expect(node.rank == here.count - 1 - here.firstIndex(of: c.rank)!, "node rank \(node.rank) for key \(-c.rank) among world ranks \(here)")
         var token = [node.rank]
         try node.sendReceiveReplace(&token, to: (node.rank + 1) % node.size, sendTag: 3, from: (node.rank + node.size - 1) % node.size, receiveTag: 3)
         try expect(token == [(node.rank + node.size - 1) % node.size], "ring on the node communicator got \(token)")

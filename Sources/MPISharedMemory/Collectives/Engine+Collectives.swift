@@ -155,7 +155,7 @@ extension Engine {
                     continue
                 }
                 let received = removePosted(at: at)
-                if case .failed(let error) = received.failure { throw error }
+                if case .peersFinalized = received.failure { throw finalizedError(for: received) }
                 if case .copyFailed(let error, let bytes) = received.failure {
                     throw MPIError(.other, "single-copy read of \(bytes) bytes from rank \(pending.peer) failed in a collective (errno \(error))")
                 }
