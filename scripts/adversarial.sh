@@ -99,7 +99,7 @@ start=$(now)
 launcher=$!
 for _ in $(seq 200); do [ "$(grep -c blocking "$out")" -ge 4 ] && break; sleep 0.05; done
 kill -9 "$launcher"
-wait "$launcher" 2>/dev/null
+{ wait "$launcher"; } 2>/dev/null
 status=$?
 left=$(orphans deadlock)
 "$shm_bin/swift-mpiexec" -n 1 /bin/true
