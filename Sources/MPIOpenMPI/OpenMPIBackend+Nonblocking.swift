@@ -136,6 +136,23 @@ extension OpenMPIBackend {
         return RequestHandle(record: record)
     }
 
+    package func immediateMatchedReceive(
+        _ message: MessageHandle, into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype
+    ) throws(MPIError) -> RequestHandle {
+        let wire = try WireType(count: count, element: type)
+        defer { wire.release() }
+        let record = requestRecords.take(RequestRecord(
+            request: nil, isSend: false, isPersistent: false, buffer: buffer, count: count, type: type,
+            peer: Communicator.anySource, tag: Communicator.anyTag, comm: CommHandle(raw: 0), mode: .standard, wire: nil))
+        var handle = MPI_Message(bitPattern: message.raw)
+        let code = MPI_Imrecv(buffer, wire.count, wire.datatype, &handle, &record.pointee.request)
+        guard code == MPI_SUCCESS else {
+            requestRecords.recycle(record)
+            throw mpiError(code: code, call: "MPI_Imrecv", context: "receiving a matched message of at most \(count) × \(type)")
+        }
+        return RequestHandle(record: record)
+    }
+
     package func persistentSend(
         _ buffer: UnsafeRawPointer?, count: Int, type: Datatype,
         to dest: Int, tag: Int, comm: CommHandle, mode: SendMode

@@ -76,6 +76,39 @@ extension OpenMPIBackend {
         return Status(source: swiftRank(status.MPI_SOURCE), tag: swiftTag(status.MPI_TAG), byteCount: bytes)
     }
 
+    // MARK: Matched probes
+
+    package func matchedProbe(from source: Int, tag: Int, comm: CommHandle, blocking: Bool) throws(MPIError) -> (MessageHandle, Status)? {
+        var status = MPI_Status()
+        var message: MPI_Message? = nil
+        if blocking {
+            try check(MPI_Mprobe(mpiRank(source), mpiTag(tag), comm.mpi, &message, &status), "MPI_Mprobe", probeContext(source: source, tag: tag))
+        } else {
+            var found: Int32 = 0
+            try check(
+                MPI_Improbe(mpiRank(source), mpiTag(tag), comm.mpi, &found, &message, &status), "MPI_Improbe",
+                probeContext(source: source, tag: tag))
+            if found == 0 { return nil }
+        }
+        let bytes = try elementCount(&status, cmpi_byte()) ?? 0
+        return (MessageHandle(raw: UInt(bitPattern: message)),
+            Status(source: swiftRank(status.MPI_SOURCE), tag: swiftTag(status.MPI_TAG), byteCount: bytes))
+    }
+
+    package func matchedReceive(
+        _ message: MessageHandle, into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype
+    ) throws(MPIError) -> Status {
+        let wire = try WireType(count: count, element: type)
+        defer { wire.release() }
+        var status = MPI_Status()
+        var handle = MPI_Message(bitPattern: message.raw)
+        let code = MPI_Mrecv(buffer, wire.count, wire.datatype, &handle, &status)
+        try check(
+            code, "MPI_Mrecv",
+            receiveContext(code: code, status: &status, count: count, type: type, source: Communicator.anySource, tag: Communicator.anyTag))
+        return try makeStatus(&status, countingIn: wire.datatype, type: type)
+    }
+
     // MARK: Status
 
     /// The public status of a completed receive: its size is the number of basic elements

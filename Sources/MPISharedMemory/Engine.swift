@@ -678,33 +678,56 @@ struct Engine {
         receive.communicator = communicator
         if layout != 0 { receive.layout = layout }
         if let index = unexpected.firstIndex(where: {
-            $0.context == context && (source < 0 || $0.source == source) && (tag < 0 || $0.tag == tag)
+            !$0.claimed && $0.context == context && (source < 0 || $0.source == source) && (tag < 0 || $0.tag == tag)
         }) {
-            let message = unexpected.remove(at: index)
-            receive.matched = true
-            receive.matchedSource = message.source
-            receive.matchedTag = message.tag
-            receive.total = message.total
-            posted.append(receive)
-            let last = posted.count - 1
-            switch message.kind {
-            case .readyToSend:
-                pull(from: message.source, address: message.remoteAddress, total: message.total,
-                    cookie: message.cookie, intoPosted: last)
-            default:
-                if message.total == 0 {
-                    finish(last)
-                } else {
-                    deliver(message.buffer!, count: message.arrived, toPosted: last)
-                }
-                free(message.buffer)
-                if !message.complete { fragmentTargets[message.source] = .posted(id: id) }
-                if message.needsAcknowledgement { acknowledge(message.cookie, to: message.source) }
-            }
+            adopt(unexpectedAt: index, into: receive)
         } else {
             posted.append(receive)
         }
         return id
+    }
+
+    /// Posts a receive of the message a matched probe claimed (unexpected message `message`);
+    /// returns its id for `completeReceive`, or `nil` if no such message is claimed.
+    mutating func postMatchedReceive(
+        message: Int, into buffer: UnsafeMutableRawPointer?, capacity: Int, layout: UInt32 = 0
+    ) -> Int? {
+        guard let index = unexpected.firstIndex(where: { $0.id == message && $0.claimed }) else { return nil }
+        let id = takeID()
+        let claimed = unexpected[index]
+        var receive = PostedReceive(
+            id: id, context: claimed.context, source: claimed.source, tag: claimed.tag, buffer: buffer, capacity: capacity)
+        receive.communicator = claimed.claimedBy
+        if layout != 0 { receive.layout = layout }
+        adopt(unexpectedAt: index, into: receive)
+        return id
+    }
+
+    /// Matches posted receive `receive` with unexpected message `index`: copies what has
+    /// arrived (or pulls a ready-to-send message) and routes its further fragments to it.
+    private mutating func adopt(unexpectedAt index: Int, into receive: PostedReceive) {
+        var receive = receive
+        let message = unexpected.remove(at: index)
+        receive.matched = true
+        receive.matchedSource = message.source
+        receive.matchedTag = message.tag
+        receive.total = message.total
+        posted.append(receive)
+        let last = posted.count - 1
+        switch message.kind {
+        case .readyToSend:
+            pull(from: message.source, address: message.remoteAddress, total: message.total,
+                cookie: message.cookie, intoPosted: last)
+        default:
+            if message.total == 0 {
+                finish(last)
+            } else {
+                deliver(message.buffer!, count: message.arrived, toPosted: last)
+            }
+            free(message.buffer)
+            if !message.complete { fragmentTargets[message.source] = .posted(id: receive.id) }
+            if message.needsAcknowledgement { acknowledge(message.cookie, to: message.source) }
+        }
     }
 
     /// Waits for the posted receive `id` and removes it from the queue.
@@ -734,27 +757,34 @@ struct Engine {
         posted[index].done = true
     }
 
-    /// The first unexpected message matching, after draining what has arrived.
-    mutating func probe(source: Int, context: UInt32, tag: Int, blocking: Bool) throws(MPIError) -> UnexpectedMessage? {
-        var found: UnexpectedMessage?
+    /// The first unexpected message matching, after draining what has arrived. With `claim`
+    /// (a matched probe, for communicator handle `communicator`) the message is taken out of
+    /// matching: only `postMatchedReceive` gets it.
+    mutating func probe(
+        source: Int, context: UInt32, tag: Int, blocking: Bool, claimFor communicator: Int? = nil
+    ) throws(MPIError) -> UnexpectedMessage? {
+        var found: Int?
         var hopeless: MPIError?
         func look(_ engine: inout Engine) -> Bool {
             if let index = engine.unexpected.firstIndex(where: {
-                $0.context == context && (source < 0 || $0.source == source) && (tag < 0 || $0.tag == tag)
+                !$0.claimed && $0.context == context && (source < 0 || $0.source == source) && (tag < 0 || $0.tag == tag)
             }) {
-                found = engine.unexpected[index]
+                found = index
             } else if engine.finalizedCount > 0 {
                 hopeless = engine.unmatchable(source: source, context: context, tag: tag, what: "probe")
             }
             return found != nil || hopeless != nil
         }
         _ = try progress()
-        if look(&self) || !blocking {
-            if let hopeless, blocking { throw hopeless }
-            return found
+        if !look(&self) {
+            guard blocking else { return nil }
+            try wait(for: .probe(source: source, context: context, tag: tag), until: look)
         }
-        try wait(for: .probe(source: source, context: context, tag: tag), until: look)
-        if let hopeless { throw hopeless }
-        return found
+        guard let found else {
+            if let hopeless, blocking { throw hopeless }
+            return nil
+        }
+        if let communicator { unexpected[found].claimedBy = communicator }
+        return unexpected[found]
     }
 }

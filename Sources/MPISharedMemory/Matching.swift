@@ -44,6 +44,10 @@ struct UnexpectedMessage {
     var arrived = 0
     /// Ready-to-send messages: where the bytes are in the sender.
     var remoteAddress: UInt = 0
+    /// The communicator (handle) of the matched probe that took the message out of matching, so
+    /// only its `postMatchedReceive` may get it; -1 while it is unclaimed.
+    var claimedBy = -1
+    var claimed: Bool { claimedBy >= 0 }
 
     var complete: Bool { kind == .readyToSend || arrived == total }
 }

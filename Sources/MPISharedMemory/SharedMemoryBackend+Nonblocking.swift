@@ -19,6 +19,9 @@ extension SharedMemoryBackend {
     /// The request handle of nonblocking collective `id`.
     func collectiveRequest(_ id: Int) -> RequestHandle { handle(id, .collective) }
 
+    /// The request handle of posted receive `id`.
+    func receiveRequest(_ id: Int) -> RequestHandle { handle(id, .receive) }
+
     /// The status MPI gives a completed send: empty, source and tag undefined.
     private static let sendStatus = Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0)
 

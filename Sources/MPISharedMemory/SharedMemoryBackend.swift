@@ -395,6 +395,49 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         return Status(source: info.rankOfWorld[message.source], tag: message.tag, byteCount: message.total)
     }
 
+    package func matchedProbe(from source: Int, tag: Int, comm: CommHandle, blocking: Bool) throws(MPIError) -> (MessageHandle, Status)? {
+        lockEngine()
+        defer { unlockEngine() }
+        guard engine.pointee.active else { throw MPIError.finalized() }
+        let info = try info(comm)
+        guard let message = try engine.pointee.probe(
+            source: source < 0 ? -1 : info.members[source], context: info.context, tag: tag, blocking: blocking,
+            claimFor: Int(comm.raw))
+        else { return nil }
+        return (MessageHandle(raw: UInt(message.id)),
+            Status(source: info.rankOfWorld[message.source], tag: message.tag, byteCount: message.total))
+    }
+
+    package func matchedReceive(
+        _ message: MessageHandle, into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype
+    ) throws(MPIError) -> Status {
+        lockEngine()
+        defer { unlockEngine() }
+        let id = try postMatched(message, into: buffer, count: count, type: type)
+        let receive = try engine.pointee.completeReceive(id)
+        let rankOfWorld = try? info(CommHandle(raw: UInt(receive.communicator))).rankOfWorld
+        return try status(of: receive, rankOfWorld: rankOfWorld, type: type)
+    }
+
+    package func immediateMatchedReceive(
+        _ message: MessageHandle, into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype
+    ) throws(MPIError) -> RequestHandle {
+        lockEngine()
+        defer { unlockEngine() }
+        return receiveRequest(try postMatched(message, into: buffer, count: count, type: type))
+    }
+
+    /// Posts the receive of a message a matched probe claimed.
+    private func postMatched(
+        _ message: MessageHandle, into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype
+    ) throws(MPIError) -> Int {
+        guard engine.pointee.active else { throw MPIError.finalized() }
+        guard let id = engine.pointee.postMatchedReceive(
+            message: Int(message.raw), into: buffer, capacity: try byteCount(count, type), layout: type.layout)
+        else { throw MPIError(.request, "matched message \(message.raw) is not pending (received already?)") }
+        return id
+    }
+
     /// The status of a completed receive, with its source as a rank of its communicator.
     func status(of receive: PostedReceive) throws(MPIError) -> Status {
         if receive.cancelled {

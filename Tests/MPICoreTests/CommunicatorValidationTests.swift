@@ -21,7 +21,7 @@ final class RecordingBackend: Backend, @unchecked Sendable {
     var probedBytes = 0
     /// Requests whose operation fails (truncated) when it completes.
     var failing: Set<UInt> = []
-    private var nextHandle: UInt = 2
+    private(set) var nextHandle: UInt = 2
 
     func wallTime() -> Double { 0 }
     func finalize() throws(MPIError) { isActive = false }
@@ -75,6 +75,25 @@ final class RecordingBackend: Backend, @unchecked Sendable {
     func probe(from source: Int, tag: Int, comm: CommHandle, blocking: Bool) throws(MPIError) -> Status? {
         calls.append("probe \(source) \(tag) \(blocking ? "blocking" : "nonblocking")")
         return Status(source: max(source, 0), tag: max(tag, 0), byteCount: probedBytes)
+    }
+
+    func matchedProbe(from source: Int, tag: Int, comm: CommHandle, blocking: Bool) throws(MPIError) -> (MessageHandle, Status)? {
+        nextHandle += 1
+        calls.append("matchedProbe \(source) \(tag) \(blocking ? "blocking" : "nonblocking") -> \(nextHandle)")
+        return (MessageHandle(raw: nextHandle), Status(source: max(source, 0), tag: max(tag, 0), byteCount: probedBytes))
+    }
+
+    func matchedReceive(
+        _ message: MessageHandle, into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype
+    ) throws(MPIError) -> Status {
+        calls.append("matchedReceive \(message.raw) \(count) \(type)")
+        return Status(source: 0, tag: 0, byteCount: probedBytes)
+    }
+
+    func immediateMatchedReceive(
+        _ message: MessageHandle, into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype
+    ) throws(MPIError) -> RequestHandle {
+        request("immediateMatchedReceive \(message.raw) \(count) \(type)")
     }
 
     // Nonblocking operations complete at once: every request is done when first tested.
@@ -176,6 +195,9 @@ struct CommunicatorValidationTests: RecordingFixture {
         #expect(buffer == [7, 7])
         #expect(try world.probe(from: null) == .null)
         #expect(try world.immediateProbe(from: null) == .null)
+        #expect(try world.matchedProbe(from: null).status == .null)
+        #expect(try world.matchedProbe(from: null).receive(into: &buffer) == .null)
+        #expect(try world.immediateMatchedProbe(from: null)?.status == .null)
         #expect(try world.sendReceive([1], to: null, into: &buffer, from: null) == .null)
         #expect(backend.calls.isEmpty)
         // Half null: only the live half reaches the backend.
@@ -188,13 +210,34 @@ struct CommunicatorValidationTests: RecordingFixture {
         expectError(.truncate, mentioning: "4 bytes") { () throws(MPIError) in _ = try world.receive(Int.self, from: 0) }
     }
 
-    @Test func receiveArrayIsSizedByTheProbe() throws {
+    @Test func receiveArrayIsSizedByAMatchedProbe() throws {
         backend.probedBytes = 24
         let (values, status) = try world.receiveArray(of: Int32.self, from: 2, tag: 5)
         #expect(values.count == 6 && status.byteCount == 24)
-        #expect(backend.calls == ["probe 2 5 blocking", "receive 6 int32 from 2 tag 5"])
+        var h = backend.nextHandle
+        #expect(backend.calls == ["matchedProbe 2 5 blocking -> \(h)", "matchedReceive \(h) 6 int32"])
+        // A message that is not whole Int32s is still consumed, then reported.
         backend.probedBytes = 5
+        backend.calls = []
         expectError(.type, mentioning: "5 bytes") { () throws(MPIError) in _ = try world.receiveArray(of: Int32.self) }
+        h = backend.nextHandle
+        #expect(backend.calls == ["matchedProbe -1 -1 blocking -> \(h)", "matchedReceive \(h) 5 byte"])
+    }
+
+    @Test func aDroppedMatchedMessageIsReceivedAndDiscarded() throws {
+        backend.probedBytes = 16
+        do {
+            let message = try world.matchedProbe(from: 1, tag: 3)
+            #expect(message.status.byteCount == 16)
+        }
+        var h = backend.nextHandle
+        #expect(backend.calls == ["matchedProbe 1 3 blocking -> \(h)", "matchedReceive \(h) 16 byte"])
+        // A received message is not received again when it goes.
+        backend.calls = []
+        var buffer = [Int64](repeating: 0, count: 2)
+        _ = try world.matchedProbe(from: 1, tag: 3).receive(into: &buffer)
+        h = backend.nextHandle
+        #expect(backend.calls == ["matchedProbe 1 3 blocking -> \(h)", "matchedReceive \(h) 2 int64"])
     }
 
     @Test func droppedCommunicatorsAreFreedWhileActive() throws {

@@ -97,6 +97,20 @@ package protocol Backend: AnyObject, Sendable {
     ) throws(MPIError) -> Status
     /// Blocking probe when `blocking`; otherwise `nil` when nothing matches yet.
     func probe(from source: Int, tag: Int, comm: CommHandle, blocking: Bool) throws(MPIError) -> Status?
+    /// Matched probe (`MPI_Mprobe`, or `MPI_Improbe` when not `blocking`, then `nil` when nothing
+    /// matches yet): takes the first matching message out of matching, so no other receive can
+    /// take it, and returns it with its status. It must be received with exactly one
+    /// `matchedReceive` or `immediateMatchedReceive`.
+    func matchedProbe(from source: Int, tag: Int, comm: CommHandle, blocking: Bool) throws(MPIError) -> (MessageHandle, Status)?
+    /// Receives a matched message (`MPI_Mrecv`); a message longer than the buffer is consumed and
+    /// reported as a truncation.
+    func matchedReceive(
+        _ message: MessageHandle, into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype
+    ) throws(MPIError) -> Status
+    /// Starts receiving a matched message (`MPI_Imrecv`); completes like `immediateReceive`.
+    func immediateMatchedReceive(
+        _ message: MessageHandle, into buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype
+    ) throws(MPIError) -> RequestHandle
 
     // Nonblocking operations. A request started with `immediate…` is freed by the backend when
     // `test`/`wait` reports it complete; a persistent request stays until `release`, and `start`
@@ -146,6 +160,13 @@ package protocol Backend: AnyObject, Sendable {
     /// keeps it alive until the request completes.
     func immediateCollective(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError)
         -> (request: RequestHandle, resources: AnyObject?)
+}
+
+/// A backend's handle of a message taken out of matching by a matched probe.
+@usableFromInline
+package struct MessageHandle: Hashable, Sendable {
+    @usableFromInline package var raw: UInt
+    @inlinable package init(raw: UInt) { self.raw = raw }
 }
 
 /// A backend's name for one of its pending operations.

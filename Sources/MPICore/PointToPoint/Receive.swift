@@ -61,31 +61,23 @@ extension Communicator {
         }
     }
 
-    /// Receives a whole message into a new array. Without a `count` the message's size is
-    /// probed first (`MPI_Probe` + `MPI_Get_count` + `MPI_Recv` from the probed source and tag);
-    /// with one, a message of at most `count` elements is received (`MPI_Recv`).
+    /// Receives a whole message into a new array. Without a `count` the message is taken out of
+    /// matching by a matched probe first, which gives its size (`MPI_Mprobe` + `MPI_Mrecv`: no
+    /// other thread's receive can take it in between); with one, a message of at most `count`
+    /// elements is received (`MPI_Recv`).
+    ///
+    /// - Throws: `MPIError(.type)` when, without a `count`, the message is not a whole number of
+    ///   `T`s: the message is consumed all the same, as a truncated one is.
     @inlinable
     public func receiveArray<T: MessageElement>(
         of type: T.Type, count: Int? = nil, from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
     ) throws(MPIError) -> (values: [T], status: Status) {
-        var from = (source: source, tag: tag)
-        let capacity: Int
-        if let count {
-            try checkCount(count)
-            capacity = count
-        } else {
-            let probed = try probe(from: source, tag: tag)
-            if probed.source == Communicator.nullProcess { return ([], probed) }
-            guard let probedCount = probed.count(of: T.self) else {
-                throw MPIError(.type, "message from rank \(probed.source) has \(probed.byteCount) bytes, not a whole number of \(T.self) (\(T.datatype.size) bytes each)")
-            }
-            capacity = probedCount
-            from = (probed.source, probed.tag)
-        }
+        guard let count else { return try matchedProbe(from: source, tag: tag).receiveArray(of: T.self) }
+        try checkCount(count)
         var status = Status.null
-        let values = try makeArray(count: capacity) { (buffer: UnsafeMutableBufferPointer<T>) throws(MPIError) in
+        let values = try makeArray(count: count) { (buffer: UnsafeMutableBufferPointer<T>) throws(MPIError) in
             var target = buffer
-            status = try receive(into: &target, from: from.source, tag: from.tag)
+            status = try receive(into: &target, from: source, tag: tag)
         }
         let received = status.count(of: T.self) ?? values.count
         return (received == values.count ? values : Array(values.prefix(received)), status)
@@ -157,7 +149,7 @@ extension Communicator {
     }
 
     /// Receives an object sent by ``send(object:to:tag:mode:)`` and decodes it as a `T`
-    /// (mpi4py's `comm.recv(source=, tag=, status=)`; `MPI_Probe` for the size, then `MPI_Recv`).
+    /// (mpi4py's `comm.recv(source=, tag=, status=)`; `MPI_Mprobe` for the size, then `MPI_Mrecv`).
     ///
     /// - Returns: The object and the message's status: its source, tag and size in bytes.
     /// - Throws: `MPIError` of class ``MPIError/ErrorClass/type`` when the message does not
@@ -168,8 +160,7 @@ extension Communicator {
         _ type: T.Type, from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
     ) throws(MPIError) -> (value: T, status: Status) {
         guard try checkedPeers(source: source, tag: tag) else { throw Communicator.noObjectFromNullProcess() }
-        let (bytes, status) = try receiveArray(of: UInt8.self, from: source, tag: tag)
-        return (try Communicator.decodeMessage(T.self, from: bytes, sender: status.source), status)
+        return try matchedProbe(from: source, tag: tag).receiveObject(T.self)
     }
 
     static func noObjectFromNullProcess() -> MPIError {

@@ -107,3 +107,5 @@ func writeToStandardError(_ message: String) {
 
 /// Whether a dropped pending request has been reported in this process.
 let droppedReported = Atomic<Bool>(false)
+/// Whether a matched `Message` dropped without being received has been reported.
+let droppedMessageReported = Atomic<Bool>(false)
