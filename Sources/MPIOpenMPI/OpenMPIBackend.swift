@@ -153,6 +153,40 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
         return CommHandle(result)
     }
 
+    package func worldRanks(of comm: CommHandle) throws(MPIError) -> [Int] {
+        var group: MPI_Group?
+        var world: MPI_Group?
+        try check(MPI_Comm_group(comm.mpi, &group), "MPI_Comm_group", "the group of a communicator")
+        defer { MPI_Group_free(&group) }
+        try check(MPI_Comm_group(cmpi_comm_world(), &world), "MPI_Comm_group", "the world's group")
+        defer { MPI_Group_free(&world) }
+        var size: Int32 = 0
+        try check(MPI_Group_size(group, &size), "MPI_Group_size", "the group of a communicator")
+        var ranks = (0..<size).map { $0 }
+        var translated = [Int32](repeating: 0, count: Int(size))
+        try check(MPI_Group_translate_ranks(group, size, &ranks, world, &translated), "MPI_Group_translate_ranks", "to world ranks")
+        return translated.map(Int.init)
+    }
+
+    package func createGroup(_ comm: CommHandle, worldRanks: [Int], tag: Int) throws(MPIError) -> CommHandle {
+        guard let mpiTag = Int32(exactly: tag) else {
+            throw MPIError(.tag, "createGroup tag \(tag) does not fit Open MPI's int")
+        }
+        var world: MPI_Group?
+        try check(MPI_Comm_group(cmpi_comm_world(), &world), "MPI_Comm_group", "the world's group")
+        defer { MPI_Group_free(&world) }
+        var ranks = worldRanks.map { Int32(truncatingIfNeeded: $0) }
+        var group: MPI_Group?
+        try check(MPI_Group_incl(world, Int32(ranks.count), &ranks, &group), "MPI_Group_incl", "world ranks \(worldRanks)")
+        defer { MPI_Group_free(&group) }
+        var result: MPI_Comm?
+        try check(MPI_Comm_create_group(comm.mpi, group, mpiTag, &result), "MPI_Comm_create_group", "world ranks \(worldRanks), tag \(tag)")
+        guard let result, result != cmpi_comm_null() else {
+            throw MPIError(.intern, "MPI_Comm_create_group gave no communicator to a member of the group")
+        }
+        return CommHandle(result)
+    }
+
     package func splitShared(_ comm: CommHandle, key: Int) throws(MPIError) -> CommHandle {
         guard let mpiKey = Int32(exactly: key) else {
             throw MPIError(.argument, "split key \(key) does not fit Open MPI's int (\(Int32.min)...\(Int32.max))")

@@ -242,6 +242,28 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         return .unequal
     }
 
+    package func worldRanks(of comm: CommHandle) throws(MPIError) -> [Int] {
+        lockEngine()
+        defer { unlockEngine() }
+        return try info(comm).memberList
+    }
+
+    package func createGroup(_ comm: CommHandle, worldRanks: [Int], tag: Int) throws(MPIError) -> CommHandle {
+        lockEngine()
+        defer { unlockEngine() }
+        let parent = try info(comm)
+        // Only the group's processes take part: the group's first process takes a fresh context
+        // id and sends it to the others on the parent's collective context, under a tag of its
+        // own (clear of the tags of the parent's other internal collectives).
+        let group = CommunicatorInfo(context: parent.context, members: worldRanks, worldSize: worldSize, worldRank: worldRank)
+        defer { group.deallocate() }
+        let base = try agreeOnContexts(group, count: 1, tag: SharedMemoryBackend.createGroupTag | (tag & 0xF_FFFF))
+        return register(CommunicatorInfo(context: UInt32(base * 2), members: worldRanks, worldSize: worldSize, worldRank: worldRank))
+    }
+
+    /// Tag bit of `createGroup`'s context agreement (collective schedules use bit 30).
+    private static let createGroupTag = 1 << 29
+
     package func free(_ comm: CommHandle) {
         lockEngine()
         defer { unlockEngine() }
@@ -268,7 +290,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
 
     /// Rank 0 of `comm` takes `count` fresh context ids from the segment's counter and tells
     /// the others; returns the first.
-    private func agreeOnContexts(_ comm: CommunicatorInfo, count: Int) throws(MPIError) -> Int {
+    private func agreeOnContexts(_ comm: CommunicatorInfo, count: Int, tag: Int = 2) throws(MPIError) -> Int {
         var base = 0
         if comm.rank == 0 {
             base = segment.contextCounter.pointee.wrappingAdd(max(count, 1), ordering: .relaxed).oldValue
@@ -276,7 +298,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
                 throw MPIError(.intern, "out of communicator context ids")
             }
         }
-        try broadcastInternal(comm, &base, tag: 2)
+        try broadcastInternal(comm, &base, tag: tag)
         return base
     }
 

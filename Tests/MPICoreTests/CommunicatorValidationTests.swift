@@ -77,6 +77,14 @@ final class RecordingBackend: Backend, @unchecked Sendable {
         return Status(source: max(source, 0), tag: max(tag, 0), byteCount: probedBytes)
     }
 
+    func worldRanks(of comm: CommHandle) throws(MPIError) -> [Int] { [0, 1, 2] }
+
+    func createGroup(_ comm: CommHandle, worldRanks: [Int], tag: Int) throws(MPIError) -> CommHandle {
+        nextHandle += 1
+        calls.append("createGroup \(worldRanks) tag \(tag) -> \(nextHandle)")
+        return CommHandle(raw: nextHandle)
+    }
+
     func matchedProbe(from source: Int, tag: Int, comm: CommHandle, blocking: Bool) throws(MPIError) -> (MessageHandle, Status)? {
         nextHandle += 1
         calls.append("matchedProbe \(source) \(tag) \(blocking ? "blocking" : "nonblocking") -> \(nextHandle)")

@@ -123,3 +123,45 @@ private func ringTraffic(on comm: Communicator, members: [Int], what: String) th
     try expect(status.source == previous, "\(what): status source \(status.source), expected \(previous)")
     try comm.barrier()
 }
+
+/// Groups and communicators made from them: `create(group:)` (collective over the parent) and
+/// `createGroup` (collective over the group alone, two at once with different tags).
+let groupScenarios: [Scenario] = [
+    Scenario("groups") { c in
+        let world = try c.world.group
+        try expect(world.worldRanks == Array(0..<c.size) && world.rank == c.rank && world.size == c.size, "world group \(world)")
+        let evens = try world.including(ranges: [stride(from: 0, through: c.size - 1, by: 2)])
+        let odds = world.difference(evens)
+        try expect(evens.union(odds).compare(world) == (c.size > 2 ? .similar : .identical), "evens ∪ odds vs the world")
+
+        // create(group:): every rank calls it; non-members get nil.
+        let even = try c.world.create(group: evens)
+        try expect((even != nil) == (c.rank % 2 == 0), "create(group:) gave \(even.map { "\($0.size) ranks" } ?? "nil") to rank \(c.rank)")
+        if let even {
+            try expect(even.rank == c.rank / 2 && even.size == evens.size, "even communicator rank \(even.rank) of \(even.size)")
+            let sum = try even.allReduce(c.rank, op: .sum)
+            try expect(sum == evens.worldRanks.reduce(0, +), "sum over the even communicator \(sum)")
+            try expect(try even.group == evens, "the even communicator's group")
+        }
+
+        // createGroup: only the members call it; evens and odds at the same time, different tags.
+        let mine = c.rank % 2 == 0 ? evens : odds
+        let part = try c.world.createGroup(mine, tag: c.rank % 2 == 0 ? 8 : 9)
+        try expect(part.size == mine.size && part.rank == mine.rank, "createGroup rank \(part.rank) of \(part.size)")
+        let gathered = try part.allGather([c.rank])
+        try expect(gathered == mine.worldRanks, "allGather over createGroup's communicator \(gathered)")
+
+        // A reversed group: ranks reversed, similar to the world.
+        let reversed = try world.including(Array((0..<c.size).reversed()))
+        let backwards = try c.world.createGroup(reversed, tag: 10)
+        try expect(backwards.rank == c.size - 1 - c.rank, "reversed communicator rank \(backwards.rank)")
+        try expect(try c.world.compare(backwards) == (c.size > 1 ? .similar : .congruent), "world vs reversed communicator")
+        try expect(try reversed.translate([0], to: world) == [c.size - 1], "translate rank 0 of the reversed group")
+
+        try expectError(.group, "createGroup by a process outside the group") {
+            _ = try c.world.createGroup(world.excluding([c.rank]), tag: 11)
+        }
+        try c.world.barrier()
+        return .passed
+    },
+]

@@ -21,7 +21,7 @@ import Darwin
 
 let catalog: [Scenario] =
     pointToPointScenarios + nonblockingScenarios + errorScenarios + communicatorScenarios + environmentScenarios
-    + matchedProbeScenarios + asyncScenarios + topologyScenarios + collectiveScenarios + objectScenarios + datatypeScenarios + truncationScenarios
+    + matchedProbeScenarios + groupScenarios + asyncScenarios + topologyScenarios + collectiveScenarios + objectScenarios + datatypeScenarios + truncationScenarios
     + [largeMessageScenario, afterFinalizeScenario]
 
 var arguments = Array(CommandLine.arguments.dropFirst())

@@ -79,6 +79,11 @@ package protocol Backend: AnyObject, Sendable {
     /// (`MPI_Comm_split_type` with `MPI_COMM_TYPE_SHARED`). Collective.
     func splitShared(_ comm: CommHandle, key: Int) throws(MPIError) -> CommHandle
     func compare(_ a: CommHandle, _ b: CommHandle) throws(MPIError) -> CommunicatorComparison
+    /// The world rank of each process of `comm`, in rank order (for `MPI_Comm_group`).
+    func worldRanks(of comm: CommHandle) throws(MPIError) -> [Int]
+    /// A communicator of the processes with world ranks `worldRanks` (in that order), all in
+    /// `comm` and including this one; collective over them only (`MPI_Comm_create_group`).
+    func createGroup(_ comm: CommHandle, worldRanks: [Int], tag: Int) throws(MPIError) -> CommHandle
     func free(_ comm: CommHandle)
     func barrier(_ comm: CommHandle) throws(MPIError)
 
