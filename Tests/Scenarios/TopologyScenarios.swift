@@ -82,6 +82,33 @@ let topologyScenarios: [Scenario] = [
         return .passed
     },
 
+    Scenario("cartesian-sub") { c in
+        // A 2-D grid of the world (balanced), split into its rows and its columns.
+        let dims = try CartesianTopology.balancedDimensions(ranks: c.size, constraints: [0, 0])
+        guard let grid = try CartesianTopology(c.world, dimensions: dims, periodic: [true, false]) else {
+            throw ScenarioFailure("every rank belongs to a balanced grid")
+        }
+        let (row, column) = (grid.coordinates[0], grid.coordinates[1])
+        let rowGrid = try grid.sub(keeping: [false, true])
+        try expect(rowGrid.dimensions == [dims[1]] && rowGrid.periodic == [false], "row grid \(rowGrid.dimensions) \(rowGrid.periodic)")
+        try expect(rowGrid.communicator.rank == column && rowGrid.communicator.size == dims[1], "row rank \(rowGrid.communicator.rank)")
+        // Everyone in a row shares its row coordinate: the sum over the row is known.
+        let rowSum = try rowGrid.communicator.allReduce(c.rank, op: .sum)
+        let expectedRow = (0..<dims[1]).map { try! grid.rank(at: [row, $0])! }.reduce(0, +)
+        try expect(rowSum == expectedRow, "sum over row \(row): \(rowSum), expected \(expectedRow)")
+
+        let columnGrid = try grid.sub(keeping: [true, false])
+        try expect(columnGrid.dimensions == [dims[0]] && columnGrid.periodic == [true], "column grid \(columnGrid.dimensions)")
+        try expect(columnGrid.communicator.rank == row, "column rank \(columnGrid.communicator.rank), row \(row)")
+        let (up, down) = try columnGrid.shift(along: 0)
+        try expect(up == (row + dims[0] - 1) % dims[0] && down == (row + 1) % dims[0], "periodic shift in the column: \(up), \(down)")
+
+        let alone = try grid.sub(keeping: [false, false])
+        try expect(alone.communicator.size == 1 && alone.dimensions.isEmpty, "keeping no dimension: \(alone.communicator.size) ranks")
+        try expectError(.dimensions, "sub with the wrong number of flags") { _ = try grid.sub(keeping: [true]) }
+        return .passed
+    },
+
     Scenario("split-by-node") { c in
         let node = try c.world.splitByNode(key: -c.rank)
         // The node's ranks are those on this host (all of them on one machine), ordered by key:

@@ -170,6 +170,41 @@ public struct CartesianTopology: Sendable {
     }
 }
 
+extension CartesianTopology {
+    /// The sub-grid through this process that keeps the dimensions where `keeping` is true and
+    /// drops the others (`MPI_Cart_sub`): every process gets the grid of the processes that share
+    /// its coordinates in the dropped dimensions, ranked row-major in the kept ones, with their
+    /// extents and periodicity. Keeping no dimension gives a grid of this process alone.
+    /// Collective over the grid's communicator.
+    public func sub(keeping: [Bool]) throws(MPIError) -> CartesianTopology {
+        guard keeping.count == dimensions.count else {
+            throw MPIError(.dimensions, "\(keeping.count) keep flags for a \(dimensions.count)-dimensional grid")
+        }
+        let here = coordinates
+        var color = 0
+        var key = 0
+        for dimension in dimensions.indices {
+            if keeping[dimension] {
+                key = key * dimensions[dimension] + here[dimension]
+            } else {
+                color = color * dimensions[dimension] + here[dimension]
+            }
+        }
+        guard let sub = try communicator.split(color: color, key: key) else {
+            throw MPIError(.intern, "Cart_sub: a split with a color for every process left this one out")
+        }
+        return CartesianTopology(
+            communicator: sub, dimensions: dimensions.indices.filter { keeping[$0] }.map { dimensions[$0] },
+            periodic: dimensions.indices.filter { keeping[$0] }.map { periodic[$0] })
+    }
+
+    private init(communicator: Communicator, dimensions: [Int], periodic: [Bool]) {
+        self.communicator = communicator
+        self.dimensions = dimensions
+        self.periodic = periodic
+    }
+}
+
 /// A value of `T` with every byte zero.
 @usableFromInline
 func zeroElement<T: MessageElement>(_ type: T.Type) -> T {
