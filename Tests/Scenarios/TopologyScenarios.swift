@@ -109,6 +109,59 @@ let topologyScenarios: [Scenario] = [
         return .passed
     },
 
+    Scenario("graph-neighborhood") { c in
+        // A directed graph: each rank sends to the next two ranks (a multigraph at 2 ranks, a
+        // self-loop at 1), receives from the two before, with weights.
+        let destinations = [(c.rank + 1) % c.size, (c.rank + 2) % c.size]
+        let sources = [(c.rank + c.size - 1) % c.size, (c.rank + c.size - 2) % c.size]
+        let graph = try GraphTopology(c.world, sources: sources, destinations: destinations,
+            sourceWeights: [1, 2], destinationWeights: [1, 2])
+        try expect(graph.sources == sources && graph.destinations == destinations && graph.sourceWeights == [1, 2], "adjacency")
+        let gathered = try graph.neighborAllGather([Int64(c.rank), Int64(c.rank * 10)])
+        let expectedGather = sources.flatMap { [Int64($0), Int64($0 * 10)] }
+        try expect(gathered == expectedGather, "neighbor all-gather \(gathered), expected \(expectedGather)")
+        // Block i to destination i: the value says sender and position.
+        let blocks = destinations.indices.flatMap { i in [Int32(c.rank * 100 + i), Int32(-1)] }
+        let exchanged = try graph.neighborAllToAll(blocks)
+        // From source j (= rank - 1 - j) we get its block for us: its destination index j.
+        let expectedExchange = sources.indices.flatMap { j in [Int32(sources[j] * 100 + j), Int32(-1)] }
+        try expect(exchanged == expectedExchange, "neighbor all-to-all \(exchanged), expected \(expectedExchange)")
+        try expectError(.count, "an all-to-all that does not split into one block per destination") {
+            _ = try graph.neighborAllToAll([Int32(1), 2, 3])
+        }
+        try expectError(.rank, "a graph with a source outside the communicator") {
+            _ = try GraphTopology(c.world, sources: [c.size], destinations: [])
+        }
+        // The program's own messages on the graph's communicator do not meet the collectives'.
+        try graph.communicator.send(Int(7), to: destinations[0], tag: 0x6E62)
+        _ = try graph.neighborAllGather([Int64(1)])
+        try expect(try graph.communicator.receive(Int.self, from: sources[0], tag: 0x6E62) == 7, "own message after a neighbor collective")
+        return .passed
+    },
+
+    Scenario("cartesian-neighborhood") { c in
+        // A 1-D non-periodic line and a 2-D torus.
+        guard let line = try CartesianTopology(c.world, dimensions: [c.size], periodic: [false]) else {
+            throw ScenarioFailure("every rank is on the line")
+        }
+        let around = try line.neighbors
+        let left = c.rank > 0 ? c.rank - 1 : Communicator.nullProcess
+        let right = c.rank < c.size - 1 ? c.rank + 1 : Communicator.nullProcess
+        try expect(around == [left, right], "line neighbours \(around)")
+        let halo = try line.neighborAllToAll([Double(c.rank) + 0.25, Double(c.rank) + 0.75])
+        // From the left neighbour its block for the right (0.75); from the right its block for the left.
+        try expect(halo == [c.rank > 0 ? Double(left) + 0.75 : 0, c.rank < c.size - 1 ? Double(right) + 0.25 : 0], "line halo \(halo)")
+
+        let dims = try CartesianTopology.balancedDimensions(ranks: c.size, constraints: [0, 0])
+        guard let torus = try CartesianTopology(c.world, dimensions: dims, periodic: [true, true]) else {
+            throw ScenarioFailure("every rank is on the torus")
+        }
+        let all = try torus.neighborAllGather([Int16(c.rank)])
+        let torusNeighbors = try torus.neighbors
+        try expect(all == torusNeighbors.map { Int16($0) }, "torus gather \(all) vs neighbours \(torusNeighbors)")
+        return .passed
+    },
+
     Scenario("split-by-node") { c in
         let node = try c.world.splitByNode(key: -c.rank)
         // The node's ranks are those on this host (all of them on one machine), ordered by key:

@@ -10,6 +10,9 @@ public struct CartesianTopology: Sendable {
     public let dimensions: [Int]
     /// Whether each dimension wraps around.
     public let periodic: [Bool]
+    /// Where neighbourhood collectives travel: a duplicate of `communicator`, so they never match
+    /// the program's own messages.
+    let collectives: Communicator
 
     /// Number of processes on the grid.
     public var rankCount: Int { dimensions.reduce(1, *) }
@@ -165,6 +168,7 @@ public struct CartesianTopology: Sendable {
         let member = communicator.rank < cells
         guard let grid = try communicator.split(color: member ? 0 : nil, key: communicator.rank) else { return nil }
         self.communicator = grid
+        self.collectives = try grid.duplicate()
         self.dimensions = dimensions
         self.periodic = periodic
     }
@@ -193,13 +197,14 @@ extension CartesianTopology {
         guard let sub = try communicator.split(color: color, key: key) else {
             throw MPIError(.intern, "Cart_sub: a split with a color for every process left this one out")
         }
-        return CartesianTopology(
+        return try CartesianTopology(
             communicator: sub, dimensions: dimensions.indices.filter { keeping[$0] }.map { dimensions[$0] },
             periodic: dimensions.indices.filter { keeping[$0] }.map { periodic[$0] })
     }
 
-    private init(communicator: Communicator, dimensions: [Int], periodic: [Bool]) {
+    private init(communicator: Communicator, dimensions: [Int], periodic: [Bool]) throws(MPIError) {
         self.communicator = communicator
+        self.collectives = try communicator.duplicate()
         self.dimensions = dimensions
         self.periodic = periodic
     }
