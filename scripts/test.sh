@@ -101,7 +101,7 @@ if scripts/cluster.sh check; then
         echo "ok: $scenario_count scenarios passed on every one of $ranks ranks"
         for example in "ring" "vector-ring" "pingpong" \
             "data-parallel-training --samples 2048 --batch-size 128 --epochs 2 --hidden 16" \
-            "heat-diffusion --size 48 --iterations 40" "monte-carlo-pi --samples 100000" "word-count --lines 4000"; do
+            "heat-diffusion --size 48 --iterations 40" "heat-diffusion --size 48 --iterations 40 --halo neighbor" "monte-carlo-pi --samples 100000" "word-count --lines 4000"; do
             # shellcheck disable=SC2086
             scripts/cluster.sh run -t 300 -- -n "$ranks" -x SWIFTMPI_BACKEND=openmpi "$ompi_bin/"$example >/dev/null \
                 || { echo "example failed on 3 hosts x $per_host: $example"; exit 1; }

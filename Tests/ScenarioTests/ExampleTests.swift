@@ -16,6 +16,7 @@ struct ExampleTests {
         ("ring", 1, []), ("vector-ring", 1, []), ("pingpong", 2, []),
         ("data-parallel-training", 1, ["--samples", "2048", "--batch-size", "128", "--epochs", "2", "--hidden", "16"]),
         ("heat-diffusion", 1, ["--size", "48", "--iterations", "40"]),
+        ("heat-diffusion --halo neighbor", 1, ["--size", "48", "--iterations", "40", "--halo", "neighbor"]),
         ("monte-carlo-pi", 1, ["--samples", "100000"]),
         ("word-count", 1, ["--lines", "4000"]),
     ]
@@ -27,10 +28,13 @@ struct ExampleTests {
         examples.first { $0.name == example }?.arguments ?? []
     }
 
+    /// The executable of an example entry (a name, or a name and the variant it runs).
+    static func executable(_ example: String) -> String { String(example.prefix { $0 != " " }) }
+
     @Test("swift-mpiexec -n N example", .enabled(if: Launch.selected("shm")), arguments: jobs)
     func sharedMemory(example: String, ranks: Int) throws {
         let products = Launch.productsDirectory
-        try check(["\(products)/swift-mpiexec", "-n", "\(ranks)", "--timeout", "120", "--", "\(products)/\(example)"] + Self.arguments(of: example),
+        try check(["\(products)/swift-mpiexec", "-n", "\(ranks)", "--timeout", "120", "--", "\(products)/\(Self.executable(example))"] + Self.arguments(of: example),
             environment: ["SWIFTMPI_BACKEND": "shm", "OMPI_COMM_WORLD_SIZE": nil, "PMIX_RANK": nil])
     }
 
@@ -40,7 +44,7 @@ struct ExampleTests {
         .enabled(if: Launch.onPath("mpirun") != nil, "mpirun is not on PATH"), arguments: jobs)
     func openMPI(example: String, ranks: Int) throws {
         let products = Launch.productsDirectory
-        try check(["mpirun", "-n", "\(ranks)", "--oversubscribe", "\(products)/\(example)"] + Self.arguments(of: example), environment: [
+        try check(["mpirun", "-n", "\(ranks)", "--oversubscribe", "\(products)/\(Self.executable(example))"] + Self.arguments(of: example), environment: [
             "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_pml": "ob1",
             "SWIFTMPI_BACKEND": "openmpi",
         ])
