@@ -14,6 +14,21 @@ struct ReductionOpTests {
         return result
     }
 
+    @Test func reduceLocalCombinesInputIntoOutput() throws {
+        var output = [10, 20, 30]
+        try ReductionOp<Int>.sum.reduceLocal([1, 2, 3], into: &output)
+        #expect(output == [11, 22, 33])
+        try ReductionOp<Int>.max.reduceLocal([40, 0, 31], into: &output)
+        #expect(output == [40, 22, 33])
+        // The input is the left operand: a non-commutative operation shows the order.
+        var text = [Int32(1), 2]
+        try ReductionOp<Int32>.custom { a, b in a * 10 + b }.reduceLocal([7, 8], into: &text)
+        #expect(text == [71, 82])
+        var empty: [Double] = []
+        try ReductionOp<Double>.sum.reduceLocal([], into: &empty)
+        #expect(throws: MPIError.self) { try ReductionOp<Int>.sum.reduceLocal([1], into: &output) }
+    }
+
     @Test func integerArithmeticWraps() {
         #expect(apply(ReductionOp<Int8>.sum, [100, -128, 1], [100, -1, 2]) == [-56, 127, 3])
         #expect(apply(ReductionOp<UInt16>.sum, [60000], [60000]) == [54464])
