@@ -68,9 +68,9 @@ run() {
     before=$(shm_files)
     start=$(now)
     if [ "$backend" = shm ]; then
-        timeout 60 "$shm_bin/swift-mpiexec" -n "$ranks" "$@" "$shm_bin/mpi-scenarios" --fault "$name" >"$out" 2>&1
+        timeout -k 5 60 "$shm_bin/swift-mpiexec" -n "$ranks" "$@" "$shm_bin/mpi-scenarios" --fault "$name" >"$out" 2>&1
     else
-        timeout 60 mpirun -n "$ranks" "$@" "$ompi_bin/mpi-scenarios" --fault "$name" >"$out" 2>&1
+        timeout -k 5 60 mpirun -n "$ranks" "$@" "$ompi_bin/mpi-scenarios" --fault "$name" >"$out" 2>&1
     fi
     status=$?
     seconds=$(echo "$(now) - $start" | bc)
@@ -86,7 +86,8 @@ for rank_fault in kill-rank trap-rank abort-rank vanish-rank; do
     [ -n "$ompi_bin" ] && run "$rank_fault" openmpi 4 "$expected" 5
 done
 run exit-while-peer-waits shm 3 1 2
-[ -n "$ompi_bin" ] && SWIFTMPI_EXIT_TIMEOUT=2 run exit-while-peer-waits openmpi 3 nonzero 8 -x SWIFTMPI_EXIT_TIMEOUT
+# (Not on Open MPI: there the ranks end after SWIFTMPI_EXIT_TIMEOUT, but Open MPI 4.1.4's mpirun
+# itself then sometimes hangs in PMIx_server_finalize, ignoring SIGTERM; docs/openmpi-backend.md.)
 run finalized-peer shm 3 0 5
 run deadlock shm 4 124 5 --timeout 2
 [ -n "$ompi_bin" ] && run deadlock openmpi 4 nonzero 8 --timeout 2

@@ -49,9 +49,12 @@ struct FaultTests {
 
     #if OpenMPI
     /// Under Open MPI the finalize at exit waits for rank 0, which waits for rank 1: the exit
-    /// watchdog says so and ends the job after SWIFTMPI_EXIT_TIMEOUT.
+    /// watchdog says so and ends the job after SWIFTMPI_EXIT_TIMEOUT. Disabled: the ranks do end,
+    /// but Open MPI 4.1.4's mpirun then sometimes hangs in PMIx_server_finalize (it hung in 1 of
+    /// 3 CI runs; docs/openmpi-backend.md). Run with SWIFTMPI_TEST_EXIT_WATCHDOG=1.
     @Test(
         "mpirun: a rank leaving while another waits for it ends the job",
+        .enabled(if: getenv("SWIFTMPI_TEST_EXIT_WATCHDOG") != nil, "mpirun can hang after the watchdog's abort (SWIFTMPI_TEST_EXIT_WATCHDOG=1 runs it)"),
         .enabled(if: Launch.selected("openmpi")), .enabled(if: Launch.onPath("mpirun") != nil, "mpirun is not on PATH"),
         arguments: [2, 3]
     )
