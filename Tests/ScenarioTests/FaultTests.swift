@@ -13,7 +13,7 @@ struct FaultTests {
     /// Runs `mpi-scenarios --fault name` as `launch`'s job; returns the result and its duration.
     static func run(_ name: String, _ launch: Launch) throws -> (result: Child.Result, seconds: Double) {
         let (command, environment, scratch) = try launch.prepared(["\(Launch.productsDirectory)/mpi-scenarios", "--fault", name])
-        defer { for directory in scratch { _ = try? Child.run(["rm", "-rf", directory], environment: [:], timeout: 60) } }
+        defer { scratch.removeAll() }
         let start = ContinuousClock.now
         let result = try Child.run(command, environment: environment, timeout: 60)
         let (seconds, attoseconds) = start.duration(to: .now).components

@@ -131,21 +131,19 @@ struct Launch {
     }
 
     /// The command and environment that run `program` (its path and arguments) as this launch's
-    /// job, and the scratch directories to remove afterwards.
-    func prepared(_ program: [String]) throws -> (command: [String], environment: [String: String?], scratch: [String]) {
+    /// job, and the scratch directories to remove afterwards (`scratch.removeAll()`).
+    func prepared(_ program: [String]) throws -> (command: [String], environment: [String: String?], scratch: ScratchDirectories) {
         let products = Launch.productsDirectory
         let command: [String]
         var environment: [String: String?]
-        var scratch: [String] = []
+        let scratch = ScratchDirectories()
         switch launcher {
         case .openMPI:
             command = ["mpirun", "-n", "\(ranks)", "--oversubscribe"] + program
             // Open MPI's shared-memory files and session directory go to directories of this
             // launch, removed afterwards: a job that aborts or is killed leaves them behind.
-            let segments = try Child.temporaryDirectory(in: "/dev/shm")
-            scratch.append(segments)
-            let session = try Child.temporaryDirectory(in: "/tmp")
-            scratch.append(session)
+            let segments = try scratch.make(in: "/dev/shm")
+            let session = try scratch.make(in: "/tmp")
             environment = [
                 "OMPI_ALLOW_RUN_AS_ROOT": "1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM": "1", "OMPI_MCA_pml": "ob1",
                 "OMPI_MCA_btl_vader_backing_directory": segments, "OMPI_MCA_orte_tmpdir_base": session,
@@ -175,7 +173,7 @@ struct Launch {
         }
 
         let (command, environment, scratch) = try prepared([scenarios] + options)
-        defer { for directory in scratch { _ = try? Child.run(["rm", "-rf", directory], environment: [:], timeout: 60) } }
+        defer { scratch.removeAll() }
         let result = try Child.run(command, environment: environment, timeout: Launch.timeout)
         let report = ScenarioReport(output: result.output, ranks: ranks, scenarios: names)
         let verdict = report.problems(termination: result.termination, timedOut: result.timedOut)
@@ -281,9 +279,11 @@ enum Child {
     /// (a nil value removes the variable). After `timeout` seconds the whole process group gets
     /// SIGTERM, then SIGKILL five seconds later.
     static func run(_ command: [String], environment: [String: String?], timeout: Double) throws -> Result {
-        var template = Array("/tmp/swift-mpi-scenarios-XXXXXX".utf8CString)
+        ScratchDirectories.sweepOnce()
+        var template = Array("/tmp/\(ScratchDirectories.prefix)XXXXXX".utf8CString)
         let outputFile = mkstemp(&template)
         guard outputFile >= 0 else { throw SpawnError(description: "mkstemp: \(String(cString: strerror(errno)))") }
+        flock(outputFile, LOCK_EX)  // in use: a sweep leaves it alone
         let outputPath = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
         defer {
             close(outputFile)
@@ -355,17 +355,6 @@ enum Child {
         return Result(termination: termination, timedOut: timedOut, output: readAll(outputPath))
     }
 
-    /// A new, empty directory in `parent` (or in /tmp when `parent` is not writable).
-    static func temporaryDirectory(in parent: String) throws -> String {
-        for base in [parent, "/tmp"] {
-            var template = Array("\(base)/swift-mpi-scenarios-XXXXXX".utf8CString)
-            if mkdtemp(&template) != nil {
-                return String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            }
-        }
-        throw SpawnError(description: "mkdtemp in \(parent): \(String(cString: strerror(errno)))")
-    }
-
     /// Every process below `root` in the process tree, from the parent pids in /proc.
     private static func descendants(of root: pid_t) -> [pid_t] {
         guard let directory = opendir("/proc") else { return [] }
@@ -419,5 +408,90 @@ extension Substring {
         while result.first?.isWhitespace == true { result.removeFirst() }
         while result.last?.isWhitespace == true { result.removeLast() }
         return result
+    }
+}
+
+/// Scratch files and directories of the test process (`swift-mpi-scenarios-*` in /dev/shm and
+/// /tmp: Open MPI's backing files and session directories, captured output). Each is locked
+/// (`flock` on an open descriptor) while in use, so a later run can tell what a killed run left
+/// behind — unlocked, and older than a minute — from what a live run uses, and remove it, as the
+/// launcher's sweep does with job segments.
+final class ScratchDirectories {
+    static let prefix = "swift-mpi-scenarios-"
+    private var entries: [(path: String, lock: Int32)] = []
+
+    /// A new, empty directory in `parent` (or in /tmp when `parent` is not writable), locked
+    /// until ``removeAll()``.
+    func make(in parent: String) throws -> String {
+        ScratchDirectories.sweepOnce()
+        for base in [parent, "/tmp"] {
+            var template = Array("\(base)/\(ScratchDirectories.prefix)XXXXXX".utf8CString)
+            if mkdtemp(&template) != nil {
+                let path = String(decoding: template.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                let lock = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                if lock >= 0 { flock(lock, LOCK_EX) }
+                entries.append((path, lock))
+                return path
+            }
+        }
+        throw Child.SpawnError(description: "mkdtemp in \(parent): \(String(cString: strerror(errno)))")
+    }
+
+    /// Removes every directory made here.
+    func removeAll() {
+        for entry in entries {
+            ScratchDirectories.remove(entry.path)
+            if entry.lock >= 0 { close(entry.lock) }
+        }
+        entries.removeAll()
+    }
+
+    /// Sweeps the leftovers of killed runs, once per test process.
+    static func sweepOnce() { _ = swept }
+    private static let swept: Void = {
+        for base in ["/dev/shm", "/tmp"] { sweep(base) }
+    }()
+
+    private static func sweep(_ base: String) {
+        guard let directory = opendir(base) else { return }
+        var names: [String] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix(prefix) { names.append(name) }
+        }
+        closedir(directory)
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        for name in names {
+            let path = "\(base)/\(name)"
+            var info = stat()
+            // Young entries may be a live run's, made but not yet locked.
+            guard stat(path, &info) == 0, now.tv_sec - info.st_mtim.tv_sec > 60 else { continue }
+            let lock = open(path, O_RDONLY | O_CLOEXEC)
+            guard lock >= 0 else { continue }
+            defer { close(lock) }
+            guard flock(lock, LOCK_EX | LOCK_NB) == 0 else { continue }
+            remove(path)
+        }
+    }
+
+    /// Removes `path` and, for a directory, everything below it (not following links).
+    static func remove(_ path: String) {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return }
+        guard (info.st_mode & S_IFMT) == S_IFDIR else {
+            unlink(path)
+            return
+        }
+        if let directory = opendir(path) {
+            var names: [String] = []
+            while let entry = readdir(directory) {
+                let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+                if name != "." && name != ".." { names.append(name) }
+            }
+            closedir(directory)
+            for name in names { remove("\(path)/\(name)") }
+        }
+        rmdir(path)
     }
 }
