@@ -199,20 +199,16 @@ private enum ExitWatchdog {
     nonisolated(unsafe) static var backend: (any Backend)?
 
     static func start(rank: Int, backend: any Backend) {
-        ExitWatchdog.backend = backend
+        var timeout = 60
         if let text = getenv(variable).map({ String(cString: $0) }), !text.isEmpty {
-            guard let seconds = Int(text), seconds >= 0 else {
+            if let seconds = Int(text), seconds >= 0 {
+                timeout = seconds
+            } else {
                 say("swift-mpi: \(variable)=\(text) is not a number of seconds; using 60")
-                return start(rank: rank, timeout: 60)
             }
-            start(rank: rank, timeout: seconds)
-        } else {
-            start(rank: rank, timeout: 60)
         }
-    }
-
-    private static func start(rank: Int, timeout: Int) {
         guard timeout > 0 else { return }
+        ExitWatchdog.backend = backend
         ExitWatchdog.rank = rank
         ExitWatchdog.timeout = timeout
         var thread = pthread_t()

@@ -31,8 +31,7 @@ extension Engine {
         while index < posted.count {
             if !posted[index].done {
                 let receive = posted[index]
-                let source = receive.matched ? receive.matchedSource : receive.source
-                if unmatchable(source: source, context: receive.context, tag: receive.tag, what: "receive") != nil {
+                if isHopeless(source: receive.matched ? receive.matchedSource : receive.source, context: receive.context) {
                     posted[index].matched = true
                     posted[index].failure = .peersFinalized
                     posted[index].done = true
@@ -52,33 +51,38 @@ extension Engine {
 
     /// The error of a receive that failed with `.peersFinalized`.
     func finalizedError(for receive: PostedReceive) -> MPIError {
-        let started = receive.matchedSource >= 0 && receive.arrived > 0
+        let started = receive.arrived > 0
         let source = started ? receive.matchedSource : receive.source
         return unmatchable(source: source, context: receive.context, tag: receive.tag,
                 what: started ? "receive (of a message it began to get)" : "receive")
             ?? MPIError(.processFailed, "the ranks this receive depends on have finalized, so it can never complete")
     }
 
+    /// Whether no rank left can send a message from world rank `source` (-1: any) on
+    /// `context`: checked on every idle step of a probe once a rank has finalized, so it builds
+    /// nothing.
+    func isHopeless(source: Int, context: UInt32) -> Bool {
+        if source >= 0 { return finalizedPeers[source] }
+        guard let members = communicator(of: context).0, members.count > 1 else { return false }
+        for member in members where member != rank && !finalizedPeers[member] { return false }
+        // A message this rank sends itself could still match a wildcard receive.
+        return pendingSends.firstIndex(where: { $0.destination == rank }) == nil
+    }
+
     /// The error for a receive or probe (`what`) of messages from world rank `source` (-1: any)
     /// with `tag` on `context` that no rank left can send, or `nil` while one can.
     func unmatchable(source: Int, context: UInt32, tag: Int, what: String) -> MPIError? {
+        guard isHopeless(source: source, context: context) else { return nil }
         let (members, scope, collective) = communicator(of: context)
-        // A collective's internal tags mean nothing to the caller.
-        let operation = collective ? "collective\(scope), which needs a message from it," : "\(what) from it (\(tag < 0 ? "any tag" : "tag \(tag)")\(scope))"
+        let tagText = tag < 0 ? "any tag" : "tag \(tag)"
         if source >= 0 {
-            guard finalizedPeers[source] else { return nil }
+            // A collective's internal tags mean nothing to the caller.
+            let operation = collective ? "collective\(scope), which needs a message from it," : "\(what) from it (\(tagText)\(scope))"
             return MPIError(.processFailed, "rank \(name(source, members)) has finalized, so this \(operation) can never complete")
         }
-        guard let members, members.count > 1 else { return nil }
-        var others: [Int] = []
-        for member in members where member != rank {
-            guard finalizedPeers[member] else { return nil }
-            others.append(member)
-        }
-        // A message this rank sends itself could still match a wildcard receive.
-        if pendingSends.firstIndex(where: { $0.destination == rank }) != nil { return nil }
+        let others = (members.map(Array.init) ?? []).filter { $0 != rank }.map { name($0, members) }
         return MPIError(.processFailed,
-            "every other rank of the communicator (\(others.map { name($0, members) }.joined(separator: ", "))) has finalized, so this \(what) from any source (\(tag < 0 ? "any tag" : "tag \(tag)")\(scope)) can never complete")
+            "every other rank of the communicator (\(others.joined(separator: ", "))) has finalized, so this \(what) from any source (\(tagText)\(scope)) can never complete")
     }
 
     /// The error for a send to world rank `destination`, which has finalized.

@@ -677,9 +677,7 @@ struct Engine {
             id: id, context: context, source: source, tag: tag, buffer: buffer, capacity: capacity)
         receive.communicator = communicator
         if layout != 0 { receive.layout = layout }
-        if let index = unexpected.firstIndex(where: {
-            !$0.claimed && $0.context == context && (source < 0 || $0.source == source) && (tag < 0 || $0.tag == tag)
-        }) {
+        if let index = unexpected.firstIndex(where: { $0.matches(context: context, source: source, tag: tag) }) {
             adopt(unexpectedAt: index, into: receive)
         } else {
             posted.append(receive)
@@ -764,16 +762,14 @@ struct Engine {
         source: Int, context: UInt32, tag: Int, blocking: Bool, claimFor communicator: Int? = nil
     ) throws(MPIError) -> UnexpectedMessage? {
         var found: Int?
-        var hopeless: MPIError?
+        var hopeless = false
         func look(_ engine: inout Engine) -> Bool {
-            if let index = engine.unexpected.firstIndex(where: {
-                !$0.claimed && $0.context == context && (source < 0 || $0.source == source) && (tag < 0 || $0.tag == tag)
-            }) {
+            if let index = engine.unexpected.firstIndex(where: { $0.matches(context: context, source: source, tag: tag) }) {
                 found = index
             } else if engine.finalizedCount > 0 {
-                hopeless = engine.unmatchable(source: source, context: context, tag: tag, what: "probe")
+                hopeless = engine.isHopeless(source: source, context: context)
             }
-            return found != nil || hopeless != nil
+            return found != nil || hopeless
         }
         _ = try progress()
         if !look(&self) {
@@ -781,8 +777,9 @@ struct Engine {
             try wait(for: .probe(source: source, context: context, tag: tag), until: look)
         }
         guard let found else {
-            if let hopeless, blocking { throw hopeless }
-            return nil
+            guard blocking else { return nil }
+            throw unmatchable(source: source, context: context, tag: tag, what: "probe")
+                ?? MPIError(.processFailed, "the ranks this probe depends on have finalized")
         }
         if let communicator { unexpected[found].claimedBy = communicator }
         return unexpected[found]

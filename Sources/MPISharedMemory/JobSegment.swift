@@ -471,6 +471,9 @@ package struct JobSegment: @unchecked Sendable {
         JobSegment.atomic(base + JobSegment.headerBytes + rank * JobSegment.slotBytes + JobSegment.slotReportedOffset)
     }
 
+    /// Whether rank `rank` has said where it is stuck.
+    package func hasReported(_ rank: Int) -> Bool { slotReported(rank).pointee.load(ordering: .acquiring) != 0 }
+
     package var contextCounter: UnsafeMutablePointer<Atomic<Int>> {
         JobSegment.atomic(base + JobSegment.contextCounterOffset)
     }

@@ -50,6 +50,13 @@ struct UnexpectedMessage {
     var claimed: Bool { claimedBy >= 0 }
 
     var complete: Bool { kind == .readyToSend || arrived == total }
+
+    /// Whether a receive or probe of `source` (-1: any) and `tag` (-1: any) on `context` may take
+    /// this message: MPI's matching rule, for messages no matched probe has claimed.
+    @inline(__always)
+    func matches(context: UInt32, source: Int, tag: Int) -> Bool {
+        !claimed && self.context == context && (source < 0 || self.source == source) && (tag < 0 || self.tag == tag)
+    }
 }
 
 /// Where the further fragments from one sender go.

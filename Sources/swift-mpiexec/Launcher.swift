@@ -267,11 +267,11 @@ struct Launcher {
     }
 
     private var allRanksReported: Bool {
-        ranks.allSatisfy { $0.hasExited || segment.segment.slotReported($0.rank).pointee.load(ordering: .acquiring) != 0 }
+        ranks.allSatisfy { $0.hasExited || segment.segment.hasReported($0.rank) }
     }
 
     private func reportSilentRanks() {
-        for process in ranks where !process.hasExited && segment.segment.slotReported(process.rank).pointee.load(ordering: .acquiring) == 0 {
+        for process in ranks where !process.hasExited && !segment.segment.hasReported(process.rank) {
             let why = switch segment.segment.state(of: process.rank) {
             case .empty, .claimed: "it has not initialized MPI (still starting, or not a swift-mpi program)"
             case .attached: "it is not waiting inside an MPI call (computing, sleeping, or blocked outside MPI)"

@@ -30,7 +30,15 @@ extension LauncherTests {
     ) throws {
         let launcher = try LauncherProcess(arguments)
         #expect(launcher.readStdout { $0 == ready }, sourceLocation: sourceLocation)
-        #expect(LauncherProcess.processes(startedBy: launcher.pid).count == processes, sourceLocation: sourceLocation)
+        // A child caught inside its execve shows an empty /proc/<pid>/environ for a moment:
+        // look again until the count is reached (or 2 s have gone by).
+        let deadline = ContinuousClock.now + .seconds(2)
+        var started = LauncherProcess.processes(startedBy: launcher.pid).count
+        while started < processes, ContinuousClock.now < deadline {
+            sched_yield()
+            started = LauncherProcess.processes(startedBy: launcher.pid).count
+        }
+        #expect(started == processes, sourceLocation: sourceLocation)
         let killed = ContinuousClock.now
         launcher.send(signal: SIGKILL)
         let result = launcher.finish(within: .seconds(5))

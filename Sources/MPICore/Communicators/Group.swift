@@ -141,10 +141,7 @@ extension Communicator {
     /// same group, a subset of this communicator's.
     public func create(group: Group) throws(MPIError) -> Communicator? {
         try checkActive()
-        let mine = Set(try backend.worldRanks(of: handle))
-        guard group.worldRanks.allSatisfy(mine.contains) else {
-            throw MPIError(.group, "create(group:): the group has processes outside this communicator (world ranks \(group.worldRanks.filter { !mine.contains($0) }))")
-        }
+        try checkInside(group, "create(group:)")
         return try split(color: group.rank == nil ? nil : 0, key: group.rank ?? 0)
     }
 
@@ -159,13 +156,19 @@ extension Communicator {
         guard group.rank != nil else {
             throw MPIError(.group, "createGroup: this process (world rank \(group.ownWorldRank)) is not in the group \(group.worldRanks)")
         }
-        let mine = Set(try backend.worldRanks(of: handle))
-        guard group.worldRanks.allSatisfy(mine.contains) else {
-            throw MPIError(.group, "createGroup: the group has processes outside this communicator (world ranks \(group.worldRanks.filter { !mine.contains($0) }))")
-        }
+        try checkInside(group, "createGroup")
         guard tag >= 0 else { throw MPIError(.tag, "createGroup: tag \(tag) is negative") }
         let created = try backend.createGroup(handle, worldRanks: group.worldRanks, tag: tag)
         return Communicator(
             backend: backend, handle: created, rank: backend.rank(of: created), size: backend.size(of: created), predefined: false)
+    }
+
+    /// Throws unless every process of `group` belongs to this communicator.
+    private func checkInside(_ group: Group, _ operation: String) throws(MPIError) {
+        let mine = Set(try backend.worldRanks(of: handle))
+        let outside = group.worldRanks.filter { !mine.contains($0) }
+        guard outside.isEmpty else {
+            throw MPIError(.group, "\(operation): the group has processes outside this communicator (world ranks \(outside))")
+        }
     }
 }
