@@ -5,7 +5,8 @@ import Synchronization
 
 /// Open MPI derived datatypes for swift-mpi's composed `Datatype`s, built on first use from their
 /// recipes (`MPI_Type_contiguous`, `MPI_Type_create_struct`, `MPI_Type_vector`,
-/// `MPI_Type_create_indexed_block`, then `MPI_Type_create_resized` to the Swift stride),
+/// `MPI_Type_create_hvector`, `MPI_Type_create_indexed_block`, `MPI_Type_create_hindexed`,
+/// `MPI_Type_create_subarray`, then `MPI_Type_create_resized` to the Swift stride),
 /// committed, and kept for the life of the job: a program names a handful of datatypes and sends
 /// them many times, so each costs one dictionary lookup per operation after the first.
 enum DerivedDatatype {
@@ -58,6 +59,31 @@ enum DerivedDatatype {
             try check(
                 MPI_Type_create_indexed_block(try int(ints.count, what), length, ints, elementType, &body),
                 "MPI_Type_create_indexed_block", what)
+        case .hvector(let count, let blockLength, let strideBytes, let element):
+            try check(
+                MPI_Type_create_hvector(try int(count, what), try int(blockLength, what), MPI_Aint(strideBytes), try mpi(for: element), &body),
+                "MPI_Type_create_hvector", what)
+        case .hindexed(let blockLengths, let byteDisplacements, let element):
+            var lengths: [Int32] = []
+            for length in blockLengths { lengths.append(try int(length, what)) }
+            let offsets = byteDisplacements.map { MPI_Aint($0) }
+            let elementType = try mpi(for: element)
+            try check(
+                MPI_Type_create_hindexed(try int(lengths.count, what), lengths, offsets, elementType, &body),
+                "MPI_Type_create_hindexed", what)
+        case .subarray(let sizes, let subsizes, let starts, let rowMajor, let element):
+            var ints: [[Int32]] = []
+            for list in [sizes, subsizes, starts] {
+                var converted: [Int32] = []
+                for value in list { converted.append(try int(value, what)) }
+                ints.append(converted)
+            }
+            let elementType = try mpi(for: element)
+            try check(
+                MPI_Type_create_subarray(
+                    try int(sizes.count, what), ints[0], ints[1], ints[2], rowMajor ? MPI_ORDER_C : MPI_ORDER_FORTRAN,
+                    elementType, &body),
+                "MPI_Type_create_subarray", what)
         case .structure(_, let members):
             var lengths: [Int32] = []
             var offsets: [MPI_Aint] = []

@@ -241,6 +241,20 @@ extension OpenMPIBackend {
         return try completed(record, code: code, status: &status, call: "MPI_Test")
     }
 
+    package func isComplete(_ request: RequestHandle) throws(MPIError) -> Bool {
+        guard isActive else { throw MPIError.finalized() }
+        var flag: Int32 = 0
+        var status = MPI_Status()
+        guard let record = request.record else {
+            try check(MPI_Request_get_status(request.sendRequest, &flag, &status), "MPI_Request_get_status", "testing a send")
+            return flag != 0
+        }
+        // An operation that failed is complete too: its error is for the test or wait to throw.
+        let code = MPI_Request_get_status(record.pointee.request, &flag, &status)
+        if flag == 0 { try check(code, "MPI_Request_get_status") }
+        return flag != 0
+    }
+
     package func wait(_ request: RequestHandle) throws(MPIError) -> Status {
         // Calling MPI after MPI_Finalize is erroneous (Open MPI may crash): throw instead.
         guard isActive else { throw MPIError.finalized() }

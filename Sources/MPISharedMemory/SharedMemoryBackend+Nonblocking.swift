@@ -190,6 +190,39 @@ extension SharedMemoryBackend {
         }
     }
 
+    /// Whether `request` is done, without completing it or progressing.
+    private func isDone(_ request: RequestHandle) throws(MPIError) -> Bool {
+        let (id, kind) = decode(request)
+        switch kind {
+        case .completedAtOnce:
+            return true
+        case .send:
+            guard let index = engine.pointee.sendIndex(id) else {
+                throw MPIError(.request, "request \(id) is not pending (completed already?)")
+            }
+            return engine.pointee.sendDone(index)
+        case .receive:
+            guard let index = engine.pointee.receiveIndex(id) else {
+                throw MPIError(.request, "request \(id) is not pending (completed already?)")
+            }
+            return engine.pointee.posted[index].done
+        case .collective:
+            return try engine.pointee.isCollectiveDone(id)
+        case .persistent:
+            guard let current = engine.pointee.persistents[try persistentIndex(id)].current else { return true }
+            return try isDone(RequestHandle(raw: UInt(current)))
+        }
+    }
+
+    package func isComplete(_ request: RequestHandle) throws(MPIError) -> Bool {
+        lockEngine()
+        defer { unlockEngine() }
+        guard engine.pointee.active else { throw MPIError.finalized() }
+        if try isDone(request) { return true }
+        _ = try engine.pointee.progress()
+        return try isDone(request)
+    }
+
     package func test(_ request: RequestHandle) throws(MPIError) -> Status? {
         lockEngine()
         defer { unlockEngine() }

@@ -143,6 +143,7 @@ final class RecordingBackend: Backend, @unchecked Sendable {
     func start(_ request: RequestHandle) throws(MPIError) { calls.append("start \(request.raw)") }
 
     func test(_ request: RequestHandle) throws(MPIError) -> Status? { try wait(request) }
+    func isComplete(_ request: RequestHandle) throws(MPIError) -> Bool { true }
 
     func wait(_ request: RequestHandle) throws(MPIError) -> Status {
         calls.append("wait \(request.raw)")

@@ -163,14 +163,79 @@ struct DerivedDatatypeTests {
     }
 
     @Test func badShapesThrow() {
-        #expect(throws: MPIError.self) { try MessageLayout<Double>.vector(count: 0, stride: 3) }
-        #expect(throws: MPIError.self) { try MessageLayout<Double>.vector(count: 3, blockLength: 4, stride: 3) }
+        #expect(throws: MPIError.self) { try MessageLayout<Double>.vector(count: -1, stride: 3) }
+        #expect(throws: MPIError.self) { try MessageLayout<Double>.vector(count: 3, blockLength: 1, stride: -2) }
         #expect(throws: MPIError.self) { try MessageLayout<Double>.column(rows: -1, columns: 3) }
-        #expect(throws: MPIError.self) { try MessageLayout<Double>.indexed(displacements: []) }
         #expect(throws: MPIError.self) { try MessageLayout<Double>.indexed(displacements: [2, -1]) }
-        #expect(throws: MPIError.self) { try MessageLayout<Double>.contiguous(0) }
+        #expect(throws: MPIError.self) { try MessageLayout<Double>.indexed(blockLengths: [1, 2], displacements: [0]) }
+        #expect(throws: MPIError.self) { try MessageLayout<Double>.contiguous(-1) }
         #expect(throws: MPIError.self) { try Datatype.contiguous(3, of: .double, extent: 16) }
         #expect(throws: MPIError.self) { try Datatype.vector(count: Int.max / 2, blockLength: 1, stride: 4, of: .double) }
+        #expect(throws: MPIError.self) { try Datatype.hindexed(blockLengths: [-1], byteDisplacements: [0], of: .double) }
+        #expect(throws: MPIError.self) { try Datatype.resized(.double, extent: -8) }
+        #expect(throws: MPIError.self) { try Datatype.subarray(sizes: [], subsizes: [], starts: [], of: .double) }
+        #expect(throws: MPIError.self) { try Datatype.subarray(sizes: [4, 4], subsizes: [2], starts: [0, 0], of: .double) }
+        #expect(throws: MPIError.self) { try Datatype.subarray(sizes: [4, 4], subsizes: [2, 3], starts: [0, 2], of: .double) }
+        #expect(throws: MPIError.self) { try Datatype.subarray(sizes: [4, 4], subsizes: [0, 3], starts: [0, 0], of: .double) }
+        #expect(throws: MPIError.self) { try Datatype.subarray(sizes: [4, 4], subsizes: [2, 2], starts: [-1, 0], of: .double) }
+    }
+
+    /// MPI-4.1 §5.1.2 accepts empty datatypes (count or block length 0, no blocks) and
+    /// overlapping vector blocks: so do we.
+    @Test func shapesMPIAccepts() throws {
+        for empty in [
+            try Datatype.contiguous(0, of: .double), try Datatype.vector(count: 0, blockLength: 2, stride: 3, of: .double),
+            try Datatype.vector(count: 3, blockLength: 0, stride: 3, of: .double),
+            try Datatype.indexed(blockLength: 1, displacements: [], of: .double),
+            try Datatype.indexed(blockLength: 0, displacements: [1, 2], of: .double),
+            try Datatype.hindexed(blockLengths: [], byteDisplacements: [], of: .int32),
+        ] {
+            #expect(empty.size == 0 && empty.extent == 0 && empty.blocks.isEmpty, "\(empty)")
+        }
+        let overlapping = try Datatype.vector(count: 3, blockLength: 4, stride: 3, of: .double)
+        #expect(overlapping.size == 12 * 8 && overlapping.extent == (2 * 3 + 4) * 8)
+        #expect(overlapping.blocks.map(\.offset) == [0, 24, 48])
+    }
+
+    @Test func subarrayBlocksAreTheTilesRows() throws {
+        // The 2 × 3 tile at (1, 4) of a 4 × 8 row-major matrix: rows 1 and 2, columns 4...6.
+        let tile = try Datatype.subarray(sizes: [4, 8], subsizes: [2, 3], starts: [1, 4], of: .double)
+        #expect(tile.size == 6 * 8 && tile.extent == 32 * 8)
+        #expect(tile.blocks == [DatatypeBlock(offset: 12 * 8, length: 24), DatatypeBlock(offset: 20 * 8, length: 24)])
+        // Column-major: the fastest index is the first; the tile's columns are the runs.
+        let columns = try Datatype.subarray(sizes: [4, 8], subsizes: [2, 3], starts: [1, 4], order: .columnMajor, of: .int32)
+        #expect(columns.blocks.map(\.offset) == [17, 21, 25].map { $0 * 4 } && columns.blocks.allSatisfy { $0.length == 8 })
+        // 3-D: every element of the block, in row-major order, from a brute-force walk.
+        let (sizes, subsizes, starts) = ([3, 4, 5], [2, 2, 3], [1, 2, 1])
+        let cube = try Datatype.subarray(sizes: sizes, subsizes: subsizes, starts: starts, of: .int16)
+        var expected: [Int] = []
+        for i in starts[0]..<starts[0] + subsizes[0] {
+            for j in starts[1]..<starts[1] + subsizes[1] {
+                for k in starts[2]..<starts[2] + subsizes[2] { expected.append(((i * 4) + j) * 5 + k) }
+            }
+        }
+        let offsets = cube.blocks.flatMap { block in stride(from: block.offset, to: block.offset + block.length, by: 2).map { $0 / 2 } }
+        #expect(offsets == expected)
+        #expect(cube.extent == 60 * 2)
+        // A whole array is dense.
+        #expect(try Datatype.subarray(sizes: [3, 4], subsizes: [3, 4], starts: [0, 0], of: .float).isDense)
+    }
+
+    @Test func hvectorHindexedAndResized() throws {
+        // Fields a and c of a struct of four Int32s: two ints 8 bytes apart, resized to the stride.
+        let pair = try Datatype.hvector(count: 2, blockLength: 1, strideBytes: 8, of: .int32)
+        #expect(pair.size == 8 && pair.extent == 12 && pair.blocks.map(\.offset) == [0, 8])
+        let quad = try Datatype.resized(pair, extent: 16)
+        #expect(quad.size == 8 && quad.extent == 16 && quad.blocks == pair.blocks)
+        #expect(try Datatype.resized(pair, extent: 12) == pair)
+        let scattered = try Datatype.hindexed(blockLengths: [2, 1], byteDisplacements: [20, 4], of: .int32)
+        #expect(scattered.size == 12 && scattered.extent == 28)
+        #expect(scattered.blocks == [DatatypeBlock(offset: 20, length: 8), DatatypeBlock(offset: 4, length: 4)])
+        let indexed = try Datatype.indexed(blockLengths: [1, 3], displacements: [5, 0], of: .double)
+        #expect(indexed.blocks == [DatatypeBlock(offset: 40, length: 8), DatatypeBlock(offset: 0, length: 24)])
+        // A column resized to one element: consecutive items are consecutive columns.
+        let column = try MessageLayout<Double>.column(rows: 3, columns: 4).resized(extent: 1)
+        #expect(column.datatype.extent == 8 && column.datatype.size == 24 && column.extentInElements == 1)
     }
 
     @Test func tupleAndNestedFields() {

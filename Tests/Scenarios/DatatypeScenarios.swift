@@ -17,6 +17,15 @@ struct Particle: MessageElement, Equatable {
     func sameData(_ other: Particle) -> Bool { position == other.position && id == other.id }
 }
 
+/// Four ints of which only `a` and `c` travel: an hvector (two ints 8 bytes apart) resized to
+/// the struct's stride.
+struct Quad: MessageElement, Equatable {
+    var a: Int32, b: Int32, c: Int32, d: Int32
+
+    static let datatype = try! Datatype.resized(
+        Datatype.hvector(count: 2, blockLength: 1, strideBytes: 8, of: .int32), extent: MemoryLayout<Quad>.stride)
+}
+
 /// The sum of positions and the largest id: a user-defined reduction on the struct. MPI hands
 /// the operation whole elements (Open MPI reduces in the caller's buffer when in place), so it
 /// keeps the result's own value of the field that does not travel.
@@ -244,6 +253,81 @@ let datatypeScenarios: [Scenario] = [
         let got = inbox.array
         try expect(got.indices.allSatisfy { got[$0].sameData(Particle.made(by: c.previous, $0)) && got[$0].scratch == 12 },
             "large immediate particle exchange")
+        return .passed
+    },
+
+    Scenario("datatype-subarray-hvector-resized") { c in
+        // A rank's tile of a 6 × 8 row-major grid, sent as a subarray into a dense array and into
+        // the same tile of the receiver's grid (everything else untouched).
+        let (rows, columns) = (6, 8)
+        func grid(_ rank: Int) -> [Double] { (0..<rows * columns).map { Double(rank * 1000 + $0) } }
+        let tile = try MessageLayout<Double>.subarray(sizes: [rows, columns], subsizes: [4, 5], starts: [1, 2])
+        try expect(tile.elementCount == 20 && tile.extentInElements == rows * columns, "tile \(tile)")
+        let tileOf = { (values: [Double]) in (1..<5).flatMap { row in (2..<7).map { values[row * columns + $0] } } }
+        var dense = [Double](repeating: -1, count: 20)
+        try c.ringStep(
+            send: { try c.world.send(grid(c.rank), layout: tile, to: c.next, tag: 720) },
+            receive: { try c.world.receive(into: &dense, from: c.previous, tag: 720) })
+        try expect(dense == tileOf(grid(c.previous)), "subarray into a dense array gave \(dense)")
+        var mine = [Double](repeating: -1, count: rows * columns)
+        try c.ringStep(
+            send: { try c.world.send(grid(c.rank), layout: tile, to: c.next, tag: 721) },
+            receive: { try c.world.receive(into: &mine, layout: tile, from: c.previous, tag: 721) })
+        let previous = grid(c.previous)
+        let inTile = { (index: Int) in (1..<5).contains(index / columns) && (2..<7).contains(index % columns) }
+        try expect(mine.indices.allSatisfy { mine[$0] == (inTile($0) ? previous[$0] : -1) }, "subarray into a subarray gave \(mine)")
+
+        // Column-major 3-D block, immediate on both sides.
+        let cube = try MessageLayout<Int32>.subarray(sizes: [3, 4, 5], subsizes: [2, 2, 3], starts: [1, 2, 1], order: .columnMajor)
+        let values = (0..<60).map { Int32(c.rank * 100 + $0) }
+        let landed = MessageBuffer<Int32>(repeating: -1, count: 12)
+        var receive = try c.world.immediateReceive(into: landed, from: c.previous, tag: 722)
+        var send = try c.world.immediateSend(values, layout: cube, to: c.next, tag: 722)
+        _ = try send.wait()
+        _ = try receive.wait()
+        var expected: [Int32] = []
+        for k in 1..<4 { for j in 2..<4 { for i in 1..<3 { expected.append(Int32(c.previous * 100 + i + 3 * (j + 4 * k))) } } }
+        try expect(landed.array == expected, "column-major 3-D block gave \(landed.array), expected \(expected)")
+
+        // A column resized to one element: `columns` items are every column in turn, so the
+        // receiver gets the transpose.
+        let column = try MessageLayout<Double>.column(rows: rows, columns: columns).resized(extent: 1)
+        var transposed = [Double](repeating: -1, count: rows * columns)
+        try c.ringStep(
+            send: { try c.world.send(grid(c.rank), layout: column, count: columns, to: c.next, tag: 723) },
+            receive: { try c.world.receive(into: &transposed, from: c.previous, tag: 723) })
+        let transpose = (0..<columns).flatMap { col in (0..<rows).map { previous[$0 * columns + col] } }
+        try expect(transposed == transpose, "resized columns gave \(transposed)")
+
+        // An element type whose datatype is an hvector resized to its stride: only `a` and `c`
+        // travel, through point-to-point and an all-gather.
+        let quads = (0..<3).map { Quad(a: Int32(c.rank * 10 + $0), b: -5, c: Int32(-c.rank - $0), d: -6) }
+        var inbox = [Quad](repeating: Quad(a: 0, b: 7, c: 0, d: 8), count: 3)
+        try c.ringStep(
+            send: { try c.world.send(quads, to: c.next, tag: 724) },
+            receive: { try c.world.receive(into: &inbox, from: c.previous, tag: 724) })
+        try expect(inbox.indices.allSatisfy { inbox[$0] == Quad(a: Int32(c.previous * 10 + $0), b: 7, c: Int32(-c.previous - $0), d: 8) },
+            "hvector quads gave \(inbox)")
+        var everyone = [Quad](repeating: Quad(a: 0, b: 1, c: 0, d: 2), count: c.size)
+        try c.world.allGather(Quad(a: Int32(c.rank), b: 9, c: Int32(2 * c.rank), d: 9), into: &everyone)
+        try expect(everyone.indices.allSatisfy { everyone[$0] == Quad(a: Int32($0), b: 1, c: Int32(2 * $0), d: 2) }, "all-gathered quads \(everyone)")
+
+        // Empty datatypes and items (count 0, block length 0) travel as empty messages.
+        let none = try MessageLayout<Double>.vector(count: 0, blockLength: 2, stride: 3)
+        var untouched = [Double](repeating: 4, count: 3)
+        var status = Status.null
+        try c.ringStep(
+            send: { try c.world.send([1.0, 2, 3], layout: none, count: 5, to: c.next, tag: 725) },
+            receive: { status = try c.world.receive(into: &untouched, layout: none, count: 2, from: c.previous, tag: 725) })
+        try expect(status.byteCount == 0 && untouched == [4, 4, 4] && status.count(of: none.datatype) == 0, "empty datatype: \(status), \(untouched)")
+        // Overlapping blocks may be sent (receiving into them is erroneous).
+        let overlapping = try MessageLayout<Double>.vector(count: 3, blockLength: 2, stride: 1)
+        var four = [Double](repeating: 0, count: 6)
+        try c.ringStep(
+            send: { try c.world.send([10.0, 11, 12, 13], layout: overlapping, to: c.next, tag: 726) },
+            receive: { try c.world.receive(into: &four, from: c.previous, tag: 726) })
+        try expect(four == [10, 11, 11, 12, 12, 13], "overlapping vector gave \(four)")
+        try c.world.barrier()
         return .passed
     },
 

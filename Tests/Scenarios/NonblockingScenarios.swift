@@ -100,7 +100,7 @@ let nonblockingScenarios: [Scenario] = [
             list.add(try c.world.immediateReceive(into: incoming[source], from: source, tag: 60))
         }
         // Nobody has been told to send yet.
-        try expect(try list.testAny() == nil, "testAny found a completed receive before anything was sent")
+        try expect(try list.testAny().isNoneCompleted, "testAny found a completed receive before anything was sent")
         try expect(try list.testSome().isEmpty, "testSome found completed receives before anything was sent")
         try expect(try list.testAll() == nil, "testAll reported completion before anything was sent")
         var seen: [Int] = []
@@ -459,7 +459,7 @@ let nonblockingScenarios: [Scenario] = [
         var list = RequestList()
         for k in 0..<4 { list.add(try c.world.immediateReceive(into: incoming[k], from: c.previous, tag: 150 + k)) }
         // Nothing is sent before the barrier below.
-        try expect(try list.testAny() == nil, "testAny before any send")
+        try expect(try list.testAny().isNoneCompleted, "testAny before any send")
         try expect(try list.testSome().isEmpty, "testSome before any send")
         try expect(try list.testAll() == nil, "testAll before any send")
         try c.world.barrier()
@@ -478,19 +478,27 @@ let nonblockingScenarios: [Scenario] = [
             }
         }
         try expect(try list.testAll() == nil && list.pendingCount == 2, "testAll with two receives pending")
-        try expect(try list.testAny() == nil, "testAny with unsent messages")
+        try expect(try list.testAny().isNoneCompleted, "testAny with unsent messages")
         try c.world.barrier()
 
-        // Messages 0 and 2: testAny sees one, then waitSome and testAll the rest.
+        // Message 0 only: it has arrived after the barrier (sent before it, eagerly), but a
+        // testAll that returns nil leaves every request untouched (MPI_Testall), receive 0 too.
         try c.world.send(Int32(c.rank * 10 + 0), to: c.next, tag: 150)
+        try c.world.barrier()
+        for _ in 0..<3 { try expect(try list.testAll() == nil, "testAll with receive 2 unsent") }
+        try expect(list.status(at: 0) == nil && list.pendingCount == 2, "testAll returned nil but completed receive 0: pending \(list.pendingCount)")
+        try c.world.barrier()
+
+        // Message 2: testAny sees 0 or 2, then waitSome and testAll the rest.
         try c.world.send(Int32(c.rank * 10 + 2), to: c.next, tag: 152)
         let deadline = try Environment.wallTime() + 30
         var any = try list.testAny()
-        while any == nil {
+        while case .noneCompleted = any {
             if try Environment.wallTime() > deadline { throw ScenarioFailure("testAny saw nothing in 30 s") }
             any = try list.testAny()
         }
-        try expect(any!.index == 0 || any!.index == 2, "testAny completed receive \(any!.index)")
+        guard case .completed(let anyIndex, _) = any else { throw ScenarioFailure("testAny found nothing pending with two receives posted") }
+        try expect(anyIndex == 0 || anyIndex == 2, "testAny completed receive \(anyIndex)")
         _ = try list.waitSome()
         var all = try list.testAll()
         while all == nil {
@@ -499,7 +507,8 @@ let nonblockingScenarios: [Scenario] = [
         }
         try expect(all!.map(\.tag) == [150, 151, 152, 153], "testAll statuses \(all!)")
         try expect(incoming.map { $0[0] } == (0..<4).map { Int32(c.previous * 10 + $0) }, "received \(incoming.map { $0[0] })")
-        try expect(try list.testAny() == nil && list.pendingCount == 0, "testAny with nothing pending")
+        try expect(try list.testAny().isNonePending && list.pendingCount == 0, "testAny with nothing pending")
+        try expect(try list.testAll()?.count == 4, "testAll with nothing pending gives every status")
         try expect(try list.testSome().isEmpty, "testSome with nothing pending")
         try expect(try list.waitSome().isEmpty, "waitSome with nothing pending")
         return .passed
@@ -596,3 +605,8 @@ private func drop(_ request: consuming Request) {}
 
 /// Ends `request` here, which waits for it if it is still pending.
 private func drop<T: MessageElement>(_ request: consuming ReceiveRequest<T>) {}
+
+extension RequestList.AnyCompletion {
+    var isNoneCompleted: Bool { if case .noneCompleted = self { true } else { false } }
+    var isNonePending: Bool { if case .nonePending = self { true } else { false } }
+}

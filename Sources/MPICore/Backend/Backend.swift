@@ -144,6 +144,9 @@ package protocol Backend: AnyObject, Sendable {
     /// else `nil`. Errors of the operation itself are thrown.
     func test(_ request: RequestHandle) throws(MPIError) -> Status?
     func wait(_ request: RequestHandle) throws(MPIError) -> Status
+    /// Whether `request` has completed, after driving progress once, without completing it:
+    /// the request stays pending for `test`/`wait` (`MPI_Request_get_status`).
+    func isComplete(_ request: RequestHandle) throws(MPIError) -> Bool
     /// Waits until one of `requests` completes and completes it, as `wait` would. The error of a
     /// failed operation comes back as its outcome, not thrown, so the caller learns which request
     /// it completed; what is thrown is an error of the call itself.

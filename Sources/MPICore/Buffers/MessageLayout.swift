@@ -12,8 +12,9 @@
 /// the rest of the buffer is untouched. On Open MPI the layout is the datatype itself
 /// (`MPI_Type_vector`, `MPI_Type_create_indexed_block`, committed once and cached); the
 /// shared-memory backend gathers and scatters the blocks. The constructors throw
-/// `MPIError(.count)` or `MPIError(.argument)` for shapes MPI rejects (no block, overlapping
-/// blocks, negative displacements).
+/// `MPIError(.count)` or `MPIError(.argument)` for shapes MPI rejects (negative counts, a
+/// subarray reaching past its array) and for negative displacements (which swift-mpi's
+/// datatypes, whose lower bound is always 0, cannot express).
 public struct MessageLayout<Element: MessageElement>: Hashable, Sendable, CustomStringConvertible {
     /// The datatype one item of the layout is.
     public let datatype: Datatype
@@ -30,6 +31,35 @@ public struct MessageLayout<Element: MessageElement>: Hashable, Sendable, Custom
     /// (element indices, in the order the data travels; `MPI_Type_create_indexed_block`).
     public static func indexed(blockLength: Int = 1, displacements: [Int]) throws(MPIError) -> MessageLayout {
         MessageLayout(try .indexed(blockLength: blockLength, displacements: displacements, of: Element.datatype))
+    }
+
+    /// Blocks of `blockLengths[i]` consecutive elements starting at element `displacements[i]`,
+    /// in that order (`MPI_Type_indexed`).
+    public static func indexed(blockLengths: [Int], displacements: [Int]) throws(MPIError) -> MessageLayout {
+        MessageLayout(try .indexed(blockLengths: blockLengths, displacements: displacements, of: Element.datatype))
+    }
+
+    /// The block `subsizes` at `starts` of an array of `sizes` elements stored in `order`
+    /// (`MPI_Type_create_subarray`): a rank's tile of a 2-D or 3-D grid, a face of a halo. One
+    /// item spans the whole array; pass offset 0 for an array at the start of the buffer.
+    ///
+    /// ```swift
+    /// // The interior of a 6 × 10 row-major grid with a one-cell halo.
+    /// let interior = try MessageLayout<Double>.subarray(sizes: [6, 10], subsizes: [4, 8], starts: [1, 1])
+    /// ```
+    public static func subarray(
+        sizes: [Int], subsizes: [Int], starts: [Int], order: Datatype.ArrayOrder = .rowMajor
+    ) throws(MPIError) -> MessageLayout {
+        MessageLayout(try .subarray(sizes: sizes, subsizes: subsizes, starts: starts, order: order, of: Element.datatype))
+    }
+
+    /// This layout with consecutive items `extent` elements apart instead of its own extent
+    /// (`MPI_Type_create_resized`): a column resized to 1 makes `n` items the `n` consecutive
+    /// columns of a matrix, so a scatter hands each rank its own columns.
+    public func resized(extent: Int) throws(MPIError) -> MessageLayout {
+        let (bytes, overflow) = extent.multipliedReportingOverflow(by: MemoryLayout<Element>.stride)
+        guard !overflow else { throw MPIError(.count, "an extent of \(extent) elements overflows the address space") }
+        return MessageLayout(try .resized(datatype, extent: bytes))
     }
 
     /// `count` consecutive elements (`MPI_Type_contiguous`).

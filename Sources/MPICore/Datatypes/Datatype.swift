@@ -112,18 +112,21 @@ public struct Datatype: Hashable, Sendable, CustomStringConvertible {
     /// extent is `extent` bytes (`MPI_Type_create_resized`; by default `count` × the element's
     /// extent). `SIMD3<Double>` is `try .contiguous(3, of: .double, extent: 32)`.
     ///
-    /// - Throws: `MPIError(.count)` for fewer than one element, `MPIError(.argument)` for an
-    ///   extent smaller than the elements.
+    /// Zero elements make an empty datatype, as in MPI: its elements carry no data.
+    ///
+    /// - Throws: `MPIError(.count)` for a negative count, `MPIError(.argument)` for an extent
+    ///   smaller than the elements (``resized(_:extent:)`` makes elements overlap on purpose).
     public static func contiguous(_ count: Int, of element: Datatype, extent: Int? = nil) throws(MPIError) -> Datatype {
-        guard count >= 1 else { throw MPIError(.count, "a contiguous datatype needs at least one element, got \(count)") }
+        guard count >= 0 else { throw MPIError(.count, "a contiguous datatype needs a count of at least 0, got \(count)") }
         let (natural, overflow) = count.multipliedReportingOverflow(by: element.extent)
         guard !overflow else { throw MPIError(.count, "\(count) elements of \(element) overflow the address space") }
         let extent = extent ?? natural
         guard extent >= natural else {
             throw MPIError(.argument, "extent \(extent) is smaller than the \(natural) bytes of \(count) × \(element)")
         }
-        // A dense run of a predefined element needs no layout; anything else is registered.
-        if element.isPredefined && extent == natural { return Datatype(run: count, of: element.builtin, extent: extent) }
+        // A dense run of a predefined element needs no layout; anything else is registered
+        // (an empty one too: it is no run of its element, and travels as a derived datatype).
+        if element.isPredefined && extent == natural && count > 0 { return Datatype(run: count, of: element.builtin, extent: extent) }
         return DatatypeRegistry.register(.contiguous(count: count, element: element), extent: extent)
     }
 

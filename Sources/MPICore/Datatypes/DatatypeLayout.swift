@@ -73,49 +73,181 @@ extension Datatype {
 
     /// `count` blocks of `blockLength` elements of `element`, `stride` elements apart
     /// (`MPI_Type_vector`). Its extent runs from the first block's start to the last one's end.
+    /// As in MPI, blocks may overlap (a stride shorter than the block: such a datatype can be
+    /// sent, a receive into overlapping positions is erroneous) and a count or block length of
+    /// 0 makes an empty datatype.
     ///
-    /// - Throws: `MPIError(.count)` for fewer than one block or element per block or a layout
-    ///   larger than the address space, `MPIError(.argument)` for overlapping blocks (a stride
-    ///   shorter than the block).
+    /// - Throws: `MPIError(.count)` for a negative count or block length or a layout larger than
+    ///   the address space; `MPIError(.argument)` for a negative stride, which would put data
+    ///   before the element's start (a lower bound below 0, which swift-mpi's datatypes do not
+    ///   have: lay the blocks out forwards).
     public static func vector(count: Int, blockLength: Int, stride: Int, of element: Datatype) throws(MPIError) -> Datatype {
-        guard count >= 1 && blockLength >= 1 else {
-            throw MPIError(.count, "a vector datatype needs at least one block of at least one element, got \(count) × \(blockLength)")
+        try hvector(count: count, blockLength: blockLength, strideBytes: nil, elementStride: stride, of: element)
+    }
+
+    /// `count` blocks of `blockLength` elements of `element`, the starts of consecutive blocks
+    /// `strideBytes` bytes apart (`MPI_Type_create_hvector`): a stride that is not a multiple of
+    /// the element's extent, such as one field of an array of structs. See ``vector(count:blockLength:stride:of:)``.
+    public static func hvector(count: Int, blockLength: Int, strideBytes: Int, of element: Datatype) throws(MPIError) -> Datatype {
+        try hvector(count: count, blockLength: blockLength, strideBytes: strideBytes, elementStride: nil, of: element)
+    }
+
+    private static func hvector(
+        count: Int, blockLength: Int, strideBytes: Int?, elementStride: Int?, of element: Datatype
+    ) throws(MPIError) -> Datatype {
+        let kind = strideBytes == nil ? "vector" : "hvector"
+        guard count >= 0 && blockLength >= 0 else {
+            throw MPIError(.count, "a \(kind) datatype needs a count and block length of at least 0, got \(count) × \(blockLength)")
         }
-        guard stride >= blockLength else {
-            throw MPIError(.argument, "vector blocks may not overlap: stride \(stride) < block length \(blockLength)")
+        let stride: Int
+        if let strideBytes { stride = strideBytes } else { stride = try multiplied(elementStride!, element.extent, "a \(kind) stride") }
+        guard stride >= 0 else {
+            throw MPIError(.argument, "\(kind) stride \(elementStride ?? stride) is negative: swift-mpi datatypes start at their first byte (lower bound 0), so blocks must be laid out forwards")
         }
+        let block = try multiplied(blockLength, element.extent, "a \(kind) block")
+        guard count > 0 && blockLength > 0 else { return try contiguous(0, of: element) }
         let (span, overflow) = (count - 1).multipliedReportingOverflow(by: stride)
-        let (elements, overflow2) = (span + blockLength).multipliedReportingOverflow(by: element.extent)
-        guard !overflow && !overflow2 else { throw MPIError(.count, "a vector of \(count) blocks \(stride) apart overflows the address space") }
-        if count == 1 || stride == blockLength { return try contiguous(count * blockLength, of: element) }
-        let extent = elements
+        let (extent, overflow2) = span.addingReportingOverflow(block)
+        guard !overflow && !overflow2 else { throw MPIError(.count, "a \(kind) of \(count) blocks \(stride) bytes apart overflows the address space") }
+        if count == 1 || stride == block { return try contiguous(count * blockLength, of: element) }
+        if let elementStride {
+            return DatatypeRegistry.register(
+                .vector(count: count, blockLength: blockLength, stride: elementStride, element: element), extent: extent)
+        }
         return DatatypeRegistry.register(
-            .vector(count: count, blockLength: blockLength, stride: stride, element: element), extent: extent)
+            .hvector(count: count, blockLength: blockLength, strideBytes: stride, element: element), extent: extent)
     }
 
     /// Blocks of `blockLength` elements of `element` starting at the given element
     /// `displacements`, in that order (`MPI_Type_create_indexed_block`); the extent runs from
-    /// element 0 to the end of the furthest block.
+    /// element 0 to the end of the furthest block. No displacements, or a block length of 0,
+    /// make an empty datatype.
     ///
-    /// - Throws: `MPIError(.count)` for no block or an empty one, `MPIError(.argument)` for a
-    ///   negative displacement.
+    /// - Throws: `MPIError(.count)` for a negative block length, `MPIError(.argument)` for a
+    ///   negative displacement (a lower bound below 0, see ``vector(count:blockLength:stride:of:)``).
     public static func indexed(blockLength: Int, displacements: [Int], of element: Datatype) throws(MPIError) -> Datatype {
-        guard !displacements.isEmpty && blockLength >= 1 else {
-            throw MPIError(.count, "an indexed datatype needs at least one block of at least one element")
+        guard blockLength >= 0 else {
+            throw MPIError(.count, "an indexed datatype needs a block length of at least 0, got \(blockLength)")
         }
         if let negative = displacements.first(where: { $0 < 0 }) {
-            throw MPIError(.argument, "indexed datatype displacements must not be negative, got \(negative)")
+            throw MPIError(.argument, "indexed datatype displacements must not be negative (swift-mpi datatypes start at their first byte), got \(negative)")
         }
-        let extent = (displacements.max()! + blockLength) * element.extent
+        guard blockLength > 0, let furthest = displacements.max() else { return try contiguous(0, of: element) }
+        let extent = try multiplied(furthest + blockLength, element.extent, "an indexed datatype")
         return DatatypeRegistry.register(
             .indexed(blockLength: blockLength, displacements: displacements, element: element), extent: extent)
+    }
+
+    /// Blocks of `blockLengths[i]` elements of `element` at element displacement
+    /// `displacements[i]`, in that order (`MPI_Type_indexed`).
+    ///
+    /// - Throws: `MPIError(.count)` for lists of different lengths or a negative block length,
+    ///   `MPIError(.argument)` for a negative displacement.
+    public static func indexed(blockLengths: [Int], displacements: [Int], of element: Datatype) throws(MPIError) -> Datatype {
+        var bytes: [Int] = []
+        bytes.reserveCapacity(displacements.count)
+        for displacement in displacements {
+            guard displacement >= 0 else {
+                throw MPIError(.argument, "indexed datatype displacements must not be negative (swift-mpi datatypes start at their first byte), got \(displacement)")
+            }
+            bytes.append(try multiplied(displacement, element.extent, "an indexed displacement"))
+        }
+        return try hindexed(blockLengths: blockLengths, byteDisplacements: bytes, of: element)
+    }
+
+    /// Blocks of `blockLengths[i]` elements of `element` at `byteDisplacements[i]` bytes from
+    /// the element's start, in that order (`MPI_Type_create_hindexed`); the extent runs from
+    /// byte 0 to the end of the furthest block.
+    ///
+    /// - Throws: `MPIError(.count)` for lists of different lengths or a negative block length,
+    ///   `MPIError(.argument)` for a negative displacement.
+    public static func hindexed(blockLengths: [Int], byteDisplacements: [Int], of element: Datatype) throws(MPIError) -> Datatype {
+        guard blockLengths.count == byteDisplacements.count else {
+            throw MPIError(.count, "an hindexed datatype needs one displacement per block: \(blockLengths.count) block lengths, \(byteDisplacements.count) displacements")
+        }
+        if let negative = blockLengths.first(where: { $0 < 0 }) {
+            throw MPIError(.count, "hindexed block lengths must be at least 0, got \(negative)")
+        }
+        if let negative = byteDisplacements.first(where: { $0 < 0 }) {
+            throw MPIError(.argument, "hindexed displacements must not be negative (swift-mpi datatypes start at their first byte), got \(negative)")
+        }
+        var extent = 0
+        for (length, displacement) in zip(blockLengths, byteDisplacements) where length > 0 {
+            let (end, overflow) = displacement.addingReportingOverflow(try multiplied(length, element.extent, "an hindexed block"))
+            guard !overflow else { throw MPIError(.count, "an hindexed block at byte \(displacement) overflows the address space") }
+            extent = max(extent, end)
+        }
+        guard extent > 0 else { return try contiguous(0, of: element) }
+        return DatatypeRegistry.register(
+            .hindexed(blockLengths: blockLengths, byteDisplacements: byteDisplacements, element: element), extent: extent)
+    }
+
+    /// `type` with its extent changed to `extent` bytes, its lower bound staying 0
+    /// (`MPI_Type_create_resized` with lower bound 0). Consecutive elements then start `extent`
+    /// bytes apart, overlapping when it is smaller than the data: a column of a row-major matrix
+    /// resized to one element's extent makes `count` columns `count` consecutive items, the
+    /// classic way to scatter columns.
+    ///
+    /// - Throws: `MPIError(.argument)` for a negative extent.
+    public static func resized(_ type: Datatype, extent: Int) throws(MPIError) -> Datatype {
+        guard extent >= 0 else { throw MPIError(.argument, "a datatype's extent must not be negative, got \(extent)") }
+        if extent == type.extent { return type }
+        return DatatypeRegistry.register(.contiguous(count: 1, element: type), extent: extent)
+    }
+
+    /// The storage order of a multidimensional array.
+    public enum ArrayOrder: Sendable, Hashable {
+        /// The last index varies fastest (C, Swift arrays of rows; `MPI_ORDER_C`).
+        case rowMajor
+        /// The first index varies fastest (Fortran, Julia; `MPI_ORDER_FORTRAN`).
+        case columnMajor
+    }
+
+    /// The block `subsizes` at `starts` of an array of `sizes` elements of `element`
+    /// (`MPI_Type_create_subarray`): one rank's part of a 2-D or 3-D grid, a face of a halo, a
+    /// rank's place in a file. Its extent is the whole array's, so consecutive items are
+    /// consecutive arrays.
+    ///
+    /// ```swift
+    /// // The 2 × 3 block at row 1, column 4 of a 4 × 8 row-major matrix of doubles.
+    /// let block = try Datatype.subarray(sizes: [4, 8], subsizes: [2, 3], starts: [1, 4], of: .double)
+    /// ```
+    ///
+    /// - Throws: `MPIError(.dimensions)` for no dimension or lists of different lengths,
+    ///   `MPIError(.argument)` for a size or subsize below 1 or a block reaching past the array.
+    public static func subarray(
+        sizes: [Int], subsizes: [Int], starts: [Int], order: ArrayOrder = .rowMajor, of element: Datatype
+    ) throws(MPIError) -> Datatype {
+        guard !sizes.isEmpty, sizes.count == subsizes.count, sizes.count == starts.count else {
+            throw MPIError(.dimensions, "a subarray needs the same number (at least one) of sizes, subsizes and starts: got \(sizes.count), \(subsizes.count), \(starts.count)")
+        }
+        for dimension in sizes.indices {
+            let (size, subsize, start) = (sizes[dimension], subsizes[dimension], starts[dimension])
+            guard size >= 1 && subsize >= 1 && subsize <= size else {
+                throw MPIError(.argument, "subarray dimension \(dimension): subsize \(subsize) must be in 1...size \(size)")
+            }
+            guard start >= 0 && start <= size - subsize else {
+                throw MPIError(.argument, "subarray dimension \(dimension): start \(start) puts \(subsize) elements past the size \(size)")
+            }
+        }
+        var extent = element.extent
+        for size in sizes { extent = try multiplied(extent, size, "a subarray") }
+        return DatatypeRegistry.register(
+            .subarray(sizes: sizes, subsizes: subsizes, starts: starts, rowMajor: order == .rowMajor, element: element),
+            extent: extent)
+    }
+
+    private static func multiplied(_ a: Int, _ b: Int, _ what: String) throws(MPIError) -> Int {
+        let (product, overflow) = a.multipliedReportingOverflow(by: b)
+        guard !overflow else { throw MPIError(.count, "\(what) of \(a) × \(b) bytes overflows the address space") }
+        return product
     }
 
     /// Where one element's data lies: byte ranges relative to the element's start, in the
     /// order the data travels.
     package var blocks: [DatatypeBlock] {
         if layoutID != 0 { return DatatypeRegistry.layout(layoutID).blocks }
-        return [DatatypeBlock(offset: 0, length: size)]
+        return size == 0 ? [] : [DatatypeBlock(offset: 0, length: size)]
     }
 
     /// The bytes from an element's start to the end of its last data byte (the true upper bound).
@@ -235,6 +367,9 @@ package enum DatatypeRecipe: Hashable, Sendable {
     case structure(name: String, members: [DatatypeMember])
     case vector(count: Int, blockLength: Int, stride: Int, element: Datatype)
     case indexed(blockLength: Int, displacements: [Int], element: Datatype)
+    case hvector(count: Int, blockLength: Int, strideBytes: Int, element: Datatype)
+    case hindexed(blockLengths: [Int], byteDisplacements: [Int], element: Datatype)
+    case subarray(sizes: [Int], subsizes: [Int], starts: [Int], rowMajor: Bool, element: Datatype)
 }
 
 /// A registered datatype's layout.
@@ -278,6 +413,33 @@ package final class DatatypeLayout: Sendable {
         case .indexed(let blockLength, let displacements, let element):
             for displacement in displacements { append(element, count: blockLength, at: displacement * element.extent) }
             description = "indexed(\(displacements.count) × \(blockLength) \(element))"
+        case .hvector(let count, let blockLength, let strideBytes, let element):
+            for index in 0..<count { append(element, count: blockLength, at: index * strideBytes) }
+            description = "hvector(\(count) × \(blockLength) \(element), stride \(strideBytes) bytes)"
+        case .hindexed(let blockLengths, let byteDisplacements, let element):
+            for (length, displacement) in zip(blockLengths, byteDisplacements) { append(element, count: length, at: displacement) }
+            description = "hindexed(\(blockLengths.count) blocks of \(element))"
+        case .subarray(let sizes, let subsizes, let starts, let rowMajor, let element):
+            // Visit the block's rows (runs along the fastest dimension) in memory order.
+            let dimensions = rowMajor ? Array(sizes.indices) : sizes.indices.reversed()
+            let fastest = dimensions.last!
+            var index = dimensions.map { starts[$0] }
+            let last = index.count - 1
+            rows: while true {
+                var offset = 0
+                for (position, dimension) in dimensions.enumerated() { offset = offset * sizes[dimension] + index[position] }
+                append(element, count: subsizes[fastest], at: offset * element.extent)
+                var position = last - 1
+                while position >= 0 {
+                    let dimension = dimensions[position]
+                    index[position] += 1
+                    if index[position] < starts[dimension] + subsizes[dimension] { continue rows }
+                    index[position] = starts[dimension]
+                    position -= 1
+                }
+                break
+            }
+            description = "subarray(\(subsizes.map(String.init).joined(separator: "×")) of \(sizes.map(String.init).joined(separator: "×")) \(element) at \(starts)\(rowMajor ? "" : ", column-major"))"
         }
         self.recipe = recipe
         self.extent = extent

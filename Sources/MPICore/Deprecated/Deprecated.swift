@@ -288,3 +288,16 @@ extension CartesianTopology {
         try shift(along: dimension, by: displacement)
     }
 }
+
+extension RequestList {
+    // MARK: Completion
+
+    /// One request that has completed, if any (`MPI_Testany`); `nil` both when none has and
+    /// when none is pending.
+    @available(*, deprecated, message: "switch over testAny()'s AnyCompletion, which tells 'none completed' from 'none pending'")
+    @_disfavoredOverload
+    public mutating func testAny() throws(MPIError) -> (index: Int, status: Status)? {
+        guard case .completed(let index, let status) = try testAny() as AnyCompletion else { return nil }
+        return (index, status)
+    }
+}

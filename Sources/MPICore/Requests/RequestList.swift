@@ -155,19 +155,45 @@ public struct RequestList: ~Copyable {
 
     // MARK: Test
 
-    /// The statuses of all requests if all have completed, else `nil` (`MPI_Testall`). Requests
-    /// found complete stay complete.
+    /// The statuses of all requests if all have completed, else `nil` (`MPI_Testall`). As in
+    /// MPI, a `nil` result leaves every request as it was: none is completed, so their statuses
+    /// stay `nil` and ``pendingCount`` does not change. When all have completed and some failed,
+    /// all are completed and the first error is thrown.
     public mutating func testAll() throws(MPIError) -> [Status]? {
-        _ = try testSome()
-        return slots.allSatisfy { $0.status != nil } ? slots.map { $0.status! } : nil
+        for index in slots.indices where slots[index].status == nil {
+            guard try backend!.isComplete(slots[index].handle!) else { return nil }
+        }
+        return try waitAll()
     }
 
-    /// One request that has completed, if any (`MPI_Testany`).
-    public mutating func testAny() throws(MPIError) -> (index: Int, status: Status)? {
+    /// What ``testAny()`` found.
+    public enum AnyCompletion: Sendable {
+        /// Request `index` has completed with `status` (`MPI_Testany`'s flag true and an index).
+        case completed(index: Int, status: Status)
+        /// Requests are pending, none has completed yet (flag false).
+        case noneCompleted
+        /// No request is pending (flag true, index `MPI_UNDEFINED`).
+        case nonePending
+    }
+
+    /// One pending request that has completed, if any, or that none has, or that none is pending
+    /// (`MPI_Testany`). When the operation that completed failed, its error is thrown and
+    /// ``status(at:)`` of its index has ``Status/error`` set.
+    ///
+    /// ```swift
+    /// switch try requests.testAny() {
+    /// case .completed(let index, let status): handle(index, status)
+    /// case .noneCompleted: doOtherWork()
+    /// case .nonePending: break
+    /// }
+    /// ```
+    public mutating func testAny() throws(MPIError) -> AnyCompletion {
+        var pending = false
         for index in slots.indices where slots[index].status == nil {
-            if let status = try test(index) { return (index, status) }
+            pending = true
+            if let status = try test(index) { return .completed(index: index, status: status) }
         }
-        return nil
+        return pending ? .noneCompleted : .nonePending
     }
 
     /// Every pending request that has completed (`MPI_Testsome`).

@@ -51,6 +51,14 @@ extension Engine {
 
     /// Completes nonblocking collective `id` if it is done: `true`, or throws its error; `false`
     /// while it is still running.
+    /// Whether nonblocking collective `id` is done, leaving it pending.
+    func isCollectiveDone(_ id: Int) throws(MPIError) -> Bool {
+        guard let schedule = collectives.first(where: { $0.id == id }) else {
+            throw MPIError(.request, "collective request \(id) is not pending (completed already?)")
+        }
+        return schedule.done
+    }
+
     mutating func finishCollective(_ id: Int) throws(MPIError) -> Bool {
         guard let index = collectives.firstIndex(where: { $0.id == id }) else {
             throw MPIError(.request, "collective request \(id) is not pending (completed already?)")
