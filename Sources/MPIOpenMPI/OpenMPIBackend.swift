@@ -187,18 +187,34 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
         return CommHandle(result)
     }
 
-    package func splitShared(_ comm: CommHandle, key: Int) throws(MPIError) -> CommHandle {
+    package func splitShared(_ comm: CommHandle, key: Int, joining: Bool) throws(MPIError) -> CommHandle? {
         guard let mpiKey = Int32(exactly: key) else {
             throw MPIError(.argument, "split key \(key) does not fit Open MPI's int (\(Int32.min)...\(Int32.max))")
         }
         var result: MPI_Comm?
+        let type = joining ? Int32(MPI_COMM_TYPE_SHARED) : Int32(MPI_UNDEFINED)
         try check(
-            MPI_Comm_split_type(comm.mpi, Int32(MPI_COMM_TYPE_SHARED), mpiKey, cmpi_info_null(), &result),
-            "MPI_Comm_split_type", "MPI_COMM_TYPE_SHARED, key \(key)")
+            MPI_Comm_split_type(comm.mpi, type, mpiKey, cmpi_info_null(), &result),
+            "MPI_Comm_split_type", "\(joining ? "MPI_COMM_TYPE_SHARED" : "MPI_UNDEFINED"), key \(key)")
         guard let result, result != cmpi_comm_null() else {
+            if !joining { return nil }
             throw MPIError(.intern, "MPI_Comm_split_type(MPI_COMM_TYPE_SHARED) returned no communicator")
         }
         return CommHandle(result)
+    }
+
+    package func setName(_ name: String, of comm: CommHandle) {
+        guard isActive else { return }
+        // MPI_MAX_OBJECT_NAME includes the terminating zero; cut on a character boundary.
+        var bytes = Array(name.utf8)
+        if bytes.count >= Int(MPI_MAX_OBJECT_NAME) {
+            bytes = Array(bytes.prefix(Int(MPI_MAX_OBJECT_NAME) - 1))
+            while !bytes.isEmpty && String(validating: bytes, as: UTF8.self) == nil { bytes.removeLast() }
+        }
+        bytes.append(0)
+        _ = bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { MPI_Comm_set_name(comm.mpi, $0.baseAddress) }
+        }
     }
 
     package func compare(_ a: CommHandle, _ b: CommHandle) throws(MPIError) -> CommunicatorComparison {

@@ -223,13 +223,11 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     }
 
     /// Every rank of a shared-memory job is on this node: a split with one color.
-    package func splitShared(_ comm: CommHandle, key: Int) throws(MPIError) -> CommHandle {
+    package func splitShared(_ comm: CommHandle, key: Int, joining: Bool) throws(MPIError) -> CommHandle? {
         lockEngine()
         defer { unlockEngine() }
-        guard let handle = try splitInside(comm, color: 0, key: key) else {
-            throw MPIError(.intern, "a split with one color left this rank out")
-        }
-        return handle
+        // Every rank of the job shares this node: one color for those joining.
+        return try splitInside(comm, color: joining ? 0 : nil, key: key)
     }
 
     package func compare(_ a: CommHandle, _ b: CommHandle) throws(MPIError) -> CommunicatorComparison {

@@ -41,9 +41,9 @@ final class RecordingBackend: Backend, @unchecked Sendable {
     }
 
     func compare(_ a: CommHandle, _ b: CommHandle) throws(MPIError) -> CommunicatorComparison { .identical }
-    func splitShared(_ comm: CommHandle, key: Int) throws(MPIError) -> CommHandle {
+    func splitShared(_ comm: CommHandle, key: Int, joining: Bool) throws(MPIError) -> CommHandle? {
         calls.append("splitShared \(comm.raw) key \(key)")
-        return CommHandle(raw: 9)
+        return joining ? CommHandle(raw: 9) : nil
     }
     func free(_ comm: CommHandle) { calls.append("free \(comm.raw)") }
     func barrier(_ comm: CommHandle) throws(MPIError) { calls.append("barrier") }

@@ -107,6 +107,34 @@ let communicatorScenarios: [Scenario] = [
         if let leaders, let onNode { hierarchical = try leaders.allReduce(onNode, op: .sum) }
         try node.broadcast(&hierarchical, root: 0)
         try expect(hierarchical == flat, "hierarchical all-reduce differs from the flat one (first: \(hierarchical.first ?? .nan) vs \(flat.first ?? .nan))")
+
+        // Odd world ranks stay out (MPI_Comm_split_type with MPI_UNDEFINED); the even ones of
+        // each node get a node communicator of themselves.
+        let evens = try c.world.splitByNode(key: c.rank, joining: c.rank % 2 == 0)
+        try expect((evens != nil) == (c.rank % 2 == 0), "splitByNode(joining:) gave \(evens.map { "a communicator of \($0.size)" } ?? "nil") to world rank \(c.rank)")
+        let evenRanksHere = (0..<c.size).filter { $0 % 2 == 0 && names[$0] == name }
+        if let evens {
+            let members = try evens.allGather(c.rank)
+            try expect(members == evenRanksHere, "even ranks on \(name): \(members), expected \(evenRanksHere)")
+        }
+        return .passed
+    },
+
+    // Names (MPI_Comm_get_name / MPI_Comm_set_name): the predefined ones, empty for new
+    // communicators, not inherited, settable and local.
+    Scenario("communicator-names") { c in
+        let soloName = try Communicator.solo.name
+        try expect(c.world.name == "MPI_COMM_WORLD" && soloName == "MPI_COMM_SELF", "predefined names \(c.world.name), \(soloName)")
+        let copy = try c.world.duplicate()
+        try expect(copy.name == "", "a duplicate is named \(copy.name)")
+        copy.name = "halo exchange of rank \(c.rank) ✓"
+        try expect(copy.name == "halo exchange of rank \(c.rank) ✓", "name after setting: \(copy.name)")
+        let long = String(repeating: "λ", count: 100)
+        copy.name = long
+        try expect(copy.name == long, "a long name is kept whole by the binding")
+        let child = try copy.duplicate()
+        try expect(child.name == "" && c.world.name == "MPI_COMM_WORLD", "names leaked: \(child.name), \(c.world.name)")
+        try copy.barrier()
         return .passed
     },
 ]

@@ -77,7 +77,11 @@ package protocol Backend: AnyObject, Sendable {
     func split(_ comm: CommHandle, color: Int?, key: Int) throws(MPIError) -> CommHandle?
     /// The processes of `comm` that can share memory with this one, ordered by `key` then rank
     /// (`MPI_Comm_split_type` with `MPI_COMM_TYPE_SHARED`). Collective.
-    func splitShared(_ comm: CommHandle, key: Int) throws(MPIError) -> CommHandle
+    /// `nil` for a rank that does not join (`MPI_UNDEFINED` as the split type).
+    func splitShared(_ comm: CommHandle, key: Int, joining: Bool) throws(MPIError) -> CommHandle?
+    /// Tells the implementation a communicator's name (`MPI_Comm_set_name`), for its messages
+    /// and tools; the name itself is kept by `Communicator`.
+    func setName(_ name: String, of comm: CommHandle)
     func compare(_ a: CommHandle, _ b: CommHandle) throws(MPIError) -> CommunicatorComparison
     /// The world rank of each process of `comm`, in rank order (for `MPI_Comm_group`).
     func worldRanks(of comm: CommHandle) throws(MPIError) -> [Int]
@@ -182,4 +186,9 @@ package struct MessageHandle: Hashable, Sendable {
 package struct RequestHandle: Hashable, Sendable {
     @usableFromInline package var raw: UInt
     @inlinable package init(raw: UInt) { self.raw = raw }
+}
+
+extension Backend {
+    /// Backends with no use for names ignore them.
+    package func setName(_ name: String, of comm: CommHandle) {}
 }

@@ -40,9 +40,9 @@ package enum Runtime {
                 immortal.withLock { $0.append(backend) }
                 let world = Communicator(
                     backend: backend, handle: backend.worldHandle,
-                    rank: backend.worldRank, size: backend.worldSize, predefined: true)
+                    rank: backend.worldRank, size: backend.worldSize, predefined: true, name: "MPI_COMM_WORLD")
                 let solo = Communicator(
-                    backend: backend, handle: backend.soloHandle, rank: 0, size: 1, predefined: true)
+                    backend: backend, handle: backend.soloHandle, rank: 0, size: 1, predefined: true, name: "MPI_COMM_SELF")
                 phase = .active(backend, world: world, solo: solo)
             case .active:
                 throw MPIError(.other, "MPI is already initialized")

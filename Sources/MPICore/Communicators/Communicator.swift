@@ -1,3 +1,5 @@
+import Synchronization
+
 /// A group of processes that exchange messages in a context of their own (`MPI_Comm`).
 ///
 /// ``world`` holds every process of the job and ``solo`` the calling process alone. New
@@ -11,13 +13,28 @@ public final class Communicator: Sendable, CustomStringConvertible {
     /// Number of processes in the communicator (`MPI_Comm_size`).
     public let size: Int
     private let predefined: Bool
+    private let nameStorage: Mutex<String>
 
-    package init(backend: any Backend, handle: CommHandle, rank: Int, size: Int, predefined: Bool) {
+    package init(backend: any Backend, handle: CommHandle, rank: Int, size: Int, predefined: Bool, name: String = "") {
         self.backend = backend
         self.handle = handle
         self.rank = rank
         self.size = size
         self.predefined = predefined
+        self.nameStorage = Mutex(name)
+    }
+
+    /// The communicator's name, for messages and tools (`MPI_Comm_get_name`): `MPI_COMM_WORLD`
+    /// and `MPI_COMM_SELF` for the predefined ones, empty for new ones until set (a name is not
+    /// inherited by ``duplicate()`` or ``split(color:key:)``, as in MPI). Local to this process.
+    /// Setting it (`MPI_Comm_set_name`) also names the communicator in Open MPI, so its error
+    /// messages and debuggers show it; names longer than Open MPI's 63 bytes are cut there.
+    public var name: String {
+        get { nameStorage.withLock { $0 } }
+        set {
+            nameStorage.withLock { $0 = newValue }
+            if backend.isActive { backend.setName(newValue, of: handle) }
+        }
     }
 
     deinit {
@@ -80,8 +97,18 @@ public final class Communicator: Sendable, CustomStringConvertible {
     /// The processes of this communicator that share a node (memory) with this one, ordered by
     /// `key`, then by rank here (`MPI_Comm_split_type` with `MPI_COMM_TYPE_SHARED`). Collective.
     public func splitByNode(key: Int = 0) throws(MPIError) -> Communicator {
+        guard let node = try splitByNode(key: key, joining: true) else {
+            throw MPIError(.intern, "MPI_Comm_split_type(MPI_COMM_TYPE_SHARED) left a joining rank out")
+        }
+        return node
+    }
+
+    /// ``splitByNode(key:)`` where each rank chooses whether to take part: a rank passing
+    /// `joining: false` (`MPI_Comm_split_type` with `MPI_UNDEFINED`) joins no node communicator
+    /// and gets `nil`; the others get theirs, of the joining ranks only. Collective.
+    public func splitByNode(key: Int = 0, joining: Bool) throws(MPIError) -> Communicator? {
         try checkActive()
-        let handle = try backend.splitShared(handle, key: key)
+        guard let handle = try backend.splitShared(handle, key: key, joining: joining) else { return nil }
         return Communicator(
             backend: backend, handle: handle,
             rank: backend.rank(of: handle), size: backend.size(of: handle), predefined: false)
