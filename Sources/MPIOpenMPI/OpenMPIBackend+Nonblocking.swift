@@ -114,6 +114,13 @@ extension OpenMPIBackend {
         case .synchronous:
             let code = MPI_Issend(buffer, wire.count, wire.datatype, mpiRank(dest), mpiTag(tag), comm.mpi, &request)
             try check(code, "MPI_Issend", sendContext(count: count, type: type, dest: dest, tag: tag))
+        case .buffered:
+            try checkBufferedSpace(count: count, type: type, dest: dest, tag: tag)
+            let code = MPI_Ibsend(buffer, wire.count, wire.datatype, mpiRank(dest), mpiTag(tag), comm.mpi, &request)
+            try check(code, "MPI_Ibsend", bufferedContext(count: count, type: type, dest: dest, tag: tag))
+        case .ready:
+            let code = MPI_Irsend(buffer, wire.count, wire.datatype, mpiRank(dest), mpiTag(tag), comm.mpi, &request)
+            try check(code, "MPI_Irsend", sendContext(count: count, type: type, dest: dest, tag: tag))
         }
         return RequestHandle(send: request)
     }
@@ -185,22 +192,22 @@ extension OpenMPIBackend {
     }
 
     /// Creates the (inactive) Open MPI request of persistent `record` (`MPI_Send_init`,
-    /// `MPI_Ssend_init`, `MPI_Recv_init`).
+    /// `MPI_Ssend_init`, `MPI_Bsend_init`, `MPI_Rsend_init`, `MPI_Recv_init`).
     private func makePersistent(_ record: UnsafeMutablePointer<RequestRecord>) throws(MPIError) {
         let r = record.pointee
         let wire = r.wire!
         if r.isSend {
-            let context = sendContext(count: r.count, type: r.type, dest: r.peer, tag: r.tag)
-            switch r.mode {
-            case .standard:
-                try check(
-                    MPI_Send_init(r.buffer, wire.count, wire.datatype, mpiRank(r.peer), mpiTag(r.tag), r.comm.mpi, &record.pointee.request),
-                    "MPI_Send_init", context)
-            case .synchronous:
-                try check(
-                    MPI_Ssend_init(r.buffer, wire.count, wire.datatype, mpiRank(r.peer), mpiTag(r.tag), r.comm.mpi, &record.pointee.request),
-                    "MPI_Ssend_init", context)
+            // The four send modes' constructors take the same arguments.
+            let (name, make): (StaticString, _) = switch r.mode {
+            case .standard: ("MPI_Send_init", MPI_Send_init)
+            case .synchronous: ("MPI_Ssend_init", MPI_Ssend_init)
+            case .buffered: ("MPI_Bsend_init", MPI_Bsend_init)
+            case .ready: ("MPI_Rsend_init", MPI_Rsend_init)
             }
+            if r.mode == .buffered { try checkBufferedSpace(count: r.count, type: r.type, dest: r.peer, tag: r.tag) }
+            try check(
+                make(r.buffer, wire.count, wire.datatype, mpiRank(r.peer), mpiTag(r.tag), r.comm.mpi, &record.pointee.request),
+                name, sendContext(count: r.count, type: r.type, dest: r.peer, tag: r.tag))
         } else {
             try check(
                 MPI_Recv_init(r.buffer, wire.count, wire.datatype, mpiRank(r.peer), mpiTag(r.tag), r.comm.mpi, &record.pointee.request),

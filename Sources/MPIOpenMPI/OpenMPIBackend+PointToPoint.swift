@@ -22,6 +22,13 @@ extension OpenMPIBackend {
         case .synchronous:
             let code = MPI_Ssend(buffer, wire.count, wire.datatype, mpiRank(dest), mpiTag(tag), comm.mpi)
             try check(code, "MPI_Ssend", sendContext(count: count, type: type, dest: dest, tag: tag))
+        case .buffered:
+            try checkBufferedSpace(count: count, type: type, dest: dest, tag: tag)
+            let code = MPI_Bsend(buffer, wire.count, wire.datatype, mpiRank(dest), mpiTag(tag), comm.mpi)
+            try check(code, "MPI_Bsend", bufferedContext(count: count, type: type, dest: dest, tag: tag))
+        case .ready:
+            let code = MPI_Rsend(buffer, wire.count, wire.datatype, mpiRank(dest), mpiTag(tag), comm.mpi)
+            try check(code, "MPI_Rsend", sendContext(count: count, type: type, dest: dest, tag: tag))
         }
     }
 

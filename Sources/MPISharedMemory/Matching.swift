@@ -119,6 +119,8 @@ struct PersistentRequest {
     /// Communicator handle of a receive, to report its source as a rank there.
     var communicator = 0
     /// The request handle of the current start, while active.
+    /// A buffered send's element count and datatype (the copy is made at each start).
+    var buffered: (count: Int, type: Datatype)? = nil
     var current: Int? = nil
     /// The registered layout, when the datatype does not fill its extent (see `PendingSend.layout`).
     var layout: UInt32 = 0

@@ -33,7 +33,11 @@ extension SharedMemoryBackend {
         defer { unlockEngine() }
         let bytes = try byteCount(count, type)
         let info = try info(comm)
-        if mode == .standard && engine.pointee.sendEagerIfRoom(
+        if mode == .buffered {
+            try bufferedSend(buffer, count: count, type: type, to: info.members[dest], context: info.context, tag: tag)
+            return handle(0, .completedAtOnce)
+        }
+        if (mode == .standard || mode == .ready) && engine.pointee.sendEagerIfRoom(
             buffer, count: bytes, to: info.members[dest], context: info.context, tag: tag, layout: type.layout)
         {
             return handle(0, .completedAtOnce)
@@ -70,6 +74,7 @@ extension SharedMemoryBackend {
             id: 0, isSend: true, buffer: UnsafeMutableRawPointer(mutating: buffer), count: byteCount(count, type),
             peer: info.members[dest], context: info.context, tag: tag, synchronous: mode == .synchronous)
         request.layout = type.layout
+        if mode == .buffered { request.buffered = (count, type) }
         return persistent(request)
     }
 
@@ -113,7 +118,11 @@ extension SharedMemoryBackend {
         let p = engine.pointee.persistents[index]
         guard p.current == nil else { throw MPIError(.request, "persistent request started while still active") }
         let current: RequestHandle
-        if p.isSend {
+        if let (count, type) = p.buffered {
+            // Each start copies the message into the attached space and is complete at once.
+            try bufferedSend(p.buffer, count: count, type: type, to: p.peer, context: p.context, tag: p.tag)
+            current = handle(0, .completedAtOnce)
+        } else if p.isSend {
             let operation = try engine.pointee.startSend(
                 p.buffer, count: p.count, to: p.peer, context: p.context, tag: p.tag, synchronous: p.synchronous,
                 layout: p.layout)

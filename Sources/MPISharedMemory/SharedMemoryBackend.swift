@@ -27,6 +27,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     /// Below `ThreadLevel.multiple` (no engine lock): 1 while a thread is inside the engine, so a
     /// second thread entering at the same time is caught instead of corrupting it.
     let entered = Atomic<Int>(0)
+    /// The space attached for buffered sends and the messages in it (guarded by the engine lock).
+    var bufferedSpace: BufferedSpace?
     /// A word peers read at start-up to find out whether single-copy transfers work.
     private let probeWord: UnsafeMutablePointer<UInt64>
 
@@ -148,6 +150,8 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         lockEngine()
         defer { unlockEngine() }
         guard isActive else { return }
+        // Finalizing detaches the buffered-send space: its messages leave first.
+        if bufferedSpace != nil { _ = try detachInside() }
         engine.pointee.active = false
         if segment.name != nil {
             segment.slotState(worldRank).pointee.store(JobSegment.RankState.finalized.rawValue, ordering: .releasing)
@@ -374,6 +378,10 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         defer { unlockEngine() }
         let bytes = try byteCount(count, type)
         let info = try info(comm)
+        if mode == .buffered {
+            try bufferedSend(buffer, count: count, type: type, to: info.members[dest], context: info.context, tag: tag)
+            return
+        }
         try engine.pointee.send(buffer, count: bytes, to: info.members[dest], context: info.context, tag: tag,
             synchronous: mode == .synchronous, layout: type.layout)
     }

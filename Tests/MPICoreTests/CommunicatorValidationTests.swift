@@ -144,6 +144,9 @@ final class RecordingBackend: Backend, @unchecked Sendable {
 
     func test(_ request: RequestHandle) throws(MPIError) -> Status? { try wait(request) }
     func isComplete(_ request: RequestHandle) throws(MPIError) -> Bool { true }
+    func attachBuffer(capacity: Int) throws(MPIError) {}
+    func detachBuffer() throws(MPIError) -> Int { 0 }
+    var bufferedSendOverhead: Int { 0 }
 
     func wait(_ request: RequestHandle) throws(MPIError) -> Status {
         calls.append("wait \(request.raw)")

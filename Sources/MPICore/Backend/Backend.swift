@@ -28,6 +28,14 @@ public enum SendMode: Sendable, Hashable {
     case standard
     /// Returns only once the matching receive has started (`MPI_Ssend`).
     case synchronous
+    /// Copies the message into the buffer attached with `Environment.attachBuffer(capacity:)`
+    /// and returns at once, whatever the receiver does (`MPI_Bsend`). A message that does not
+    /// fit the space left throws `MPIError(.buffer)` and sends nothing.
+    case buffered
+    /// Asserts that the matching receive is already posted (`MPI_Rsend`): erroneous otherwise,
+    /// when the message may be lost or the job fail. The shared-memory backend sends it as a
+    /// standard send, which MPI allows.
+    case ready
 }
 
 /// How two communicators relate (`MPI_Comm_compare`).
@@ -89,6 +97,15 @@ package protocol Backend: AnyObject, Sendable {
     /// `comm` and including this one; collective over them only (`MPI_Comm_create_group`).
     func createGroup(_ comm: CommHandle, worldRanks: [Int], tag: Int) throws(MPIError) -> CommHandle
     func free(_ comm: CommHandle)
+
+    /// Attaches `capacity` bytes of space for buffered sends (`MPI_Buffer_attach`); throws
+    /// `.buffer` when space is attached already.
+    func attachBuffer(capacity: Int) throws(MPIError)
+    /// Waits until every buffered message has left the space, detaches it and returns its
+    /// capacity (`MPI_Buffer_detach`); throws `.buffer` when none is attached.
+    func detachBuffer() throws(MPIError) -> Int
+    /// Bytes of attached space a buffered send needs beyond its data (`MPI_BSEND_OVERHEAD`).
+    var bufferedSendOverhead: Int { get }
     func barrier(_ comm: CommHandle) throws(MPIError)
 
     func send(
