@@ -139,6 +139,58 @@ let topologyScenarios: [Scenario] = [
         return .passed
     },
 
+    Scenario("graph-edges-and-v-forms") { c in
+        // MPI_Dist_graph_create: rank r gives its edge r → r+1 (weight r); rank 0 gives every
+        // edge r → r+2 (weight 100 + r). Each rank then has both kinds as destinations and sources.
+        let n = c.size
+        var edges = [(from: c.rank, to: (c.rank + 1) % n)]
+        var weights = [c.rank]
+        if c.rank == 0 {
+            for r in 0..<n {
+                edges.append((r, (r + 2) % n))
+                weights.append(100 + r)
+            }
+        }
+        let graph = try GraphTopology(c.world, edges: edges, weights: weights)
+        func sorted(_ ranks: [Int], _ weights: [Int]?) -> [[Int]] { zip(ranks, weights ?? []).map { [$0, $1] }.sorted { $0.lexicographicallyPrecedes($1) } }
+        let expectedDestinations = [[(c.rank + 1) % n, c.rank], [(c.rank + 2) % n, 100 + c.rank]].sorted { $0.lexicographicallyPrecedes($1) }
+        let before = (c.rank + n - 1) % n, twoBefore = (c.rank + n - 2) % n
+        let expectedSources = [[before, before], [twoBefore, 100 + twoBefore]].sorted { $0.lexicographicallyPrecedes($1) }
+        try expect(sorted(graph.destinations, graph.destinationWeights) == expectedDestinations, "destinations \(graph.destinations) \(graph.destinationWeights ?? [])")
+        try expect(sorted(graph.sources, graph.sourceWeights) == expectedSources, "sources \(graph.sources) \(graph.sourceWeights ?? [])")
+
+        // Varying sizes: rank r sends r + 1 copies of r to all, and to destination i a block of
+        // i + 1 elements naming sender and receiver.
+        let gathered = try graph.neighborAllGatherv([Int32](repeating: Int32(c.rank), count: c.rank + 1))
+        try expect(gathered == graph.sources.map { [Int32](repeating: Int32($0), count: $0 + 1) }, "neighborAllGatherv \(gathered)")
+        let blocks = graph.destinations.enumerated().map { i, destination in [Int64](repeating: Int64(c.rank * 1000 + destination), count: i + 1) }
+        let exchanged = try graph.neighborAllToAllv(blocks)
+        try expect(exchanged.count == graph.sources.count && zip(exchanged, graph.sources).allSatisfy { block, source in
+            !block.isEmpty && block.allSatisfy { $0 == Int64(source * 1000 + c.rank) } }, "neighborAllToAllv \(exchanged)")
+        try expectError(.count, "neighborAllToAllv with a block too few") { _ = try graph.neighborAllToAllv([[Int64]]()) }
+
+        // Unweighted from edges, and a rank giving no edge at all.
+        let ring = try GraphTopology(c.world, edges: c.rank == 0 ? (0..<n).map { ($0, ($0 + 1) % n) } : [])
+        try expect(ring.sources == [before] && ring.destinations == [(c.rank + 1) % n] && ring.sourceWeights == nil, "ring from rank 0's edges: \(ring.sources) → \(ring.destinations)")
+        try expectError(.rank, "an edge to a rank outside the communicator") { _ = try GraphTopology(c.world, edges: [(0, n)]) }
+        if n > 1 {
+            try expectError(.argument, "weights from some ranks only") {
+                _ = try GraphTopology(c.world, edges: [], weights: c.rank == 0 ? [] : nil)
+            }
+        }
+
+        // Cartesian v forms: faces of different sizes along a line.
+        guard let line = try CartesianTopology(c.world, dimensions: [n], periodic: [false]) else {
+            throw ScenarioFailure("every rank is on the line")
+        }
+        let faces = try line.neighborAllToAllv([[Double(c.rank)], [Double(c.rank), Double(c.rank) + 0.5]])
+        try expect(faces[0] == (c.rank > 0 ? [Double(c.rank - 1), Double(c.rank - 1) + 0.5] : []), "from the left: \(faces[0])")
+        try expect(faces[1] == (c.rank < n - 1 ? [Double(c.rank + 1)] : []), "from the right: \(faces[1])")
+        let around = try line.neighborAllGatherv([UInt8](repeating: UInt8(c.rank), count: c.rank % 3))
+        try expect(around == (try line.neighbors).map { $0 < 0 ? [] : [UInt8](repeating: UInt8($0), count: $0 % 3) }, "line allGatherv \(around)")
+        return .passed
+    },
+
     Scenario("cartesian-neighborhood") { c in
         // A 1-D non-periodic line and a 2-D torus.
         guard let line = try CartesianTopology(c.world, dimensions: [c.size], periodic: [false]) else {

@@ -1,6 +1,6 @@
 // Distributed graph topologies (MPI-4.1 §8.5.4, `MPI_Dist_graph_create_adjacent`) and the
-// neighbourhood collectives of graph and Cartesian topologies (§8.6: `MPI_Neighbor_allgather`,
-// `MPI_Neighbor_alltoall`).
+// neighbourhood collectives of graph and Cartesian topologies (§8.6: `MPI_Neighbor_allgather(v)`,
+// `MPI_Neighbor_alltoall(v)`), and graphs from edge lists (`MPI_Dist_graph_create`).
 //
 // The neighbourhood collectives are written once over point-to-point on a communicator of the
 // topology's own (a duplicate, so they never match the program's messages): each rank posts a
@@ -50,6 +50,54 @@ public struct GraphTopology: Sendable {
         self.destinationWeights = destinationWeights
     }
 
+    /// A graph from edges any process may give (`MPI_Dist_graph_create` without reordering):
+    /// each process passes some edges `(from, to)` of the graph, with a weight each or none, and
+    /// every process gets its own sources and destinations. Collective over `communicator`.
+    /// Neighbours are ordered by the rank that gave the edge, then by the order it gave them (MPI
+    /// leaves the order to the implementation). An edge given twice is two edges, as in MPI.
+    ///
+    /// - Throws: `MPIError(.rank)` for an end that is not a rank of `communicator`,
+    ///   `MPIError(.argument)` for a weight count that is not the edge count, and on every
+    ///   process `MPIError(.argument)` when some processes give weights and others do not.
+    public init(_ communicator: Communicator, edges: [(from: Int, to: Int)], weights: [Int]? = nil) throws(MPIError) {
+        if let bad = edges.first(where: { !(0..<communicator.size).contains($0.from) || !(0..<communicator.size).contains($0.to) }) {
+            throw MPIError(.rank, "graph edge \(bad.from) → \(bad.to) is not between ranks of a communicator of \(communicator.size)")
+        }
+        if let weights, weights.count != edges.count {
+            throw MPIError(.argument, "\(weights.count) weights for \(edges.count) edges")
+        }
+        // Tell each end of every edge about it: [1, to, weight] to its source, [0, from, weight]
+        // to its destination.
+        var outgoing = [[Int]](repeating: [], count: communicator.size)
+        for (index, edge) in edges.enumerated() {
+            let weight = weights?[index] ?? 0
+            outgoing[edge.from] += [1, edge.to, weight]
+            outgoing[edge.to] += [0, edge.from, weight]
+        }
+        // Some weighted, some not would make a graph of mixed meaning: refuse it everywhere.
+        let weighted = try communicator.allGather(Int8(weights == nil ? 0 : 1))
+        if weighted.contains(0) && weighted.contains(1) {
+            throw MPIError(.argument, "graph edges given with weights by ranks \(weighted.indices.filter { weighted[$0] == 1 }) and without by the others")
+        }
+        var sources: [Int] = [], destinations: [Int] = []
+        var sourceWeights: [Int] = [], destinationWeights: [Int] = []
+        for block in try communicator.allToAllv(outgoing) {
+            for start in stride(from: 0, to: block.count, by: 3) {
+                if block[start] == 1 {
+                    destinations.append(block[start + 1])
+                    destinationWeights.append(block[start + 2])
+                } else {
+                    sources.append(block[start + 1])
+                    sourceWeights.append(block[start + 2])
+                }
+            }
+        }
+        let isWeighted = weighted.first == 1
+        try self.init(
+            communicator, sources: sources, destinations: destinations,
+            sourceWeights: isWeighted ? sourceWeights : nil, destinationWeights: isWeighted ? destinationWeights : nil)
+    }
+
     /// Every source's `values`, concatenated in source order (`MPI_Neighbor_allgather`). Every
     /// process sends the same number of elements.
     public func neighborAllGather<T: MessageElement>(_ values: [T]) throws(MPIError) -> [T] {
@@ -61,6 +109,21 @@ public struct GraphTopology: Sendable {
     public func neighborAllToAll<T: MessageElement>(_ blocks: [T]) throws(MPIError) -> [T] {
         let each = try Neighborhood.blockSize(blocks.count, destinations.count)
         return try Neighborhood.exchange(on: collectives, sources: sources, destinations: destinations, blocks: blocks, eachSend: each, broadcast: false)
+    }
+
+    /// Every source's `values`, one array per source in source order, each as long as that
+    /// source sent (`MPI_Neighbor_allgatherv`, the counts found by matched probes).
+    public func neighborAllGatherv<T: MessageElement>(_ values: [T]) throws(MPIError) -> [[T]] {
+        try Neighborhood.exchangeVarying(on: collectives, sources: sources, destinations: destinations, blocks: [values], broadcast: true)
+    }
+
+    /// `blocks[i]` to destination `i`, any length each; returns what each source sent, in
+    /// source order (`MPI_Neighbor_alltoallv`).
+    public func neighborAllToAllv<T: MessageElement>(_ blocks: [[T]]) throws(MPIError) -> [[T]] {
+        guard blocks.count == destinations.count else {
+            throw MPIError(.count, "neighborAllToAllv needs one block per destination: \(blocks.count) blocks for \(destinations.count)")
+        }
+        return try Neighborhood.exchangeVarying(on: collectives, sources: sources, destinations: destinations, blocks: blocks, broadcast: false)
     }
 }
 
@@ -94,6 +157,24 @@ extension CartesianTopology {
         let around = try neighbors
         let each = try Neighborhood.blockSize(blocks.count, around.count)
         return try Neighborhood.exchange(on: collectives, sources: around, destinations: around, blocks: blocks, eachSend: each, broadcast: false)
+    }
+
+    /// `values` from every neighbour, one array per neighbour in ``neighbors`` order, each as
+    /// long as that neighbour sent; empty for missing neighbours (`MPI_Neighbor_allgatherv`).
+    public func neighborAllGatherv<T: MessageElement>(_ values: [T]) throws(MPIError) -> [[T]] {
+        let around = try neighbors
+        return try Neighborhood.exchangeVarying(on: collectives, sources: around, destinations: around, blocks: [values], broadcast: true)
+    }
+
+    /// `blocks[i]` to neighbour `i`, any length each; returns what each neighbour sent, in
+    /// ``neighbors`` order, empty for missing neighbours (`MPI_Neighbor_alltoallv`): a halo
+    /// exchange whose faces differ in size.
+    public func neighborAllToAllv<T: MessageElement>(_ blocks: [[T]]) throws(MPIError) -> [[T]] {
+        let around = try neighbors
+        guard blocks.count == around.count else {
+            throw MPIError(.count, "neighborAllToAllv needs one block per neighbour: \(blocks.count) blocks for \(around.count)")
+        }
+        return try Neighborhood.exchangeVarying(on: collectives, sources: around, destinations: around, blocks: blocks, broadcast: false)
     }
 }
 
@@ -134,6 +215,30 @@ enum Neighborhood {
         } catch {
             // Nothing may still write into `received` when it goes.
             try? requests.removeAll()
+            throw error
+        }
+        return received
+    }
+
+    /// Sends `blocks[0]` to every destination when `broadcast`, else `blocks[i]` to destination
+    /// `i`, and receives whatever each source sends, its size found by a matched probe (so no
+    /// other receive can take it).
+    static func exchangeVarying<T: MessageElement>(
+        on communicator: Communicator, sources: [Int], destinations: [Int], blocks: [[T]], broadcast: Bool
+    ) throws(MPIError) -> [[T]] {
+        var sends = RequestList(capacity: destinations.count)
+        var received: [[T]] = []
+        received.reserveCapacity(sources.count)
+        do throws(MPIError) {
+            for (index, destination) in destinations.enumerated() {
+                sends.add(try communicator.immediateSend(blocks[broadcast ? 0 : index], to: destination, tag: tag))
+            }
+            for source in sources {
+                received.append(try communicator.receiveArray(of: T.self, from: source, tag: tag).values)
+            }
+            _ = try sends.waitAll()
+        } catch {
+            try? sends.removeAll()
             throw error
         }
         return received
