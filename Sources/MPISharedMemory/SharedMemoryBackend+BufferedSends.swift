@@ -52,11 +52,12 @@ extension SharedMemoryBackend {
         guard var space = bufferedSpace, !space.inFlight.isEmpty else { return }
         bufferedSpace = nil  // not two copies of the array while it changes
         space.inFlight.removeAll { message in
-            guard let index = engine.pointee.sendIndex(message.send) else { return false }
-            guard engine.pointee.sendDone(index) else { return false }
-            // A message to a rank that finalized without receiving it is lost, as MPI allows
-            // for buffered sends whose error nobody can be told of.
-            try? engine.pointee.retireSend(at: index)
+            if let index = engine.pointee.sendIndex(message.send) {
+                guard engine.pointee.sendDone(index) else { return false }
+                // A message to a rank that finalized without receiving it is lost, as MPI
+                // allows for buffered sends whose error nobody can be told of.
+                try? engine.pointee.retireSend(at: index)
+            }
             Glibc.free(message.storage)
             space.used -= message.charge
             return true

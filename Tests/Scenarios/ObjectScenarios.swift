@@ -24,6 +24,38 @@ let objectScenarios: [Scenario] = [
         return .passed
     },
 
+    Scenario("object-scatter-alltoall-reductions") { c in
+        // mpi4py's comm.scatter / alltoall / reduce / allreduce / scan / exscan on objects of
+        // different sizes, and a non-commutative operation (string concatenation) whose result
+        // pins the rank order.
+        let root = c.size - 1
+        let word = { (rank: Int) in String(repeating: Character(UnicodeScalar(UInt8(97 + rank % 26))), count: rank + 1) }
+        let mine = try c.world.scatter(objects: c.rank == root ? (0..<c.size).map { ["for": word($0)] } : nil, root: root)
+        try expect(mine == ["for": word(c.rank)], "scatter(objects:) gave \(mine)")
+        try expectError(.count, "a scatter whose root has one object too few") {
+            _ = try c.world.scatter(objects: c.rank == 0 ? [Int](repeating: 1, count: c.size - 1) : nil, root: 0)
+        }
+        let swapped = try c.world.allToAll(objects: (0..<c.size).map { [c.rank, $0] })
+        try expect(swapped == (0..<c.size).map { [$0, c.rank] }, "allToAll(objects:) gave \(swapped)")
+        let concatenated = (0..<c.size).map(word).joined()
+        let reduced = try c.world.reduce(object: word(c.rank), root: 0, op: +)
+        try expect(reduced == (c.rank == 0 ? concatenated : nil), "reduce(object:) gave \(reduced ?? "nil")")
+        try expect(try c.world.allReduce(object: word(c.rank), op: +) == concatenated, "allReduce(object:)")
+        try expect(try c.world.scan(object: word(c.rank), op: +) == (0...c.rank).map(word).joined(), "scan(object:)")
+        let exclusive = try c.world.exclusiveScan(object: word(c.rank), op: +)
+        try expect(exclusive == (c.rank == 0 ? nil : (0..<c.rank).map(word).joined()), "exclusiveScan(object:) gave \(exclusive ?? "nil")")
+        // An operation's own error becomes an MPIError on every rank, and the job goes on (one
+        // rank's value is the result as it is: no operation runs).
+        struct Refused: Error {}
+        if c.size > 1 {
+            try expectError(.operation, "a reduction whose operation throws") {
+                _ = try c.world.allReduce(object: c.rank, op: { (_: Int, _: Int) throws -> Int in throw Refused() })
+            }
+        }
+        try c.world.barrier()
+        return .passed
+    },
+
     Scenario("object-ring") { c in
         // Each rank adds its hop to the traveller; every receiver knows exactly what to expect.
         if c.rank == 0 { try c.world.send(object: Traveller.start.visited(by: 0), to: c.next, tag: 440) }

@@ -77,3 +77,12 @@ extension Communicator {
         }
     }
 }
+
+extension Communicator {
+    /// Every rank's `value` combined by `op` in rank order, on every rank (mpi4py's
+    /// `comm.allreduce` with a callable): every rank folds the same gathered values in the same
+    /// order, so all get the same result. `op` need not be commutative.
+    public func allReduce<T: Codable & Sendable>(object value: T, op: (T, T) throws -> T) throws(MPIError) -> T {
+        try Communicator.fold(try allGather(object: value), op)
+    }
+}

@@ -125,3 +125,19 @@ extension Communicator {
         }
     }
 }
+
+extension Communicator {
+    /// `objects[i]` to rank `i`; returns the object each rank sent here, in rank order (mpi4py's
+    /// `comm.alltoall`).
+    ///
+    /// - Throws: `MPIError(.count)` when `objects` is not one per rank.
+    public func allToAll<T: Codable & Sendable>(objects: [T]) throws(MPIError) -> [T] {
+        guard objects.count == size else {
+            throw MPIError(.count, "allToAll(objects:) needs one object per rank: \(objects.count) for \(size) ranks")
+        }
+        var payloads: [[UInt8]] = []
+        payloads.reserveCapacity(size)
+        for object in objects { payloads.append(try Communicator.encodeMessage(object)) }
+        return try Communicator.decodeMessages(T.self, from: try allToAllv(payloads))
+    }
+}

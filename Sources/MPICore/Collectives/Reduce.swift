@@ -70,3 +70,26 @@ extension Communicator {
         }
     }
 }
+
+extension Communicator {
+    /// Every rank's `value` combined by `op` at `root`, in rank order:
+    /// `op(op(value₀, value₁), value₂)…` (mpi4py's `comm.reduce` with a Python callable);
+    /// `nil` on the other ranks. `op` need not be commutative.
+    public func reduce<T: Codable & Sendable>(object value: T, root: Int, op: (T, T) throws -> T) throws(MPIError) -> T? {
+        guard let values = try gather(object: value, root: root) else { return nil }
+        return try Communicator.fold(values, op)
+    }
+
+    /// `values` folded left by `op`; an error of `op` becomes `MPIError(.operation)`.
+    static func fold<T>(_ values: some Collection<T>, _ op: (T, T) throws -> T) throws(MPIError) -> T {
+        var result = values.first!
+        do {
+            for value in values.dropFirst() { result = try op(result, value) }
+        } catch let error as MPIError {
+            throw error
+        } catch {
+            throw MPIError(.operation, "the reduction over \(T.self) objects threw \(error)")
+        }
+        return result
+    }
+}

@@ -86,3 +86,18 @@ extension Communicator {
         return request
     }
 }
+
+extension Communicator {
+    /// The values of ranks `0...rank` combined by `op` in rank order (mpi4py's `comm.scan` with
+    /// a callable).
+    public func scan<T: Codable & Sendable>(object value: T, op: (T, T) throws -> T) throws(MPIError) -> T {
+        try Communicator.fold(try allGather(object: value)[...rank], op)
+    }
+
+    /// The values of ranks `0..<rank` combined by `op` in rank order; `nil` on rank 0 (mpi4py's
+    /// `comm.exscan` with a callable).
+    public func exclusiveScan<T: Codable & Sendable>(object value: T, op: (T, T) throws -> T) throws(MPIError) -> T? {
+        let values = try allGather(object: value)
+        return rank == 0 ? nil : try Communicator.fold(values[..<rank], op)
+    }
+}

@@ -127,3 +127,31 @@ extension Communicator {
         }
     }
 }
+
+extension Communicator {
+    /// Object `objects[i]` of the root to rank `i` (mpi4py's `comm.scatter`); `objects` is read
+    /// only at the root (pass `nil` elsewhere) and must hold one object per rank.
+    ///
+    /// - Throws: on every rank, `MPIError(.count)` when the root's objects are not one per rank.
+    public func scatter<T: Codable & Sendable>(objects: [T]?, root: Int) throws(MPIError) -> T {
+        try checkCollective(root: root)
+        var payloads: [[UInt8]] = []
+        var counts: [Int] = []
+        let given = objects?.count ?? -1
+        if rank == root {
+            if let objects, objects.count == size {
+                for object in objects { payloads.append(try Communicator.encodeMessage(object)) }
+                counts = payloads.map(\.count)
+            } else {
+                // Every rank learns of the mistake from the counts and throws with the root.
+                counts = [Int](repeating: -1 - max(given, 0), count: size)
+            }
+        }
+        let count = try scatter(counts, count: 1, root: root)[0]
+        guard count >= 0 else {
+            throw MPIError(.count, "scatter(objects:) at root \(root) got \(max(-1 - count, 0)) objects for \(size) ranks (one per rank, and not nil, at the root)")
+        }
+        let bytes = try scatterv(payloads.flatMap { $0 }, counts: counts, root: root)
+        return try Communicator.decodeMessage(T.self, from: bytes, sender: root)
+    }
+}
