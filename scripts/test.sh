@@ -62,7 +62,7 @@ echo "== nonblocking scenarios under AddressSanitizer"
 swift build --sanitize=address --scratch-path .build-asan --product mpi-scenarios
 swift build --sanitize=address --scratch-path .build-asan --product swift-mpiexec
 asan_bin="$(swift build --sanitize=address --scratch-path .build-asan --show-bin-path)"
-nonblocking=$("$asan_bin/mpi-scenarios" --list | grep -E '^(nb|async|datatype)-|^collective-buffer-kinds$' | grep -v '^nb-large-message$')
+nonblocking=$("$asan_bin/mpi-scenarios" --list | grep -E '^(nb|async|datatype|persistent)-|^collective-buffer-kinds$' | grep -v '^nb-large-message$')
 for ranks in 2 4; do
     echo "-- swift-mpiexec -n $ranks (AddressSanitizer, ThreadLevel.multiple for the async scenarios)"
     # (pipefail: a failed job fails the script.)

@@ -54,6 +54,37 @@ enum CollectiveBenchmarks {
         }
     }
 
+    /// The same all-reduce in its other two forms: `iallreduce` (OSU's osu_iallreduce without
+    /// overlap: `immediateAllReduce` then `wait`) and `allreduce-persistent` (one
+    /// `persistentAllReduce` made before timing, then `start` and `wait` per call), both on
+    /// `MessageBuffer`s, the zero-copy buffers those forms lend.
+    static func allReduceForms<T: MessageElement>(
+        persistent: Bool, _ type: T.Type, sum: ReductionOp<T>,
+        world: Communicator, options: BenchmarkOptions, reporter: inout Reporter
+    ) throws {
+        for size in options.sizes.bytes {
+            let count = size / MemoryLayout<T>.stride
+            let input = MessageBuffer<T>(repeating: zero(T.self), count: count)
+            let output = MessageBuffer<T>(repeating: zero(T.self), count: count)
+            let (timed, warmup) = options.iterations(for: size)
+            let mine: Double
+            if persistent {
+                var request = try world.persistentAllReduce(input, into: output, op: sum)
+                mine = try time(world: world, timed: timed, warmup: warmup) {
+                    try request.start()
+                    _ = try request.wait()
+                }
+            } else {
+                mine = try time(world: world, timed: timed, warmup: warmup) {
+                    var request = try world.immediateAllReduce(input, into: output, op: sum)
+                    _ = try request.wait()
+                }
+            }
+            try report(persistent ? "allreduce-persistent" : "iallreduce", mine, size: count * MemoryLayout<T>.stride,
+                iterations: timed, world: world, reporter: &reporter)
+        }
+    }
+
     /// This rank's mean time per call of `body`, in microseconds, after `warmup` untimed calls.
     private static func time(world: Communicator, timed: Int, warmup: Int, _ body: () throws -> Void) throws -> Double {
         var mine = 0.0

@@ -24,6 +24,8 @@ struct MPIBench: ParsableCommand {
         case flood
         case barrier
         case bcast, reduce, allreduce, allgather, alltoall, gather, scatter
+        case iallreduce
+        case allreducePersistent = "allreduce-persistent"
     }
 
     @Argument(help: "Benchmarks to run: \(Benchmark.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -59,6 +61,9 @@ struct MPIBench: ParsableCommand {
         case .bibw: try PointToPoint.bandwidth(type, bidirectional: true, world: world, options: options, reporter: &reporter)
         case .flood: try Flood.run(world: world, options: options, reporter: &reporter)
         case .barrier: try CollectiveBenchmarks.barrier(world: world, options: options, reporter: &reporter)
+        case .iallreduce, .allreducePersistent:
+            try CollectiveBenchmarks.allReduceForms(persistent: benchmark == .allreducePersistent, type, sum: sum,
+                world: world, options: options, reporter: &reporter)
         default:
             let operation = CollectiveBenchmarks.Operation(rawValue: benchmark.rawValue)!
             try CollectiveBenchmarks.run(operation, type, sum: sum, world: world, options: options, reporter: &reporter)

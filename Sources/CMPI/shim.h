@@ -9,6 +9,9 @@
 #define CMPI_SHIM_H
 
 #include <mpi.h>
+// Open MPI's extensions: `MPIX_*_init`, the persistent collectives of MPI-4 (the `pcollreq`
+// extension of Open MPI 4.1).
+#include <mpi-ext.h>
 
 // Communicators, error handlers and requests.
 static inline MPI_Comm _Nonnull cmpi_comm_world(void) { return MPI_COMM_WORLD; }

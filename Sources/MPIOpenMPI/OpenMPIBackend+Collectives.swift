@@ -42,6 +42,77 @@ extension OpenMPIBackend {
         return (RequestHandle(raw: UInt(bitPattern: request)), arguments)
     }
 
+    package func persistentCollective(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError)
+        -> (request: RequestHandle, resources: AnyObject?)
+    {
+        // Checked mode compares the arguments once, here: the making is ordered like any collective.
+        if checksCollectives { try verify(operation, comm: comm) }
+        let arguments = PendingCollectiveArguments(try CollectiveArguments(operation))
+        let record = requestRecords.take(RequestRecord(
+            request: nil, isSend: true, isPersistent: true, buffer: nil, count: operation.count, type: operation.type,
+            peer: -1, tag: -1, comm: comm, mode: .standard, wire: nil, collective: operation.kind))
+        let code = initialize(operation, arguments.arguments, comm: comm.mpi, request: &record.pointee.request)
+        guard code == MPI_SUCCESS else {
+            requestRecords.recycle(record)
+            throw mpiError(code: code, call: CollectiveArguments.initializer(operation.kind), context: arguments.arguments.context(operation))
+        }
+        return (RequestHandle(record: record), arguments)
+    }
+
+    /// Makes the persistent request of `operation` with Open MPI 4.1's `MPIX_*_init` (MPI-4's
+    /// `MPI_*_init`, which 4.1 offers through its `pcollreq` extension).
+    private func initialize(
+        _ operation: CollectiveFields, _ arguments: CollectiveArguments, comm: MPI_Comm, request: UnsafeMutablePointer<MPI_Request?>
+    ) -> Int32 {
+        let inPlace = UnsafeRawPointer(cmpi_in_place())
+        let send = operation.inPlace ? inPlace : operation.send
+        let root = Int32(truncatingIfNeeded: operation.root)
+        let count = arguments.count
+        let type = arguments.datatype
+        let op = arguments.operation
+        let info = cmpi_info_null()
+        switch operation.kind {
+        case .barrier:
+            return MPIX_Barrier_init(comm, info, request)
+        case .broadcast:
+            return MPIX_Bcast_init(operation.receive, count, type, root, comm, info, request)
+        case .reduce:
+            return MPIX_Reduce_init(send, operation.receive, count, type, op, root, comm, info, request)
+        case .allReduce:
+            return MPIX_Allreduce_init(send, operation.receive, count, type, op, comm, info, request)
+        case .scan:
+            return MPIX_Scan_init(send, operation.receive, count, type, op, comm, info, request)
+        case .exclusiveScan:
+            return MPIX_Exscan_init(send, operation.receive, count, type, op, comm, info, request)
+        case .reduceScatterBlock:
+            return MPIX_Reduce_scatter_block_init(send, operation.receive, count, type, op, comm, info, request)
+        case .reduceScatter:
+            return MPIX_Reduce_scatter_init(send, operation.receive, arguments.receiveCounts, type, op, comm, info, request)
+        case .gather:
+            return MPIX_Gather_init(send, count, type, operation.receive, count, type, root, comm, info, request)
+        case .scatter:
+            let receive = operation.inPlace ? cmpi_in_place() : operation.receive
+            return MPIX_Scatter_init(operation.send, count, type, receive, count, type, root, comm, info, request)
+        case .allGather:
+            return MPIX_Allgather_init(send, count, type, operation.receive, count, type, comm, info, request)
+        case .allToAll:
+            return MPIX_Alltoall_init(send, count, type, operation.receive, count, type, comm, info, request)
+        case .gatherv:
+            return MPIX_Gatherv_init(send, count, type, operation.receive, arguments.receiveCounts, arguments.receiveDisplacements,
+                type, root, comm, info, request)
+        case .scatterv:
+            let receive = operation.inPlace ? cmpi_in_place() : operation.receive
+            return MPIX_Scatterv_init(operation.send, arguments.sendCounts, arguments.sendDisplacements, type, receive, count, type,
+                root, comm, info, request)
+        case .allGatherv:
+            return MPIX_Allgatherv_init(send, count, type, operation.receive, arguments.receiveCounts, arguments.receiveDisplacements,
+                type, comm, info, request)
+        case .allToAllv:
+            return MPIX_Alltoallv_init(send, arguments.sendCounts, arguments.sendDisplacements, type, operation.receive,
+                arguments.receiveCounts, arguments.receiveDisplacements, type, comm, info, request)
+        }
+    }
+
     /// Compares the arguments across the ranks of `comm` (checked mode, `CollectiveCheck`).
     private func verify(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError) {
         try CollectiveCheck.verify(operation, comm: comm.mpi, rank: rank(of: comm), size: size(of: comm))
@@ -305,6 +376,28 @@ struct CollectiveArguments {
         case (.allToAll, false): "MPI_Ialltoall"
         case (.allToAllv, true): "MPI_Alltoallv"
         case (.allToAllv, false): "MPI_Ialltoallv"
+        }
+    }
+
+    /// The persistent form's C function, for error messages.
+    static func initializer(_ kind: Collective.Kind) -> StaticString {
+        switch kind {
+        case .barrier: "MPIX_Barrier_init"
+        case .broadcast: "MPIX_Bcast_init"
+        case .reduce: "MPIX_Reduce_init"
+        case .allReduce: "MPIX_Allreduce_init"
+        case .scan: "MPIX_Scan_init"
+        case .exclusiveScan: "MPIX_Exscan_init"
+        case .reduceScatterBlock: "MPIX_Reduce_scatter_block_init"
+        case .reduceScatter: "MPIX_Reduce_scatter_init"
+        case .gather: "MPIX_Gather_init"
+        case .gatherv: "MPIX_Gatherv_init"
+        case .scatter: "MPIX_Scatter_init"
+        case .scatterv: "MPIX_Scatterv_init"
+        case .allGather: "MPIX_Allgather_init"
+        case .allGatherv: "MPIX_Allgatherv_init"
+        case .allToAll: "MPIX_Alltoall_init"
+        case .allToAllv: "MPIX_Alltoallv_init"
         }
     }
 

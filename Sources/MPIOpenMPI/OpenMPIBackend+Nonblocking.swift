@@ -42,6 +42,8 @@ struct RequestRecord {
     /// `MPI_Waitany`: the operation is over and its own error is lost. (A persistent request is
     /// made again when this is reported.)
     var freedWithAnother = false
+    /// The operation of a persistent collective (which cannot be made again on one rank alone).
+    var collective: Collective.Kind? = nil
 }
 
 /// Records not in use, reused before new ones are allocated. A record lives until the process
@@ -96,7 +98,7 @@ extension RequestHandle {
 
 extension OpenMPIBackend {
     /// The status MPI gives a completed send: empty, source and tag undefined.
-    private static let sendStatus = Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0)
+    static let sendStatus = Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0)
 
     // MARK: Starting operations
 
@@ -330,7 +332,7 @@ extension OpenMPIBackend {
         defer {
             if !record.pointee.isPersistent {
                 requestRecords.recycle(record)
-            } else if record.pointee.request == cmpi_request_null() {
+            } else if record.pointee.request == cmpi_request_null() && record.pointee.collective == nil {
                 // `start` reports it if this fails too.
                 try? makePersistent(record)
             }
@@ -340,6 +342,10 @@ extension OpenMPIBackend {
             record.pointee.freedWithAnother = false
             throw MPIError(
                 .other, "Open MPI freed this request while reporting another request's error from MPI_Waitany; its own outcome is unknown")
+        }
+        if let kind = r.collective {
+            try check(code, call, "a persistent \(kind) of \(r.count) \(r.type) elements")
+            return OpenMPIBackend.sendStatus
         }
         if r.isSend {
             try check(code, call, sendContext(count: r.count, type: r.type, dest: r.peer, tag: r.tag))

@@ -91,6 +91,8 @@ struct Engine {
     var spareSchedules: [CollectiveSchedule] = []
     /// Staging of nonblocking collectives on packed-travelling datatypes, by schedule id.
     var stagedCollectives: [Int: CollectiveStaging] = [:]
+    /// Persistent collectives (MPI-4.1 §6.13) by request id.
+    var persistentCollectives: [Int: PersistentCollective] = [:]
     /// World ranks seen to have finalized (they send and receive nothing more), and how many.
     let finalizedPeers: UnsafeMutablePointer<Bool>
     var finalizedCount = 0

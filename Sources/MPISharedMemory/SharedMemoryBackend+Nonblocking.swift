@@ -2,7 +2,7 @@ import MPICore
 
 /// Request handles: the engine's operation id shifted left three bits, with the kind below.
 private enum RequestKind: UInt {
-    case receive = 0, send = 1, persistent = 2, completedAtOnce = 3, collective = 4
+    case receive = 0, send = 1, persistent = 2, completedAtOnce = 3, collective = 4, persistentCollective = 5
 }
 
 extension SharedMemoryBackend {
@@ -18,6 +18,9 @@ extension SharedMemoryBackend {
 
     /// The request handle of nonblocking collective `id`.
     func collectiveRequest(_ id: Int) -> RequestHandle { handle(id, .collective) }
+
+    /// The request handle of persistent collective `id`.
+    func persistentCollectiveRequest(_ id: Int) -> RequestHandle { handle(id, .persistentCollective) }
 
     /// The request handle of posted receive `id`.
     func receiveRequest(_ id: Int) -> RequestHandle { handle(id, .receive) }
@@ -113,6 +116,7 @@ extension SharedMemoryBackend {
         defer { unlockEngine() }
         guard engine.pointee.active else { throw MPIError.finalized() }
         let (id, kind) = decode(request)
+        if kind == .persistentCollective { return try startPersistentCollective(id) }
         guard kind == .persistent else { throw MPIError(.request, "only persistent requests can be started") }
         let index = try persistentIndex(id)
         let p = engine.pointee.persistents[index]
@@ -140,6 +144,12 @@ extension SharedMemoryBackend {
         lockEngine()
         defer { unlockEngine() }
         let (id, kind) = decode(request)
+        if kind == .persistentCollective {
+            guard let collective = try? persistentCollective(id) else { return }
+            if collective.current != nil && isActive { _ = try? waitInside(request) }
+            engine.pointee.persistentCollectives.removeValue(forKey: id)
+            return
+        }
         guard kind == .persistent, let index = try? persistentIndex(id) else { return }
         // After finalize nothing moves any more: an active request is dropped, not waited for.
         if engine.pointee.persistents[index].current != nil && isActive { _ = try? waitInside(request) }
@@ -196,6 +206,19 @@ extension SharedMemoryBackend {
             guard let status else { return nil }
             engine.pointee.persistents[index].current = nil
             return status
+        case .persistentCollective:
+            let collective = try persistentCollective(id)
+            guard let current = collective.current else { return SharedMemoryBackend.sendStatus }
+            let status: Status?
+            do {
+                status = try complete(handle(current, .collective))
+            } catch {
+                collective.current = nil
+                throw error
+            }
+            guard let status else { return nil }
+            collective.current = nil
+            return status
         }
     }
 
@@ -220,6 +243,9 @@ extension SharedMemoryBackend {
         case .persistent:
             guard let current = engine.pointee.persistents[try persistentIndex(id)].current else { return true }
             return try isDone(RequestHandle(raw: UInt(current)))
+        case .persistentCollective:
+            guard let current = try persistentCollective(id).current else { return true }
+            return try engine.pointee.isCollectiveDone(current)
         }
     }
 

@@ -13,6 +13,13 @@ extension RecordingBackend {
         return (RequestHandle(raw: 1), nil)
     }
 
+    func persistentCollective(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError)
+        -> (request: RequestHandle, resources: AnyObject?)
+    {
+        calls.append("persistent " + describe(operation))
+        return (RequestHandle(raw: 1), nil)
+    }
+
     private func describe(_ operation: CollectiveFields) -> String {
         var text = "\(operation.kind) \(operation.count) \(operation.type)"
         if operation.kind.isRooted { text += " root \(operation.root)" }

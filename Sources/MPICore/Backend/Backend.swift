@@ -189,6 +189,14 @@ package protocol Backend: AnyObject, Sendable {
     /// keeps it alive until the request completes.
     func immediateCollective(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError)
         -> (request: RequestHandle, resources: AnyObject?)
+    /// Makes `operation` a persistent collective request (MPI-4.1 §6.13, `MPI_Allreduce_init`…),
+    /// inactive until `start`; completed like a persistent point-to-point request and freed by
+    /// `release`. Every rank of the communicator makes its persistent collectives in the same
+    /// order as its other collectives, but may start them in any order. Nothing of the operation
+    /// moves before the first start (Open MPI's checked mode compares the arguments at init). The buffers and counts are those of every activation: counts and
+    /// displacements are copied; `resources` as for `immediateCollective`, kept until `release`.
+    func persistentCollective(_ operation: CollectiveFields, comm: CommHandle) throws(MPIError)
+        -> (request: RequestHandle, resources: AnyObject?)
 }
 
 /// A backend's handle of a message taken out of matching by a matched probe.

@@ -111,16 +111,26 @@ enum Loan {
     case retained(AnyObject)
     /// A message buffer lent to the operation (for a receive when `receiving`).
     case buffer(any BufferLender, receiving: Bool)
+    /// A persistent collective's send and receive memory, lent again at each start.
+    case collective(CollectiveLoan)
 
     /// Lends the buffer again (a persistent request starting anew).
     @inlinable
     func renew() throws(MPIError) {
-        if case .buffer(let buffer, let receiving) = self { try buffer.lend(receiving: receiving) }
+        switch self {
+        case .buffer(let buffer, let receiving): try buffer.lend(receiving: receiving)
+        case .collective(let loan): try loan.renew()
+        case .none, .retained: break
+        }
     }
 
     @inlinable
     func end() {
-        if case .buffer(let buffer, _) = self { buffer.giveBack() }
+        switch self {
+        case .buffer(let buffer, _): buffer.giveBack()
+        case .collective(let loan): loan.end()
+        case .none, .retained: break
+        }
     }
 }
 

@@ -65,21 +65,41 @@ public struct CollectiveRequest<Element: MessageElement>: ~Copyable {
 }
 
 /// What a pending collective keeps alive: the loans of its send and receive buffers and the
-/// backend's own resources, ended when the request lets go of it.
+/// backend's own resources. An immediate collective's loans end when the request lets go of it;
+/// a persistent one's are renewed at each start and ended at each completion (`Loan.collective`),
+/// while the resources stay until the request is freed.
 @usableFromInline
 final class CollectiveLoan {
     @usableFromInline let send: Loan
     @usableFromInline let receive: Loan
     @usableFromInline let resources: AnyObject?
+    @usableFromInline let isPersistent: Bool
 
     @inlinable
-    init(send: Loan, receive: Loan, resources: AnyObject?) {
+    init(send: Loan, receive: Loan, resources: AnyObject?, persistent: Bool = false) {
         self.send = send
         self.receive = receive
         self.resources = resources
+        isPersistent = persistent
     }
 
     deinit {
+        if !isPersistent { end() }
+    }
+
+    @inlinable
+    func renew() throws(MPIError) {
+        try send.renew()
+        do throws(MPIError) {
+            try receive.renew()
+        } catch {
+            send.end()
+            throw error
+        }
+    }
+
+    @inlinable
+    func end() {
         send.end()
         receive.end()
     }
@@ -160,6 +180,30 @@ extension Communicator {
         }
         let loan = CollectiveLoan(send: sent?.loan.loan ?? .none, receive: received.loan.loan, resources: started!.resources)
         return Request(backend: backend, handle: started!.request, loan: .retained(loan), result: nil, origin: origin)
+    }
+
+    /// Makes the collective `describe` builds a persistent request, inactive until
+    /// ``Request/start()`` (MPI-4.1 §6.13). Each start lends `send` and `receive` again (a
+    /// ``MessageBuffer`` is locked while an activation runs); an array or value sent is copied
+    /// once, here.
+    @inlinable
+    func persistentCollective<S: SendBuffer, R: LendableReceiveBuffer>(
+        _ send: S, _ receive: R, roles: CollectiveRoles = CollectiveRoles(), kind: Collective.Kind,
+        _ describe: DescribeCollective<S.Element>
+    ) throws(MPIError) -> Request where S.Element == R.Element {
+        try checkActive()
+        var sent: (elements: UnsafeBufferPointer<S.Element>, loan: BufferLoan)?
+        if !send.isInPlace && roles.sends { sent = try send.lendForPersistentSending() }
+        var received = (elements: UnsafeMutableBufferPointer<S.Element>(start: nil, count: 0), loan: BufferLoan.none)
+        if roles.receives { received = try receive.lendForPersistentReceiving() }
+        var made: (request: RequestHandle, resources: AnyObject?)?
+        try describe(sent?.elements, received.elements) { (operation) throws(MPIError) in
+            made = try self.backend.persistentCollective(operation.fields(), comm: self.handle)
+        }
+        let loan = CollectiveLoan(send: sent?.loan.loan ?? .none, receive: received.loan.loan, resources: made!.resources, persistent: true)
+        return Request(backend: backend, handle: made!.request, loan: .collective(loan),
+            result: Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0), persistent: true,
+            origin: RequestOrigin(kind, persistent: true))
     }
 
     /// Starts the collective into a new array of `count` elements, which the request returns.

@@ -128,7 +128,7 @@ public struct Request: ~Copyable {
 @usableFromInline
 struct RequestOrigin: Sendable {
     @usableFromInline enum Operation: UInt8, Sendable {
-        case send, receive, persistentSend, persistentReceive, collective
+        case send, receive, persistentSend, persistentReceive, collective, persistentCollective
     }
 
     @usableFromInline let operation: Operation
@@ -146,8 +146,8 @@ struct RequestOrigin: Sendable {
     }
 
     @inlinable
-    init(_ kind: Collective.Kind) {
-        operation = .collective
+    init(_ kind: Collective.Kind, persistent: Bool = false) {
+        operation = persistent ? .persistentCollective : .collective
         collective = kind.rawValue
         peer = -1
         tag = -1
@@ -155,9 +155,9 @@ struct RequestOrigin: Sendable {
 
     var description: String {
         switch operation {
-        case .collective:
+        case .collective, .persistentCollective:
             let name = Collective.Kind(rawValue: collective).map { "\($0)" } ?? "collective"
-            return "immediate \(name)"
+            return "\(operation == .collective ? "immediate" : "persistent") \(name)"
         case .send: return "immediate send to rank \(peer), tag \(tag)"
         case .persistentSend: return "persistent send to rank \(peer), tag \(tag)"
         case .receive, .persistentReceive:

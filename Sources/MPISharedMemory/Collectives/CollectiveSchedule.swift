@@ -73,6 +73,10 @@ final class CollectiveSchedule {
     /// Ended by an error in the middle of a round, with messages possibly still bound for its
     /// scratch memory.
     @exclusivity(unchecked) var abandoned = false
+    /// The plan of a persistent collective, run again at each start instead of recycled.
+    @exclusivity(unchecked) var isPersistent = false
+    /// A persistent plan's status bytes, cleared at each start.
+    @exclusivity(unchecked) private var statusBytes: [UnsafeMutablePointer<UInt8>] = []
 
     @exclusivity(unchecked) var context: UInt32 = 0
     @exclusivity(unchecked) var tagBase = 0
@@ -117,15 +121,9 @@ final class CollectiveSchedule {
 
     /// Makes the schedule ready for a new operation.
     func reset(id: Int, context: UInt32, tagBase: Int, members: UnsafeBufferPointer<Int>, rank: Int, crossMemory: Bool, operation: CollectiveFields) {
-        self.id = id
         steps.removeAll()
-        position = 0
-        roundOpen = false
-        sends.removeAll()
-        receives.removeAll()
-        done = false
-        failure = nil
         abandoned = false
+        clearRun(id: id)
         self.context = context
         self.tagBase = tagBase
         // A reused schedule usually serves the same communicator: copy the group only when it
@@ -137,7 +135,6 @@ final class CollectiveSchedule {
         commutative = operation.reduction?.isCommutative ?? false
         self.crossMemory = crossMemory
         mine = CollectiveSignature(operation)
-        seen = nil
         if chunks.count > 1 || chunks.first.map({ $0.bytes > CollectiveSchedule.chunkBytes }) ?? false {
             var kept = 0
             chunks.removeAll { chunk in
@@ -151,8 +148,29 @@ final class CollectiveSchedule {
         }
         chunk = 0
         offset = 0
+        statusBytes.removeAll(keepingCapacity: true)
         signature = allocate(CollectiveSignature.size).bindMemory(to: CollectiveSignature.self, capacity: 1)
         signature.initialize(to: mine)
+    }
+
+    /// Makes a persistent plan ready to run again as activation `id`: the same steps, buffers and
+    /// scratch, with the run's state, this rank's signature and the copy statuses as planned.
+    func restart(id: Int) {
+        clearRun(id: id)
+        signature.initialize(to: mine)
+        for status in statusBytes { status.pointee = 0 }
+    }
+
+    /// The state of one run, as at its start.
+    private func clearRun(id: Int) {
+        self.id = id
+        position = 0
+        roundOpen = false
+        sends.removeAll()
+        receives.removeAll()
+        done = false
+        failure = nil
+        seen = nil
     }
 
     /// `bytes` of scratch, 64-byte aligned, valid until the schedule is reset.
@@ -226,6 +244,7 @@ final class CollectiveSchedule {
     func statusByte() -> UnsafeMutablePointer<UInt8> {
         let status = allocate(1).bindMemory(to: UInt8.self, capacity: 1)
         status.initialize(to: 0)
+        if isPersistent { statusBytes.append(status) }
         return status
     }
 

@@ -9,13 +9,34 @@ extension Engine {
     /// A schedule for `operation` on communicator `index` (valid), numbered as the communicator's
     /// next collective (every rank numbers them alike, so their tags match).
     mutating func makeSchedule(_ operation: CollectiveFields, communicator index: Int) -> CollectiveSchedule {
+        // Bit 30 keeps these tags clear of the small ones the communicator helpers use (and of
+        // `createGroup`'s, bit 29 alone); bit 29 clear keeps them clear of persistent ones.
+        makeSchedule(operation, communicator: index, tagBase: 1 << 30 | (nextCollectiveSequence(index) & 0x1_FFFF) << 12)
+    }
+
+    /// The tag base of a persistent collective made now on communicator `index`: numbered in
+    /// the communicator's collective order (every rank makes them in that order), with bits 30
+    /// and 29 set, so its messages match only its own, in whatever order the ranks start it.
+    mutating func persistentTagBase(communicator index: Int) -> Int {
+        1 << 30 | 1 << 29 | (nextCollectiveSequence(index) & 0x1_FFFF) << 12
+    }
+
+    private mutating func nextCollectiveSequence(_ index: Int) -> Int {
         let sequence = communicators[index]!.collectiveSequence
         communicators[index]!.collectiveSequence = sequence &+ 1
-        let schedule = spareSchedules.popLast() ?? CollectiveSchedule()
-        // Bit 30 keeps these tags clear of the small ones the communicator helpers use.
-        let tagBase = 1 << 30 | (sequence & 0x3_FFFF) << 12
+        return sequence
+    }
+
+    /// A schedule for `operation` on communicator `index` (valid) whose messages carry tags from
+    /// `tagBase`. A `persistent` schedule is the plan of a persistent collective: made afresh,
+    /// run again at each start (`CollectiveSchedule.restart`), never recycled.
+    mutating func makeSchedule(
+        _ operation: CollectiveFields, communicator index: Int, tagBase: Int, persistent: Bool = false
+    ) -> CollectiveSchedule {
+        let schedule = persistent ? CollectiveSchedule() : spareSchedules.popLast() ?? CollectiveSchedule()
         let id = nextID
         nextID &+= 1
+        schedule.isPersistent = persistent
         schedule.reset(
             id: id, context: communicators[index]!.context + 1, tagBase: tagBase, members: communicators[index]!.members,
             rank: communicators[index]!.rank, crossMemory: useCrossMemory, operation: operation)
@@ -75,7 +96,7 @@ extension Engine {
     private mutating func recycle(_ schedule: CollectiveSchedule) {
         // A schedule that failed mid-round may still have receives posted into its scratch
         // memory: it is never reused.
-        if !schedule.abandoned && spareSchedules.count < 4 { spareSchedules.append(schedule) }
+        if !schedule.abandoned && !schedule.isPersistent && spareSchedules.count < 4 { spareSchedules.append(schedule) }
     }
 
     /// Advances every nonblocking collective; returns whether any moved.
