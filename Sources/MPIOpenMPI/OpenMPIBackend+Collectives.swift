@@ -412,4 +412,34 @@ struct CollectiveArguments {
         return text
     }
 }
+
+extension OpenMPIBackend {
+    /// `MPI_Alltoallw` with each block's wire datatype (a derived datatype for a layout or a
+    /// count past `Int32.max`), displacements in bytes.
+    package func allToAllw(
+        _ send: UnsafeRawPointer?, _ sendBlocks: [TypedBlock],
+        into receive: UnsafeMutableRawPointer?, _ receiveBlocks: [TypedBlock], comm: CommHandle
+    ) throws(MPIError) {
+        var wires: [WireType] = []
+        defer { for wire in wires { wire.release() } }
+        func arrays(_ blocks: [TypedBlock]) throws(MPIError) -> (counts: [Int32], displacements: [Int32], types: [MPI_Datatype?]) {
+            var counts: [Int32] = [], displacements: [Int32] = [], types: [MPI_Datatype?] = []
+            for block in blocks {
+                let wire = try WireType(count: block.count, element: block.type)
+                wires.append(wire)
+                guard let displacement = Int32(exactly: block.byteOffset) else {
+                    throw MPIError(.count, "allToAllw: a block \(block.byteOffset) bytes into its buffer is past Open MPI's int displacements")
+                }
+                counts.append(wire.count)
+                displacements.append(displacement)
+                types.append(wire.datatype)
+            }
+            return (counts, displacements, types)
+        }
+        let outgoing = try arrays(sendBlocks)
+        let incoming = try arrays(receiveBlocks)
+        try check(MPI_Alltoallw(send, outgoing.counts, outgoing.displacements, outgoing.types,
+            receive, incoming.counts, incoming.displacements, incoming.types, comm.mpi), "MPI_Alltoallw")
+    }
+}
 #endif

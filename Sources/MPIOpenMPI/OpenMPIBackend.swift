@@ -134,6 +134,29 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
         return CommHandle(result.unsafelyUnwrapped)
     }
 
+    package func duplicate(_ comm: CommHandle, hints: [(key: String, value: String)]) throws(MPIError) -> CommHandle {
+        var info: MPI_Info?
+        try check(MPI_Info_create(&info), "MPI_Info_create")
+        defer { MPI_Info_free(&info) }
+        for hint in hints {
+            try check(MPI_Info_set(info, hint.key, hint.value), "MPI_Info_set", "hint \(hint.key)=\(hint.value)")
+        }
+        var result: MPI_Comm?
+        try check(MPI_Comm_dup_with_info(comm.mpi, info, &result), "MPI_Comm_dup_with_info")
+        return CommHandle(result.unsafelyUnwrapped)
+    }
+
+    package func immediateDuplicate(_ comm: CommHandle) throws(MPIError) -> (request: RequestHandle, resources: AnyObject) {
+        let pending = PendingDuplicate()
+        var request: MPI_Request?
+        try check(MPI_Comm_idup(comm.mpi, pending.communicator, &request), "MPI_Comm_idup")
+        return (RequestHandle(raw: UInt(bitPattern: request)), pending)
+    }
+
+    package func finishDuplicate(_ comm: CommHandle, _ resources: AnyObject) throws(MPIError) -> CommHandle {
+        CommHandle((resources as! PendingDuplicate).communicator.pointee.unsafelyUnwrapped)
+    }
+
     package func split(_ comm: CommHandle, color: Int?, key: Int) throws(MPIError) -> CommHandle? {
         guard let mpiKey = Int32(exactly: key) else {
             throw MPIError(.argument, "split key \(key) does not fit Open MPI's int (\(Int32.min)...\(Int32.max))")
@@ -250,5 +273,12 @@ extension String {
         while let last = result.last, last.isNewline || last == " " { result.removeLast() }
         return String(result)
     }
+}
+
+/// Where `MPI_Comm_idup` writes the new communicator when it completes.
+final class PendingDuplicate {
+    let communicator = UnsafeMutablePointer<MPI_Comm?>.allocate(capacity: 1)
+    init() { communicator.initialize(to: nil) }
+    deinit { communicator.deallocate() }
 }
 #endif

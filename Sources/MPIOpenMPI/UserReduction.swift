@@ -115,7 +115,9 @@ extension Reduction {
         case .bitwiseAnd: return cmpi_op_band()
         case .bitwiseOr: return cmpi_op_bor()
         case .bitwiseXor: return cmpi_op_bxor()
-        case .minimumLocation, .maximumLocation: return nil
+        // MPI_REPLACE and MPI_NO_OP are accumulate operations in MPI, not for collectives: the
+        // Swift kernel applies them, in rank order.
+        case .minimumLocation, .maximumLocation, .replace, .noOp: return nil
         }
     }
 }

@@ -59,3 +59,52 @@ extension SharedMemoryBackend {
     }
 }
 
+extension SharedMemoryBackend {
+    /// The tag of all-to-all-w traffic on a communicator's collective context (the internal
+    /// collectives' small tags, below every schedule's range).
+    static let allToAllwTag = 3
+
+    /// `MPI_Alltoallw` over the engine's point-to-point on the communicator's collective context:
+    /// every receive posted first, then the sends in rotated order (rank + 1, rank + 2, …), then
+    /// the receives completed; each block moves with its own datatype. Ranks call collectives in
+    /// the same order, and messages between two ranks do not overtake, so consecutive calls
+    /// cannot mix.
+    package func allToAllw(
+        _ send: UnsafeRawPointer?, _ sendBlocks: [TypedBlock],
+        into receive: UnsafeMutableRawPointer?, _ receiveBlocks: [TypedBlock], comm: CommHandle
+    ) throws(MPIError) {
+        lockEngine()
+        defer { unlockEngine() }
+        let info = try info(comm)
+        let context = info.context + 1
+        let size = info.members.count
+        var posted: [Int] = []
+        posted.reserveCapacity(size)
+        for peer in 0..<size {
+            let block = receiveBlocks[peer]
+            posted.append(engine.pointee.postReceive(
+                into: receive.map { $0 + block.byteOffset }, capacity: try byteCount(block.count, block.type), from: info.members[peer],
+                context: context, tag: Self.allToAllwTag, communicator: 0, layout: block.type.layout))
+        }
+        for step in 1...size {
+            let peer = (info.rank + step) % size
+            let block = sendBlocks[peer]
+            try engine.pointee.send(send.map { $0 + block.byteOffset }, count: try byteCount(block.count, block.type),
+                to: info.members[peer], context: context, tag: Self.allToAllwTag, synchronous: false, layout: block.type.layout)
+        }
+        var failure: MPIError?
+        for peer in 0..<size {
+            do throws(MPIError) {
+                let status = try status(of: engine.pointee.completeReceive(posted[peer]), rankOfWorld: info.rankOfWorld, type: receiveBlocks[peer].type)
+                let expected = receiveBlocks[peer].count * receiveBlocks[peer].type.size
+                if status.byteCount != expected && failure == nil {
+                    failure = MPIError(.count, "allToAllw: rank \(peer) sent \(status.byteCount) bytes where this rank's block for it holds \(expected)")
+                }
+            } catch {
+                if failure == nil { failure = error }
+            }
+        }
+        if let failure { throw failure }
+    }
+}
+

@@ -206,6 +206,36 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
             context: UInt32(id * 2), members: parent.memberList, worldSize: worldSize, worldRank: worldRank))
     }
 
+    /// Hints are for implementations that can use them; this one has no use for any.
+    package func duplicate(_ comm: CommHandle, hints: [(key: String, value: String)]) throws(MPIError) -> CommHandle {
+        try duplicate(comm)
+    }
+
+    /// Rank 0 takes the context id now (an atomic add on the job's counter, no waiting) and an
+    /// immediate broadcast on `comm`, ordered like any collective there, tells the others.
+    package func immediateDuplicate(_ comm: CommHandle) throws(MPIError) -> (request: RequestHandle, resources: AnyObject) {
+        let pending = PendingDuplicate()
+        do {
+            lockEngine()
+            defer { unlockEngine() }
+            let parent = try info(comm)
+            if parent.rank == 0 { pending.context.pointee = Int64(try reserveContexts(count: 1)) }
+        }
+        let started = try immediateCollective(
+            CollectiveFields(.broadcast, type: Int64.datatype, count: 1, root: 0, receive: UnsafeMutableRawPointer(pending.context)),
+            comm: comm)
+        return (started.request, pending)
+    }
+
+    package func finishDuplicate(_ comm: CommHandle, _ resources: AnyObject) throws(MPIError) -> CommHandle {
+        lockEngine()
+        defer { unlockEngine() }
+        let parent = try info(comm)
+        let context = (resources as! PendingDuplicate).context.pointee
+        return register(CommunicatorInfo(
+            context: UInt32(context * 2), members: parent.memberList, worldSize: worldSize, worldRank: worldRank))
+    }
+
     package func split(_ comm: CommHandle, color: Int?, key: Int) throws(MPIError) -> CommHandle? {
         lockEngine()
         defer { unlockEngine() }
@@ -294,13 +324,17 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     /// the others; returns the first.
     private func agreeOnContexts(_ comm: CommunicatorInfo, count: Int, tag: Int = 2) throws(MPIError) -> Int {
         var base = 0
-        if comm.rank == 0 {
-            base = segment.contextCounter.pointee.wrappingAdd(max(count, 1), ordering: .relaxed).oldValue
-            guard base + count < Int(UInt32.max / 2) else {
-                throw MPIError(.intern, "out of communicator context ids")
-            }
-        }
+        if comm.rank == 0 { base = try reserveContexts(count: count) }
         try broadcastInternal(comm, &base, tag: tag)
+        return base
+    }
+
+    /// Takes `count` context ids from the job's counter (rank 0 of the communicator does).
+    private func reserveContexts(count: Int) throws(MPIError) -> Int {
+        let base = segment.contextCounter.pointee.wrappingAdd(max(count, 1), ordering: .relaxed).oldValue
+        guard base + count < Int(UInt32.max / 2) else {
+            throw MPIError(.intern, "out of communicator context ids")
+        }
         return base
     }
 
@@ -478,7 +512,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     }
 
     @inline(__always)
-    private func status(of receive: PostedReceive, rankOfWorld: UnsafeBufferPointer<Int>?, type: Datatype) throws(MPIError) -> Status {
+    func status(of receive: PostedReceive, rankOfWorld: UnsafeBufferPointer<Int>?, type: Datatype) throws(MPIError) -> Status {
         let source = rankOfWorld.map { $0[receive.matchedSource] } ?? receive.matchedSource
         switch receive.failure {
         case nil:
@@ -531,4 +565,11 @@ extension SharedMemoryBackend {
                 + "initialize with Environment.initialize(threadLevel: .multiple) to call from several threads at once "
                 + "(await on MPI operations needs no particular level)")
     }
+}
+
+/// The context id an immediate duplication agrees on: rank 0's, broadcast into every rank's.
+final class PendingDuplicate {
+    let context = UnsafeMutablePointer<Int64>.allocate(capacity: 1)
+    init() { context.initialize(to: 0) }
+    deinit { context.deallocate() }
 }

@@ -35,6 +35,26 @@ final class RecordingBackend: Backend, @unchecked Sendable {
         return CommHandle(raw: nextHandle)
     }
 
+    func duplicate(_ comm: CommHandle, hints: [(key: String, value: String)]) throws(MPIError) -> CommHandle {
+        calls.append("duplicate with \(hints.count) hints")
+        return try duplicate(comm)
+    }
+
+    func allToAllw(
+        _ send: UnsafeRawPointer?, _ sendBlocks: [TypedBlock],
+        into receive: UnsafeMutableRawPointer?, _ receiveBlocks: [TypedBlock], comm: CommHandle
+    ) throws(MPIError) {
+        calls.append("allToAllw \(sendBlocks.map(\.count)) \(receiveBlocks.map(\.count))")
+    }
+
+    func immediateDuplicate(_ comm: CommHandle) throws(MPIError) -> (request: RequestHandle, resources: AnyObject) {
+        throw MPIError(.unsupported, "the recording backend starts no duplication")
+    }
+
+    func finishDuplicate(_ comm: CommHandle, _ resources: AnyObject) throws(MPIError) -> CommHandle {
+        throw MPIError(.unsupported, "the recording backend starts no duplication")
+    }
+
     func split(_ comm: CommHandle, color: Int?, key: Int) throws(MPIError) -> CommHandle? {
         calls.append("split \(color.map(String.init) ?? "nil") \(key)")
         return nil

@@ -14,6 +14,69 @@ import Darwin
 // `collective-identical-bits` scenario checks the bits of inexact sums across ranks instead.
 
 let collectiveScenarios: [Scenario] = [
+    Scenario("collective-alltoallw") { c in
+        // A distributed transpose: rank r holds an n×n matrix (row-major); column p goes to
+        // rank p (a column layout) and lands as row r there (contiguous).
+        let n = c.size
+        let matrix = (0..<(n * n)).map { Double(c.rank * 1000 + $0) }
+        var transposed = [Double](repeating: -1, count: n * n)
+        let column = try MessageLayout<Double>.column(rows: n, columns: n)
+        try c.world.allToAllw(matrix, sendBlocks: (0..<n).map { MessageBlock(count: 1, at: $0, layout: column) },
+            into: &transposed, receiveBlocks: (0..<n).map { MessageBlock(count: n, at: $0 * n) })
+        let expected = (0..<n).flatMap { p in (0..<n).map { i in Double(p * 1000 + i * n + c.rank) } }
+        try expect(transposed == expected, "alltoallw transpose gave \(transposed.prefix(8)), expected \(expected.prefix(8))")
+
+        // Empty blocks for some peers (nothing to or from odd ranks), a MessageBuffer in place of
+        // an array, and counts that differ per peer.
+        let out = MessageBuffer<Int32>((0..<(2 * n)).map { Int32(c.rank * 100 + $0) })
+        let inbox = MessageBuffer<Int32>(repeating: -1, count: 2 * n)
+        var box = inbox
+        try c.world.allToAllw(out, sendBlocks: (0..<n).map { p in MessageBlock(count: p % 2 == 0 && c.rank % 2 == 0 ? 2 : 0, at: 2 * p) },
+            into: &box, receiveBlocks: (0..<n).map { p in MessageBlock(count: p % 2 == 0 && c.rank % 2 == 0 ? 2 : 0, at: 2 * p) })
+        let got = inbox.array
+        for p in 0..<n {
+            let want: [Int32] = p % 2 == 0 && c.rank % 2 == 0 ? [Int32(p * 100 + 2 * c.rank), Int32(p * 100 + 2 * c.rank + 1)] : [-1, -1]
+            try expect(Array(got[(2 * p)..<(2 * p + 2)]) == want, "block from \(p): \(got[(2 * p)..<(2 * p + 2)]), expected \(want)")
+        }
+
+        // Bad input throws on the rank that passes it, before anything moves.
+        try expectError(.count, "allToAllw with one block too few") {
+            var target = [Double](repeating: 0, count: n * n)
+            try c.world.allToAllw(matrix, sendBlocks: Array((0..<n).map { MessageBlock(count: 1, at: $0, layout: column) }.dropLast()),
+                into: &target, receiveBlocks: (0..<n).map { MessageBlock(count: n, at: $0 * n) })
+        }
+        try expectError(.count, "allToAllw with a block past the end of the buffer") {
+            var target = [Double](repeating: 0, count: n * n)
+            try c.world.allToAllw(matrix, sendBlocks: (0..<n).map { _ in MessageBlock(count: n * n + 1) },
+                into: &target, receiveBlocks: (0..<n).map { MessageBlock(count: n, at: $0 * n) })
+        }
+        try c.world.barrier()
+        return .passed
+    },
+
+    Scenario("reduction-replace-noop") { c in
+        // MPI_REPLACE and MPI_NO_OP: a ∘ b = a and a ∘ b = b, folded in rank order.
+        var output: [Int32] = [7, 8, 9]
+        try ReductionOp<Int32>.replace.reduceLocal([1, 2, 3], into: &output)
+        try expect(output == [1, 2, 3], "reduceLocal .replace gave \(output)")
+        try ReductionOp<Int32>.noOp.reduceLocal([4, 5, 6], into: &output)
+        try expect(output == [1, 2, 3], "reduceLocal .noOp gave \(output)")
+        let mine = [Double(c.rank), Double(c.rank * 10)]
+        let first = [0.0, 0.0], last = [Double(c.size - 1), Double((c.size - 1) * 10)]
+        try expect(try c.world.allReduce(mine, op: .replace) == first, "allReduce .replace is rank 0's value")
+        try expect(try c.world.allReduce(mine, op: .noOp) == last, "allReduce .noOp is the last rank's value")
+        let reduced = try c.world.reduce(mine, op: .replace, root: c.size - 1)
+        if c.rank == c.size - 1 { try expect(reduced == first, "reduce .replace at the root gave \(String(describing: reduced))") }
+        try expect(try c.world.scan(mine, op: .replace) == first, "scan .replace is rank 0's value")
+        try expect(try c.world.scan(mine, op: .noOp) == mine, "scan .noOp is this rank's value")
+        var request = try c.world.immediateAllReduce(mine, op: .noOp)
+        try expect(try request.wait() == last, "immediateAllReduce .noOp")
+        let particles = try c.world.allReduce([Particle.made(by: c.rank, 0)], op: .replace)
+        try expect(particles[0].sameData(Particle.made(by: 0, 0)), "allReduce .replace of a struct gave \(particles[0])")
+        try expect(ReductionOp<Int8>.replace.description == "replace" && !ReductionOp<Int8>.noOp.isCommutative, "descriptions")
+        return .passed
+    },
+
     Scenario("collective-broadcast") { c in
         try forEveryScalar(BroadcastCheck(c))
         // The count need not be known beyond the root.

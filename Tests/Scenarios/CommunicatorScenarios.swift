@@ -68,6 +68,37 @@ let communicatorScenarios: [Scenario] = [
         return .passed
     },
 
+    Scenario("dup-immediate-and-hints") { c in
+        // MPI_Comm_dup_with_info: the hints reach Open MPI; the duplicate is congruent.
+        let hinted = try c.world.duplicate(hints: ["mpi_assert_no_any_tag": "true", "mpi_assert_allow_overtaking": "false"])
+        try expect(try c.world.compare(hinted) == .congruent, "a duplicate with hints is congruent to the world")
+        // MPI_Comm_idup: two started at once, a blocking collective between, waited in the
+        // other order; each result is a communicator of its own.
+        var first = try c.world.immediateDuplicate()
+        var second = try hinted.immediateDuplicate()
+        try expect(try c.world.allReduce(1, op: .sum) == c.size, "a collective on the parent while a duplication is pending")
+        while try !second.test() {}
+        let b = try second.wait()
+        let a = try first.wait()
+        try expect(a.rank == c.rank && a.size == c.size && b.size == c.size, "idup results: rank \(a.rank) of \(a.size), \(b.size)")
+        try expect(try c.world.compare(a) == .congruent && (try a.compare(b)) == .congruent, "idup results are congruent duplicates")
+        try c.ringStep {
+            try a.send(1000 + c.rank, to: c.next, tag: 6)
+            try b.send(2000 + c.rank, to: c.next, tag: 6)
+            try c.world.send(3000 + c.rank, to: c.next, tag: 6)
+        } receive: {
+            try expect(try c.world.receive(Int.self, from: Communicator.anySource, tag: Communicator.anyTag) == 3000 + c.previous, "world message crossed")
+            try expect(try b.receive(Int.self, from: Communicator.anySource, tag: Communicator.anyTag) == 2000 + c.previous, "second idup's message crossed")
+            try expect(try a.receive(Int.self, from: Communicator.anySource, tag: Communicator.anyTag) == 1000 + c.previous, "first idup's message crossed")
+        }
+        try expect(try a.allReduce(c.rank, op: .max) == c.size - 1, "a collective on an idup result")
+        // An idup of an idup, awaited.
+        var nested = try a.immediateDuplicate()
+        let inner = try nested.wait()
+        try expect(try inner.allReduce(1, op: .sum) == c.size, "a collective on a nested idup")
+        return .passed
+    },
+
     Scenario("comm-free-on-drop") { c in
         for i in 0..<1000 {
             let dup = try c.world.duplicate()

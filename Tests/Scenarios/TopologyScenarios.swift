@@ -214,6 +214,85 @@ let topologyScenarios: [Scenario] = [
         return .passed
     },
 
+    Scenario("neighborhood-immediate") { c in
+        // The graph of graph-neighborhood: send to the next two, receive from the two before.
+        let destinations = [(c.rank + 1) % c.size, (c.rank + 2) % c.size]
+        let sources = [(c.rank + c.size - 1) % c.size, (c.rank + c.size - 2) % c.size]
+        let graph = try GraphTopology(c.world, sources: sources, destinations: destinations)
+        // Two outstanding at once on one topology, completed in the other order, with a
+        // blocking one between: they match in the order they were started.
+        var gather = try graph.immediateNeighborAllGather([Int64(c.rank), 7])
+        var exchange = try graph.immediateNeighborAllToAll(destinations.indices.map { Int32(c.rank * 100 + $0) })
+        try expect(try graph.neighborAllGather([Int8(truncatingIfNeeded: c.rank)]) == sources.map { Int8(truncatingIfNeeded: $0) },
+            "a blocking neighbour gather between two immediate ones")
+        while try !exchange.test() {}
+        try expect(try exchange.wait() == sources.indices.map { Int32(sources[$0] * 100 + $0) }, "immediate neighbour all-to-all")
+        try expect(try gather.wait() == sources.flatMap { [Int64($0), 7] }, "immediate neighbour all-gather")
+
+        // v forms: source j sends (its rank % 3) + 1 elements; counts are the receivers'.
+        let mine = [Double](repeating: Double(c.rank), count: c.rank % 3 + 1)
+        var gatherv = try graph.immediateNeighborAllGatherv(mine, receiveCounts: sources.map { $0 % 3 + 1 })
+        try expect(try gatherv.waitBlocks() == sources.map { [Double](repeating: Double($0), count: $0 % 3 + 1) }, "immediate neighbour all-gatherv")
+        // All-to-all-v: to destination i, i + 1 elements; receive room larger than needed.
+        let outgoing = destinations.indices.map { i in [UInt16](repeating: UInt16(c.rank * 10 + i), count: i + 1) }
+        var allToAllv = try graph.immediateNeighborAllToAllv(outgoing, receiveCounts: [Int](repeating: 4, count: sources.count))
+        let blocks = try allToAllv.waitBlocks()
+        try expect(blocks == sources.indices.map { j in [UInt16](repeating: UInt16(sources[j] * 10 + j), count: j + 1) }, "immediate neighbour all-to-all-v \(blocks)")
+
+        // A Cartesian line: missing neighbours' blocks stay zero, and their v blocks are empty.
+        guard let line = try CartesianTopology(c.world, dimensions: [c.size], periodic: [false]) else {
+            throw ScenarioFailure("every rank is on the line")
+        }
+        var halo = try line.immediateNeighborAllToAll([Double(c.rank) + 0.25, Double(c.rank) + 0.75])
+        let left = c.rank > 0 ? Double(c.rank - 1) + 0.75 : 0, right = c.rank < c.size - 1 ? Double(c.rank + 1) + 0.25 : 0
+        try expect(try halo.wait() == [left, right], "immediate line halo")
+        var faces = try line.immediateNeighborAllToAllv([[Int32(c.rank)], [Int32(c.rank), Int32(c.rank)]], receiveCounts: [2, 1])
+        let got = try faces.waitBlocks()
+        let expectedFaces: [[Int32]] = [c.rank > 0 ? [Int32(c.rank - 1), Int32(c.rank - 1)] : [], c.rank < c.size - 1 ? [Int32(c.rank + 1)] : []]
+        try expect(got == expectedFaces, "immediate line faces \(got), expected \(expectedFaces)")
+
+        // Bad input throws before anything is posted.
+        try expectError(.count, "receive counts for the wrong number of sources") {
+            _ = try graph.immediateNeighborAllGatherv([1], receiveCounts: [1])
+        }
+        try expectError(.count, "an all-to-all that does not split into one block per destination") {
+            _ = try graph.immediateNeighborAllToAll([Int32(1), 2, 3])
+        }
+        // A source sending more than its count: truncation, every transfer still completes.
+        var short = try graph.immediateNeighborAllGatherv([Int32](repeating: 1, count: 3), receiveCounts: [Int](repeating: 1, count: sources.count))
+        do {
+            _ = try short.wait()
+            throw ScenarioFailure("a neighbour gather into too little room succeeded")
+        } catch let error as MPIError {
+            try expect(error.errorClass == .truncate, "too little room threw \(error)")
+        }
+        try c.world.barrier()
+        return .passed
+    },
+
+    Scenario("neighborhood-alltoallw") { c in
+        // A 1-D line: to the left neighbour elements 0 and 2, to the right 1 and 3 (a vector
+        // layout at two offsets); from the left into 4..<6 (contiguous), from the right into 6
+        // and 8 (the layout again). Missing neighbours leave their blocks untouched.
+        guard let line = try CartesianTopology(c.world, dimensions: [c.size], periodic: [false]) else {
+            throw ScenarioFailure("every rank is on the line")
+        }
+        let pair = try MessageLayout<Int64>.vector(count: 2, stride: 2)
+        let mine = (0..<10).map { Int64(c.rank * 10 + $0) }
+        var grid = [Int64](repeating: -1, count: 10)
+        try line.neighborAllToAllw(mine, sendBlocks: [MessageBlock(count: 1, at: 0, layout: pair), MessageBlock(count: 1, at: 1, layout: pair)],
+            into: &grid, receiveBlocks: [MessageBlock(count: 2, at: 4), MessageBlock(count: 1, at: 6, layout: pair)])
+        let fromLeft: [Int64] = c.rank > 0 ? [Int64((c.rank - 1) * 10 + 1), Int64((c.rank - 1) * 10 + 3)] : [-1, -1]
+        let fromRight: [Int64] = c.rank < c.size - 1 ? [Int64((c.rank + 1) * 10), Int64((c.rank + 1) * 10 + 2)] : [-1, -1]
+        try expect(Array(grid[4..<6]) == fromLeft, "from the left: \(grid[4..<6]), expected \(fromLeft)")
+        try expect([grid[6], grid[8]] == fromRight, "from the right: \(grid[6]), \(grid[8]), expected \(fromRight)")
+        try expect(grid[0..<4].allSatisfy { $0 == -1 } && grid[7] == -1 && grid[9] == -1, "elements outside the blocks changed: \(grid)")
+        try expectError(.count, "a block list that is not one per neighbour") {
+            try line.neighborAllToAllw(mine, sendBlocks: [MessageBlock(count: 1)], into: &grid, receiveBlocks: [MessageBlock(count: 1)])
+        }
+        return .passed
+    },
+
     Scenario("split-by-node") { c in
         let node = try c.world.splitByNode(key: -c.rank)
         // The node's ranks are those on this host (all of them on one machine), ordered by key:

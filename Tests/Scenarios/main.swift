@@ -21,7 +21,7 @@ import Darwin
 
 let catalog: [Scenario] =
     pointToPointScenarios + nonblockingScenarios + errorScenarios + communicatorScenarios + environmentScenarios
-    + matchedProbeScenarios + groupScenarios + asyncScenarios + topologyScenarios + collectiveScenarios + objectScenarios + datatypeScenarios + truncationScenarios + sendModeScenarios + persistentCollectiveScenarios
+    + matchedProbeScenarios + groupScenarios + asyncScenarios + topologyScenarios + collectiveScenarios + objectScenarios + datatypeScenarios + truncationScenarios + sendModeScenarios + persistentCollectiveScenarios + immediateSendReceiveScenarios
     + [largeMessageScenario, afterFinalizeScenario]
 
 var arguments = Array(CommandLine.arguments.dropFirst())

@@ -81,6 +81,19 @@ package protocol Backend: AnyObject, Sendable {
     func rank(of comm: CommHandle) -> Int
     func size(of comm: CommHandle) -> Int
     func duplicate(_ comm: CommHandle) throws(MPIError) -> CommHandle
+    /// `MPI_Alltoallw`: block `i` of `sendBlocks` from `send` to rank `i`, block `i` of
+    /// `receiveBlocks` into `receive` from rank `i`; one datatype per block. Collective, blocking.
+    func allToAllw(
+        _ send: UnsafeRawPointer?, _ sendBlocks: [TypedBlock],
+        into receive: UnsafeMutableRawPointer?, _ receiveBlocks: [TypedBlock], comm: CommHandle
+    ) throws(MPIError)
+    /// `MPI_Comm_dup_with_info`: a duplicate given `hints` (info keys and values), which a
+    /// backend may ignore, as MPI allows.
+    func duplicate(_ comm: CommHandle, hints: [(key: String, value: String)]) throws(MPIError) -> CommHandle
+    /// Starts duplicating `comm` (`MPI_Comm_idup`), ordered like a collective on it; once the
+    /// request completes, `finishDuplicate` with the same `resources` returns the communicator.
+    func immediateDuplicate(_ comm: CommHandle) throws(MPIError) -> (request: RequestHandle, resources: AnyObject)
+    func finishDuplicate(_ comm: CommHandle, _ resources: AnyObject) throws(MPIError) -> CommHandle
     /// `color == nil` is `MPI_UNDEFINED`: the caller joins no new communicator and gets `nil`.
     func split(_ comm: CommHandle, color: Int?, key: Int) throws(MPIError) -> CommHandle?
     /// The processes of `comm` that can share memory with this one, ordered by `key` then rank
@@ -216,4 +229,19 @@ package struct RequestHandle: Hashable, Sendable {
 extension Backend {
     /// Backends with no use for names ignore them.
     package func setName(_ name: String, of comm: CommHandle) {}
+}
+
+/// One rank's block of an all-to-all-w at the seam: `count` elements of `type` starting
+/// `byteOffset` bytes into the buffer.
+@usableFromInline
+package struct TypedBlock: Sendable {
+    @usableFromInline package var byteOffset: Int
+    @usableFromInline package var count: Int
+    @usableFromInline package var type: Datatype
+
+    @inlinable package init(byteOffset: Int, count: Int, type: Datatype) {
+        self.byteOffset = byteOffset
+        self.count = count
+        self.type = type
+    }
 }

@@ -141,3 +141,60 @@ extension Communicator {
         return try Communicator.decodeMessages(T.self, from: try allToAllv(payloads))
     }
 }
+
+/// One rank's part of an ``Communicator/allToAllw(_:sendBlocks:into:receiveBlocks:)``: `count`
+/// consecutive elements from element `offset`, or, with a `layout`, `count` items of it from
+/// element `offset` (the typed form of `MPI_Alltoallw`'s count, displacement and datatype).
+public struct MessageBlock<Element: MessageElement>: Sendable {
+    public var count: Int
+    public var offset: Int
+    public var layout: MessageLayout<Element>?
+
+    public init(count: Int, at offset: Int = 0, layout: MessageLayout<Element>? = nil) {
+        self.count = count
+        self.offset = offset
+        self.layout = layout
+    }
+}
+
+extension Communicator {
+    /// Sends block `i` of `sendBlocks` of `send` to rank `i` and receives block `i` of
+    /// `receiveBlocks` of `receive` from rank `i`, each block with a layout of its own
+    /// (`MPI_Alltoallw`): the all-to-all of a distributed transpose, where each peer's part is a
+    /// different strided or sub-array selection of one array. What rank `j` sends to rank `i`
+    /// must have as many elements as rank `i`'s block for `j` receives. Collective, blocking.
+    ///
+    /// - Throws: `MPIError(.count)` for a block list that is not one block per rank or a block
+    ///   that does not fit its buffer; `MPIError(.truncate)` (or `.count` on shared memory, on
+    ///   the rank that sees it) when a block received is not the size expected.
+    public func allToAllw<Send: SendBuffer, Receive: ReceiveBuffer>(
+        _ send: Send, sendBlocks: [MessageBlock<Send.Element>],
+        into receive: inout Receive, receiveBlocks: [MessageBlock<Send.Element>]
+    ) throws(MPIError) where Send.Element == Receive.Element {
+        try checkActive()
+        guard sendBlocks.count == size && receiveBlocks.count == size else {
+            throw MPIError(.count, "allToAllw needs one block per rank: \(sendBlocks.count) send and \(receiveBlocks.count) receive blocks for \(size) ranks")
+        }
+        try send.withSendElements { (outgoing) throws(MPIError) in
+            try receive.withReceiveElements { (incoming) throws(MPIError) in
+                let sends = try sendBlocks.map { (block) throws(MPIError) in try typedBlock(block, in: outgoing.count) }
+                let receives = try receiveBlocks.map { (block) throws(MPIError) in try typedBlock(block, in: incoming.count) }
+                try backend.allToAllw(UnsafeRawPointer(outgoing.baseAddress), sends,
+                    into: UnsafeMutableRawPointer(incoming.baseAddress), receives, comm: handle)
+            }
+        }
+    }
+
+    /// The seam's form of `block` in a buffer of `capacity` elements.
+    func typedBlock<T: MessageElement>(_ block: MessageBlock<T>, in capacity: Int) throws(MPIError) -> TypedBlock {
+        guard let layout = block.layout else {
+            try checkCount(block.count)
+            guard block.offset >= 0 && block.offset + block.count <= capacity else {
+                throw MPIError(.count, "a block of \(block.count) elements at \(block.offset) does not fit a buffer of \(capacity)")
+            }
+            return TypedBlock(byteOffset: block.offset * MemoryLayout<T>.stride, count: block.count, type: T.datatype)
+        }
+        try checkLayout(layout, count: block.count, offset: block.offset, capacity: capacity)
+        return TypedBlock(byteOffset: block.offset * MemoryLayout<T>.stride, count: block.count, type: layout.datatype)
+    }
+}

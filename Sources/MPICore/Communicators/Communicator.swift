@@ -80,6 +80,26 @@ public final class Communicator: Sendable, CustomStringConvertible {
         return Communicator(backend: backend, handle: handle, rank: rank, size: size, predefined: false)
     }
 
+    /// A duplicate given `hints`, MPI info keys and values such as `mpi_assert_no_any_tag`
+    /// (`MPI_Comm_dup_with_info`). Collective. Open MPI receives the hints; the shared-memory
+    /// backend has no use for any and ignores them, as MPI lets an implementation do.
+    public func duplicate(hints: [String: String]) throws(MPIError) -> Communicator {
+        try checkActive()
+        let handle = try backend.duplicate(handle, hints: hints.sorted { $0.key < $1.key }.map { (key: $0.key, value: $0.value) })
+        return Communicator(backend: backend, handle: handle, rank: rank, size: size, predefined: false)
+    }
+
+    /// Starts duplicating this communicator and returns at once (`MPI_Comm_idup`); the request's
+    /// `wait()` returns the new communicator. Collective: every rank starts it in the same order
+    /// as its other collectives here, and the new communicator is for use once it has completed.
+    public func immediateDuplicate() throws(MPIError) -> DuplicateRequest {
+        try checkActive()
+        let started = try backend.immediateDuplicate(handle)
+        let request = Request(backend: backend, handle: started.request, loan: .retained(started.resources), result: nil,
+            origin: RequestOrigin(.duplicate))
+        return DuplicateRequest(request: request, parent: self, resources: started.resources)
+    }
+
     /// Partitions the group by `color`; ranks in each part are ordered by `key`, then by their
     /// rank here (`MPI_Comm_split`). Collective. A `nil` color (`MPI_UNDEFINED`) joins no part
     /// and returns `nil`.
@@ -130,5 +150,39 @@ public final class Communicator: Sendable, CustomStringConvertible {
     @inlinable
     package func checkActive() throws(MPIError) {
         guard backend.isActive else { throw MPIError.finalized() }
+    }
+}
+
+/// A duplication in progress (``Communicator/immediateDuplicate()``), whose ``wait()`` returns
+/// the new communicator.
+public struct DuplicateRequest: ~Copyable {
+    var request: Request
+    let parent: Communicator
+    let resources: AnyObject
+
+    init(request: consuming Request, parent: Communicator, resources: AnyObject) {
+        self.request = request
+        self.parent = parent
+        self.resources = resources
+    }
+
+    /// Waits for the duplication and returns the new communicator (`MPI_Wait`).
+    public consuming func wait() throws(MPIError) -> Communicator {
+        _ = try request.wait()
+        return try finish()
+    }
+
+    /// Suspends until the duplication has completed and returns the new communicator.
+    public consuming func completion() async throws -> Communicator {
+        _ = try await request.completion()
+        return try finish()
+    }
+
+    /// Whether the duplication has completed (`MPI_Test`); call ``wait()`` to take the result.
+    public mutating func test() throws(MPIError) -> Bool { try request.test() != nil }
+
+    private func finish() throws(MPIError) -> Communicator {
+        let handle = try parent.backend.finishDuplicate(parent.handle, resources)
+        return Communicator(backend: parent.backend, handle: handle, rank: parent.rank, size: parent.size, predefined: false)
     }
 }

@@ -54,6 +54,24 @@ public struct ReductionOp<Element: MessageElement>: Sendable, CustomStringConver
     }
 }
 
+extension ReductionOp {
+    /// `MPI_REPLACE`: the incoming operand replaces the one already there, `a ∘ b = a`. In a
+    /// `reduceLocal` the input replaces the output; in a collective, which folds in rank order,
+    /// the result is rank 0's value. (MPI's accumulate operation of one-sided communication;
+    /// offered for every element type, like MPI's.)
+    @inlinable public static var replace: ReductionOp {
+        ReductionOp(reduction: Reduction(builtin: .replace, isCommutative: false) { input, output, count in
+            combineElements(input, output, count) { (a: Element, _) in a }
+        })
+    }
+
+    /// `MPI_NO_OP`: leaves the operand already there, `a ∘ b = b`. In a `reduceLocal` the output
+    /// stays as it is; in a collective the result is the last rank's value.
+    @inlinable public static var noOp: ReductionOp {
+        ReductionOp(reduction: Reduction(builtin: .noOp, isCommutative: false) { _, _, _ in })
+    }
+}
+
 /// Applies `combine` element by element: `output[i] = combine(input[i], output[i])`.
 @inlinable @inline(__always)
 func combineElements<T>(
@@ -210,6 +228,7 @@ package struct Reduction: Sendable {
         case sum = 1, product, minimum, maximum
         case logicalAnd, logicalOr, logicalXor, bitwiseAnd, bitwiseOr, bitwiseXor
         case minimumLocation, maximumLocation
+        case replace, noOp
 
         @usableFromInline package var description: String {
             switch self {
@@ -225,6 +244,8 @@ package struct Reduction: Sendable {
             case .bitwiseXor: "bitwiseXor"
             case .minimumLocation: "minLoc"
             case .maximumLocation: "maxLoc"
+            case .replace: "replace"
+            case .noOp: "noOp"
             }
         }
     }

@@ -163,6 +163,25 @@ extension Communicator {
         return try matchedProbe(from: source, tag: tag).receiveObject(T.self)
     }
 
+    /// Starts receiving an object of at most `capacity` encoded bytes and returns at once
+    /// (mpi4py's `comm.irecv(buf, source, tag)`; `MPI_Irecv` into memory the request owns). The
+    /// receive is posted now, so it matches in the order MPI promises and lets a large send
+    /// complete before anyone waits; `wait()` decodes the object as a `T`.
+    ///
+    /// An object's size is not known before it arrives and a posted receive needs its room up
+    /// front, so `capacity` bounds it: a larger object fails with `MPIError(.truncate)` and is
+    /// lost, as in mpi4py. ``receiveObject(_:from:tag:)`` (blocking) has no bound.
+    ///
+    /// - Throws: ``MPIError/ErrorClass/rank`` for ``nullProcess``, which sends no object;
+    ///   ``MPIError/ErrorClass/count`` for a capacity below 1.
+    public func immediateReceiveObject<T: Decodable>(
+        _ type: T.Type, capacity: Int = 1 << 16, from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
+    ) throws(MPIError) -> ObjectReceiveRequest<T> {
+        guard capacity >= 1 else { throw MPIError(.count, "an object receive needs a capacity of at least 1 byte, got \(capacity)") }
+        guard try checkedPeers(source: source, tag: tag) else { throw Communicator.noObjectFromNullProcess() }
+        return ObjectReceiveRequest(request: try immediateReceiveArray(of: UInt8.self, count: capacity, from: source, tag: tag))
+    }
+
     static func noObjectFromNullProcess() -> MPIError {
         MPIError(.rank, "the null process sends no object: a receive of an object needs a real source rank or anySource")
     }

@@ -118,4 +118,20 @@ extension Communicator {
         guard try checkedPeers(destination: dest, tag: tag) else { return }
         try send(Communicator.encodeMessage(object), to: dest, tag: tag, mode: mode)
     }
+
+    /// Starts sending `object` to rank `dest` and returns at once (mpi4py's
+    /// `comm.isend(obj, dest, tag)`; `MPI_Isend` of the encoded bytes, which the request owns).
+    /// Rank `dest` takes it with ``receiveObject(_:from:tag:)`` or
+    /// ``immediateReceiveObject(_:capacity:from:tag:)``.
+    ///
+    /// - Throws: The errors of ``send(object:to:tag:mode:)``, when the object is encoded, before
+    ///   anything is sent.
+    public func immediateSend(
+        object: some Encodable & Sendable, to dest: Int, tag: Int = 0, mode: SendMode = .standard
+    ) throws(MPIError) -> Request {
+        guard try checkedPeers(destination: dest, tag: tag) else {
+            return .completed(backend, .null, origin: RequestOrigin(.send, peer: dest, tag: tag))
+        }
+        return try immediateSend(Communicator.encodeMessage(object), to: dest, tag: tag, mode: mode)
+    }
 }

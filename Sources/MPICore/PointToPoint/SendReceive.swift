@@ -53,6 +53,79 @@ extension Communicator {
         }
     }
 
+    /// Starts sending `sendBuffer` to `dest` and receiving into `receiveBuffer` from `source`
+    /// and returns at once (`MPI_Isendrecv`, MPI-4; an immediate receive and an immediate send,
+    /// which is how it is built on Open MPI 4.1 too). Either peer may be ``nullProcess``. The
+    /// lending rules of ``immediateSend(_:layout:count:at:to:tag:mode:)`` and
+    /// ``immediateReceive(into:layout:count:at:from:tag:)`` apply: one `MessageBuffer` cannot be
+    /// both (use ``immediateSendReceiveReplace(_:to:sendTag:from:receiveTag:)``).
+    @inlinable
+    public func immediateSendReceive<Outgoing: SendBuffer, Incoming: LendableReceiveBuffer>(
+        _ sendBuffer: Outgoing, to dest: Int, sendTag: Int = 0,
+        into receiveBuffer: Incoming,
+        from source: Int = Communicator.anySource, receiveTag: Int = Communicator.anyTag
+    ) throws(MPIError) -> SendReceiveRequest {
+        let sends = try checkedPeers(destination: dest, tag: sendTag)
+        let receives = try checkedPeers(source: source, tag: receiveTag)
+        // Both buffers are lent before anything is posted, so a refused call (one
+        // MessageBuffer as both) leaves no receive that a message could match meanwhile.
+        let sent = try sendBuffer.lendForSending()
+        let received: (elements: UnsafeMutableBufferPointer<Incoming.Element>, loan: BufferLoan)
+        do throws(MPIError) {
+            received = try receiveBuffer.lendForReceiving()
+        } catch {
+            sent.loan.loan.end()
+            throw error
+        }
+        let receiveOrigin = RequestOrigin(.receive, peer: source, tag: receiveTag)
+        var receive = Request.completed(backend, .null, origin: receiveOrigin)
+        if receives {
+            do throws(MPIError) {
+                let handle = try backend.immediateReceive(
+                    into: UnsafeMutableRawPointer(received.elements.baseAddress), count: received.elements.count,
+                    type: Incoming.Element.datatype, from: source, tag: receiveTag, comm: self.handle)
+                receive = Request(backend: backend, handle: handle, loan: received.loan.loan, result: nil, origin: receiveOrigin)
+            } catch {
+                sent.loan.loan.end()
+                received.loan.loan.end()
+                throw error
+            }
+        } else {
+            received.loan.loan.end()
+        }
+        let sendOrigin = RequestOrigin(.send, peer: dest, tag: sendTag)
+        guard sends else {
+            sent.loan.loan.end()
+            return SendReceiveRequest(send: .completed(backend, .null, origin: sendOrigin), receive: receive)
+        }
+        do throws(MPIError) {
+            let handle = try backend.immediateSend(
+                UnsafeRawPointer(sent.elements.baseAddress), count: sent.elements.count, type: Outgoing.Element.datatype,
+                to: dest, tag: sendTag, comm: self.handle, mode: .standard)
+            return SendReceiveRequest(send: Request(backend: backend, handle: handle, loan: sent.loan.loan, result: nil, origin: sendOrigin),
+                receive: receive)
+        } catch {
+            // The backend refused the send (it is shutting down): take the receive back.
+            sent.loan.loan.end()
+            try? receive.cancel()
+            _ = try? receive.wait()
+            throw error
+        }
+    }
+
+    /// Starts sending the contents of `buffer` to `dest` and replacing them with a message from
+    /// `source` of at most the same length, and returns at once (`MPI_Isendrecv_replace`, MPI-4).
+    /// The outgoing elements are copied first, into memory the request owns.
+    @inlinable
+    public func immediateSendReceiveReplace<Buffer: LendableReceiveBuffer>(
+        _ buffer: Buffer, to dest: Int, sendTag: Int = 0,
+        from source: Int = Communicator.anySource, receiveTag: Int = Communicator.anyTag
+    ) throws(MPIError) -> SendReceiveRequest {
+        _ = try checkedPeers(destination: dest, tag: sendTag)
+        let outgoing = try buffer.withSendElements { (elements) throws(MPIError) in Array(elements) }
+        return try immediateSendReceive(outgoing, to: dest, sendTag: sendTag, into: buffer, from: source, receiveTag: receiveTag)
+    }
+
     /// Sends one item of `sendLayout` from `array` at element `sendOffset` to `dest` and receives
     /// one item of `receiveLayout` into the same array at `receiveOffset` from `source`
     /// (`MPI_Sendrecv` with derived datatypes): one halo exchange step. The two selections must

@@ -128,7 +128,7 @@ public struct Request: ~Copyable {
 @usableFromInline
 struct RequestOrigin: Sendable {
     @usableFromInline enum Operation: UInt8, Sendable {
-        case send, receive, persistentSend, persistentReceive, collective, persistentCollective
+        case send, receive, persistentSend, persistentReceive, collective, persistentCollective, duplicate
     }
 
     @usableFromInline let operation: Operation
@@ -143,6 +143,14 @@ struct RequestOrigin: Sendable {
         collective = 0
         self.peer = Int32(truncatingIfNeeded: peer)
         self.tag = Int32(truncatingIfNeeded: tag)
+    }
+
+    /// The origin of an immediate duplication.
+    init(_ operation: Operation) {
+        self.operation = operation
+        collective = 0
+        peer = -1
+        tag = -1
     }
 
     @inlinable
@@ -164,6 +172,7 @@ struct RequestOrigin: Sendable {
             let source = peer == Int32(Communicator.anySource) ? "any source" : "rank \(peer)"
             let what = tag == Int32(Communicator.anyTag) ? "any tag" : "tag \(tag)"
             return "\(operation == .receive ? "immediate" : "persistent") receive from \(source), \(what)"
+        case .duplicate: return "immediate duplicate of a communicator"
         }
     }
 
@@ -217,4 +226,77 @@ public struct ReceiveRequest<Element: MessageElement>: ~Copyable {
 
     /// Whether the receive is known to have completed.
     public var isComplete: Bool { request.isComplete }
+}
+
+/// A pending receive of an object (``Communicator/immediateReceiveObject(_:capacity:from:tag:)``),
+/// whose ``wait()`` decodes it.
+public struct ObjectReceiveRequest<Value: Decodable>: ~Copyable {
+    @usableFromInline var request: ReceiveRequest<UInt8>
+
+    init(request: consuming ReceiveRequest<UInt8>) { self.request = request }
+
+    /// Waits for the object and returns it with the message's status (`MPI_Wait`).
+    ///
+    /// - Throws: `MPIError(.truncate)` when it was longer than the capacity, `MPIError(.type)`
+    ///   when it does not decode as a `Value` (the message is consumed either way).
+    public consuming func wait() throws(MPIError) -> (value: Value, status: Status) {
+        let (bytes, status) = try request.wait()
+        return (try Communicator.decodeMessage(Value.self, from: bytes, sender: status.source), status)
+    }
+
+    /// Suspends until the object has arrived, then decodes it.
+    public consuming func completion() async throws -> (value: Value, status: Status) {
+        let (bytes, status) = try await request.completion()
+        return (try Communicator.decodeMessage(Value.self, from: bytes, sender: status.source), status)
+    }
+
+    /// Whether the object has arrived (`MPI_Test`); call ``wait()`` to take it.
+    public mutating func test() throws(MPIError) -> Bool { try request.test() }
+
+    /// Asks for the receive to be cancelled (`MPI_Cancel`).
+    public mutating func cancel() throws(MPIError) { try request.cancel() }
+}
+
+/// A pending send-receive (``Communicator/immediateSendReceive(_:to:sendTag:into:from:receiveTag:)``,
+/// `MPI_Isendrecv`): a send and a receive that complete together.
+public struct SendReceiveRequest: ~Copyable {
+    @usableFromInline var send: Request
+    @usableFromInline var receive: Request
+
+    @inlinable
+    init(send: consuming Request, receive: consuming Request) {
+        self.send = send
+        self.receive = receive
+    }
+
+    /// Waits for both halves and returns the receive's status (`MPI_Wait`). Both complete even
+    /// when one fails; the error thrown is the receive's, else the send's.
+    @discardableResult
+    public mutating func wait() throws(MPIError) -> Status {
+        var sendError: MPIError?
+        do { _ = try send.wait() } catch { sendError = error }
+        let status = try receive.wait()
+        if let sendError { throw sendError }
+        return status
+    }
+
+    /// The receive's status once both halves have completed, else `nil` (`MPI_Test`).
+    public mutating func test() throws(MPIError) -> Status? {
+        let sent = try send.test() != nil
+        let received = try receive.test()
+        return sent ? received : nil
+    }
+
+    /// Suspends until both halves have completed; returns the receive's status.
+    @discardableResult
+    public mutating func completion() async throws -> Status {
+        var sendError: (any Error)?
+        do { _ = try await send.completion() } catch { sendError = error }
+        let status = try await receive.completion()
+        if let sendError { throw sendError }
+        return status
+    }
+
+    /// Whether both halves are known to have completed.
+    public var isComplete: Bool { send.isComplete && receive.isComplete }
 }

@@ -1,6 +1,7 @@
 // Distributed graph topologies (MPI-4.1 §8.5.4, `MPI_Dist_graph_create_adjacent`) and the
 // neighbourhood collectives of graph and Cartesian topologies (§8.6: `MPI_Neighbor_allgather(v)`,
-// `MPI_Neighbor_alltoall(v)`), and graphs from edge lists (`MPI_Dist_graph_create`).
+// `MPI_Neighbor_alltoall(v)`, blocking and immediate, and `MPI_Neighbor_alltoallw`), and graphs from edge lists
+// (`MPI_Dist_graph_create`).
 //
 // The neighbourhood collectives are written once over point-to-point on a communicator of the
 // topology's own (a duplicate, so they never match the program's messages): each rank posts a
@@ -125,6 +126,51 @@ public struct GraphTopology: Sendable {
         }
         return try Neighborhood.exchangeVarying(on: collectives, sources: sources, destinations: destinations, blocks: blocks, broadcast: false)
     }
+
+    /// Sends block `i` of `sendBlocks` of `send` to destination `i` and receives block `i` of
+    /// `receiveBlocks` into `receive` from source `i`, each block with a layout of its own
+    /// (`MPI_Neighbor_alltoallw`); blocking.
+    public func neighborAllToAllw<Send: SendBuffer, Receive: ReceiveBuffer>(
+        _ send: Send, sendBlocks: [MessageBlock<Send.Element>], into receive: inout Receive, receiveBlocks: [MessageBlock<Send.Element>]
+    ) throws(MPIError) where Send.Element == Receive.Element {
+        try Neighborhood.exchangeBlocks(on: collectives, sources: sources, destinations: destinations,
+            send, sendBlocks: sendBlocks, into: &receive, receiveBlocks: receiveBlocks)
+    }
+
+    /// Starts ``neighborAllGather(_:)`` and returns at once (`MPI_Ineighbor_allgather`): every
+    /// source sends `values.count` elements.
+    public func immediateNeighborAllGather<T: MessageElement>(_ values: [T]) throws(MPIError) -> NeighborRequest<T> {
+        try Neighborhood.start(on: collectives, sources: sources, destinations: destinations, blocks: values,
+            sendCounts: [values.count], receiveCounts: [Int](repeating: values.count, count: sources.count), broadcast: true)
+    }
+
+    /// Starts ``neighborAllToAll(_:)`` and returns at once (`MPI_Ineighbor_alltoall`).
+    public func immediateNeighborAllToAll<T: MessageElement>(_ blocks: [T]) throws(MPIError) -> NeighborRequest<T> {
+        let each = try Neighborhood.blockSize(blocks.count, destinations.count)
+        return try Neighborhood.start(on: collectives, sources: sources, destinations: destinations, blocks: blocks,
+            sendCounts: [Int](repeating: each, count: destinations.count), receiveCounts: [Int](repeating: each, count: sources.count),
+            broadcast: false)
+    }
+
+    /// Starts an all-gather from every source of at most `receiveCounts[i]` elements from
+    /// source `i` (`MPI_Ineighbor_allgatherv`); ``NeighborRequest/waitBlocks()`` returns each
+    /// source's elements.
+    public func immediateNeighborAllGatherv<T: MessageElement>(_ values: [T], receiveCounts: [Int]) throws(MPIError) -> NeighborRequest<T> {
+        try Neighborhood.checkCounts(receiveCounts, sources.count)
+        return try Neighborhood.start(on: collectives, sources: sources, destinations: destinations, blocks: values,
+            sendCounts: [values.count], receiveCounts: receiveCounts, broadcast: true)
+    }
+
+    /// Starts sending `blocks[i]` to destination `i` and receiving at most `receiveCounts[i]`
+    /// elements from source `i` (`MPI_Ineighbor_alltoallv`).
+    public func immediateNeighborAllToAllv<T: MessageElement>(_ blocks: [[T]], receiveCounts: [Int]) throws(MPIError) -> NeighborRequest<T> {
+        guard blocks.count == destinations.count else {
+            throw MPIError(.count, "immediateNeighborAllToAllv needs one block per destination: \(blocks.count) blocks for \(destinations.count)")
+        }
+        try Neighborhood.checkCounts(receiveCounts, sources.count)
+        return try Neighborhood.start(on: collectives, sources: sources, destinations: destinations, blocks: blocks.flatMap { $0 },
+            sendCounts: blocks.map(\.count), receiveCounts: receiveCounts, broadcast: false)
+    }
 }
 
 extension CartesianTopology {
@@ -176,11 +222,154 @@ extension CartesianTopology {
         }
         return try Neighborhood.exchangeVarying(on: collectives, sources: around, destinations: around, blocks: blocks, broadcast: false)
     }
+
+    /// Sends block `i` of `sendBlocks` of `send` to neighbour `i` and receives block `i` of
+    /// `receiveBlocks` into `receive` from it, in ``neighbors`` order, each block with a layout
+    /// of its own (`MPI_Neighbor_alltoallw`): a halo exchange of faces straight from and into
+    /// the grid, columns included. Blocks of missing neighbours are left as they are.
+    public func neighborAllToAllw<Send: SendBuffer, Receive: ReceiveBuffer>(
+        _ send: Send, sendBlocks: [MessageBlock<Send.Element>], into receive: inout Receive, receiveBlocks: [MessageBlock<Send.Element>]
+    ) throws(MPIError) where Send.Element == Receive.Element {
+        let around = try neighbors
+        try Neighborhood.exchangeBlocks(on: collectives, sources: around, destinations: around,
+            send, sendBlocks: sendBlocks, into: &receive, receiveBlocks: receiveBlocks)
+    }
+
+    /// Starts ``neighborAllGather(_:)`` and returns at once (`MPI_Ineighbor_allgather`).
+    public func immediateNeighborAllGather<T: MessageElement>(_ values: [T]) throws(MPIError) -> NeighborRequest<T> {
+        let around = try neighbors
+        return try Neighborhood.start(on: collectives, sources: around, destinations: around, blocks: values,
+            sendCounts: [values.count], receiveCounts: [Int](repeating: values.count, count: around.count), broadcast: true)
+    }
+
+    /// Starts ``neighborAllToAll(_:)`` and returns at once (`MPI_Ineighbor_alltoall`).
+    public func immediateNeighborAllToAll<T: MessageElement>(_ blocks: [T]) throws(MPIError) -> NeighborRequest<T> {
+        let around = try neighbors
+        let each = try Neighborhood.blockSize(blocks.count, around.count)
+        return try Neighborhood.start(on: collectives, sources: around, destinations: around, blocks: blocks,
+            sendCounts: [Int](repeating: each, count: around.count), receiveCounts: [Int](repeating: each, count: around.count),
+            broadcast: false)
+    }
+
+    /// Starts an all-gather of at most `receiveCounts[i]` elements from neighbour `i`
+    /// (`MPI_Ineighbor_allgatherv`); missing neighbours' blocks stay zero.
+    public func immediateNeighborAllGatherv<T: MessageElement>(_ values: [T], receiveCounts: [Int]) throws(MPIError) -> NeighborRequest<T> {
+        let around = try neighbors
+        try Neighborhood.checkCounts(receiveCounts, around.count)
+        return try Neighborhood.start(on: collectives, sources: around, destinations: around, blocks: values,
+            sendCounts: [values.count], receiveCounts: receiveCounts, broadcast: true)
+    }
+
+    /// Starts sending `blocks[i]` to neighbour `i` and receiving at most `receiveCounts[i]`
+    /// elements from it (`MPI_Ineighbor_alltoallv`): a halo exchange whose faces differ in size,
+    /// overlapped with the interior's update.
+    public func immediateNeighborAllToAllv<T: MessageElement>(_ blocks: [[T]], receiveCounts: [Int]) throws(MPIError) -> NeighborRequest<T> {
+        let around = try neighbors
+        guard blocks.count == around.count else {
+            throw MPIError(.count, "immediateNeighborAllToAllv needs one block per neighbour: \(blocks.count) blocks for \(around.count)")
+        }
+        try Neighborhood.checkCounts(receiveCounts, around.count)
+        return try Neighborhood.start(on: collectives, sources: around, destinations: around, blocks: blocks.flatMap { $0 },
+            sendCounts: blocks.map(\.count), receiveCounts: receiveCounts, broadcast: false)
+    }
+}
+
+/// A neighbourhood collective in progress (`MPI_Ineighbor_*`): the receive from each source and
+/// the send to each destination. ``wait()`` returns the blocks received, concatenated in source
+/// order; ``waitBlocks()`` one array per source, as long as that source sent.
+public struct NeighborRequest<Element: MessageElement>: ~Copyable {
+    var requests: RequestList
+    let storage: OwnedElements<Element>
+    let counts: [Int]
+
+    init(requests: consuming RequestList, storage: OwnedElements<Element>, counts: [Int]) {
+        self.requests = requests
+        self.storage = storage
+        self.counts = counts
+    }
+
+    /// Waits for every receive and send and returns the received blocks in source order, each
+    /// as long as its receive count (`MPI_Wait`).
+    ///
+    /// - Throws: `MPIError(.truncate)` when a source sent more than its count; every transfer
+    ///   completes all the same.
+    public consuming func wait() throws(MPIError) -> [Element] {
+        _ = try requests.waitAll()
+        return storage.array(prefix: storage.storage.count)
+    }
+
+    /// Waits like ``wait()`` and returns one array per source, as long as what it sent.
+    public consuming func waitBlocks() throws(MPIError) -> [[Element]] {
+        let statuses = try requests.waitAll()
+        var blocks: [[Element]] = []
+        blocks.reserveCapacity(counts.count)
+        var offset = 0
+        for (index, count) in counts.enumerated() {
+            let arrived = statuses[index].source == Communicator.nullProcess ? 0 : (statuses[index].count(of: Element.self) ?? count)
+            blocks.append(Array(UnsafeBufferPointer(rebasing: storage.storage[offset..<(offset + min(arrived, count))])))
+            offset += count
+        }
+        return blocks
+    }
+
+    /// Whether every transfer has completed (`MPI_Testall`); call ``wait()`` to take the result.
+    public mutating func test() throws(MPIError) -> Bool { try requests.testAll() != nil }
 }
 
 enum Neighborhood {
     /// The tag of neighbourhood traffic on a topology's own communicator.
     static let tag = 0x6E62
+
+    /// Receives block `i` of `receiveBlocks` from source `i` and sends block `i` of
+    /// `sendBlocks` to destination `i`, each block with its own layout, in the caller's buffers
+    /// (`MPI_Neighbor_alltoallw`); blocking.
+    static func exchangeBlocks<Send: SendBuffer, Receive: ReceiveBuffer>(
+        on communicator: Communicator, sources: [Int], destinations: [Int],
+        _ send: Send, sendBlocks: [MessageBlock<Send.Element>], into receive: inout Receive, receiveBlocks: [MessageBlock<Send.Element>]
+    ) throws(MPIError) where Send.Element == Receive.Element {
+        guard sendBlocks.count == destinations.count && receiveBlocks.count == sources.count else {
+            throw MPIError(.count, "neighborAllToAllw needs a block per destination and per source: \(sendBlocks.count) send blocks for \(destinations.count) destinations, \(receiveBlocks.count) receive blocks for \(sources.count) sources")
+        }
+        try send.withSendElements { (outgoing) throws(MPIError) in
+            try receive.withReceiveElements { (incoming) throws(MPIError) in
+                // Check every block before anything is posted.
+                for block in sendBlocks { _ = try communicator.typedBlock(block, in: outgoing.count) }
+                for block in receiveBlocks { _ = try communicator.typedBlock(block, in: incoming.count) }
+                var requests = RequestList(capacity: sources.count + destinations.count)
+                do throws(MPIError) {
+                    for (index, source) in sources.enumerated() {
+                        let block = receiveBlocks[index]
+                        if let layout = block.layout {
+                            requests.add(try communicator.immediateReceive(into: incoming, layout: layout, count: block.count, at: block.offset, from: source, tag: tag))
+                        } else {
+                            let part = UnsafeMutableBufferPointer(rebasing: incoming[block.offset..<(block.offset + block.count)])
+                            requests.add(try communicator.immediateReceive(into: part, from: source, tag: tag))
+                        }
+                    }
+                    for (index, destination) in destinations.enumerated() {
+                        let block = sendBlocks[index]
+                        if let layout = block.layout {
+                            requests.add(try communicator.immediateSend(outgoing, layout: layout, count: block.count, at: block.offset, to: destination, tag: tag))
+                        } else {
+                            let part = UnsafeBufferPointer(rebasing: outgoing[block.offset..<(block.offset + block.count)])
+                            requests.add(try communicator.immediateSend(part, to: destination, tag: tag))
+                        }
+                    }
+                    _ = try requests.waitAll()
+                } catch {
+                    // Nothing may still use the caller's memory when this returns.
+                    try? requests.removeAll()
+                    throw error
+                }
+            }
+        }
+    }
+
+    static func checkCounts(_ counts: [Int], _ sources: Int) throws(MPIError) {
+        guard counts.count == sources else {
+            throw MPIError(.count, "\(counts.count) receive counts for \(sources) sources")
+        }
+    }
 
     static func blockSize(_ count: Int, _ destinations: Int) throws(MPIError) -> Int {
         guard destinations > 0 else { return 0 }
@@ -195,29 +384,64 @@ enum Neighborhood {
     static func exchange<T: MessageElement>(
         on communicator: Communicator, sources: [Int], destinations: [Int], blocks: [T], eachSend: Int, broadcast: Bool
     ) throws(MPIError) -> [T] {
-        var received = [T](repeating: zeroElement(T.self), count: sources.count * eachSend)
+        try start(on: communicator, sources: sources, destinations: destinations, blocks: blocks,
+            sendCounts: [Int](repeating: eachSend, count: broadcast ? 1 : destinations.count),
+            receiveCounts: [Int](repeating: eachSend, count: sources.count), broadcast: broadcast).wait()
+    }
+
+    /// Posts a receive of `receiveCounts[i]` elements from source `i` into one array the
+    /// request owns, then a send per destination: block `i` of `blocks` (`sendCounts[i]`
+    /// elements, packed), or all of `blocks` to every destination when `broadcast`. The
+    /// outgoing elements are copied once into memory the requests own.
+    static func start<T: MessageElement>(
+        on communicator: Communicator, sources: [Int], destinations: [Int], blocks: [T],
+        sendCounts: [Int], receiveCounts: [Int], broadcast: Bool
+    ) throws(MPIError) -> NeighborRequest<T> {
+        try communicator.checkActive()
+        if let negative = receiveCounts.first(where: { $0 < 0 }) {
+            throw MPIError(.count, "a neighbourhood receive count of \(negative)")
+        }
+        guard broadcast || sendCounts.reduce(0, +) == blocks.count else {
+            throw MPIError(.count, "\(blocks.count) elements to send for send counts totalling \(sendCounts.reduce(0, +))")
+        }
+        let received = OwnedElements<T>(zeroedCount: receiveCounts.reduce(0, +))
+        let outgoing = blocks.withUnsafeBufferPointer { OwnedElements<T>(copying: $0) }
         var requests = RequestList(capacity: sources.count + destinations.count)
         do throws(MPIError) {
-            try received.withUnsafeMutableBufferPointer { (into) throws(MPIError) in
-                try blocks.withUnsafeBufferPointer { (from) throws(MPIError) in
-                    for (index, source) in sources.enumerated() {
-                        let block = UnsafeMutableBufferPointer(rebasing: into[(index * eachSend)..<((index + 1) * eachSend)])
-                        requests.add(try communicator.immediateReceive(into: block, from: source, tag: tag))
-                    }
-                    for (index, destination) in destinations.enumerated() {
-                        let start = broadcast ? 0 : index * eachSend
-                        let block = UnsafeBufferPointer(rebasing: from[start..<(start + eachSend)])
-                        requests.add(try communicator.immediateSend(block, to: destination, tag: tag))
-                    }
-                    _ = try requests.waitAll()
-                }
+            var offset = 0
+            for (index, source) in sources.enumerated() {
+                requests.add(try transfer(received, offset, receiveCounts[index], peer: source, sending: false, on: communicator))
+                offset += receiveCounts[index]
+            }
+            offset = 0
+            for (index, destination) in destinations.enumerated() {
+                let count = broadcast ? blocks.count : sendCounts[index]
+                requests.add(try transfer(outgoing, broadcast ? 0 : offset, count, peer: destination, sending: true, on: communicator))
+                offset += broadcast ? 0 : count
             }
         } catch {
-            // Nothing may still write into `received` when it goes.
+            // Whatever was posted completes into memory the requests own.
             try? requests.removeAll()
             throw error
         }
-        return received
+        return NeighborRequest(requests: requests, storage: received, counts: receiveCounts)
+    }
+
+    /// An immediate send of `count` elements of `owner` from `offset` to `peer`, or a receive
+    /// into them from `peer`; the request keeps `owner` alive. The null process completes at once.
+    static func transfer<T: MessageElement>(
+        _ owner: OwnedElements<T>, _ offset: Int, _ count: Int, peer: Int, sending: Bool, on communicator: Communicator
+    ) throws(MPIError) -> Request {
+        let origin = RequestOrigin(sending ? .send : .receive, peer: peer, tag: tag)
+        let live = sending ? try communicator.checkedPeers(destination: peer, tag: tag) : try communicator.checkedPeers(source: peer, tag: tag)
+        guard live else { return .completed(communicator.backend, .null, origin: origin) }
+        let base = owner.storage.baseAddress.map { UnsafeMutableRawPointer($0 + offset) }
+        let handle = sending
+            ? try communicator.backend.immediateSend(UnsafeRawPointer(base), count: count, type: T.datatype, to: peer, tag: tag,
+                comm: communicator.handle, mode: .standard)
+            : try communicator.backend.immediateReceive(into: base, count: count, type: T.datatype, from: peer, tag: tag,
+                comm: communicator.handle)
+        return Request(backend: communicator.backend, handle: handle, loan: .retained(owner), result: nil, origin: origin)
     }
 
     /// Sends `blocks[0]` to every destination when `broadcast`, else `blocks[i]` to destination
