@@ -30,6 +30,14 @@ import Darwin
 /// cluster of scripts/cluster.sh. Without `put` in `btl_tcp_flags` ob1 pipelines large
 /// messages with send/receive fragments, which stop at the buffer's end, so the guard also sets
 /// `OMPI_MCA_btl_tcp_flags` to tcp's default flags without `put`, unless that variable is set.
+///
+/// A rank's messages to itself overrun the same way through the self BTL, whose `put` and `get`
+/// are `memcpy`s of the message's length: a message above its 1 KiB eager limit into a smaller
+/// receive posted before it is written whole (4,096 guard bytes after a 64-byte buffer
+/// overwritten for 5,000, 100,000 and 4 MiB bytes; a C program, one rank, 4.1.4), found by the
+/// `nb-objects` scenario at one rank (heap corruption). With `btl_self_flags=send,inplace`
+/// nothing past the buffer is written and `MPI_ERR_TRUNCATE` is still reported, so the guard sets
+/// `OMPI_MCA_btl_self_flags` to that unless it is set.
 enum SingleCopyGuard {
     /// The MCA variable the guard sets and the alias it also respects.
     static let variable = "OMPI_MCA_btl_vader_single_copy_mechanism"
@@ -39,6 +47,9 @@ enum SingleCopyGuard {
     /// The TCP BTL's flags, and Open MPI 4.1's default for them without `put`.
     static let tcpFlagsVariable = "OMPI_MCA_btl_tcp_flags"
     static let tcpFlagsWithoutPut = "send,inplace,need-ack,need-csum,hetero-rdma"
+    /// The self BTL's flags, and its default (`send,put,get,inplace`) without `put` and `get`.
+    static let selfFlagsVariable = "OMPI_MCA_btl_self_flags"
+    static let selfFlagsWithoutRDMA = "send,inplace"
 
     /// Sets the MCA variables when the guard applies; call before `MPI_Init_thread`.
     static func applyBeforeInit() {
@@ -46,6 +57,7 @@ enum SingleCopyGuard {
         guard let major = openMPIMajorVersion(), major < 5 else { return }
         if getenv(variable) == nil && getenv(alias) == nil { setenv(variable, "none", 0) }
         setenv(tcpFlagsVariable, tcpFlagsWithoutPut, 0)
+        setenv(selfFlagsVariable, selfFlagsWithoutRDMA, 0)
     }
 
     /// The major version of the Open MPI library, from `MPI_Get_library_version`, which MPI

@@ -100,7 +100,9 @@ let immediateSendReceiveScenarios: [Scenario] = [
         _ = try sent.wait()
         try expect(dictionary == ["rank": c.previous, "size": c.size], "dictionary \(dictionary) after \(polls) polls")
 
-        // Too large for the capacity: truncation, and the job goes on.
+        // Too large for the capacity: truncation, and the job goes on. (At one rank on Open MPI
+        // this is the self BTL's overrun that the single-copy guard prevents: without it the
+        // object is written whole past the 64 bytes; see docs/openmpi-backend.md.)
         var tooSmall = try world.immediateReceiveObject(Parcel.self, capacity: 64, from: c.previous, tag: 912)
         var overflow = try world.immediateSend(object: big, to: c.next, tag: 912)
         do {

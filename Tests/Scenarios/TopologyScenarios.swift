@@ -259,12 +259,18 @@ let topologyScenarios: [Scenario] = [
             _ = try graph.immediateNeighborAllToAll([Int32(1), 2, 3])
         }
         // A source sending more than its count: truncation, every transfer still completes.
+        // (Not on Open MPI 4.1.4 with one rank, whose self transport does not report the
+        // truncation of a message into a receive posted before it arrives; see nb-truncation.)
         var short = try graph.immediateNeighborAllGatherv([Int32](repeating: 1, count: 3), receiveCounts: [Int](repeating: 1, count: sources.count))
-        do {
-            _ = try short.wait()
-            throw ScenarioFailure("a neighbour gather into too little room succeeded")
-        } catch let error as MPIError {
-            try expect(error.errorClass == .truncate, "too little room threw \(error)")
+        if Environment.backend == .openMPI && c.size == 1 {
+            _ = try? short.wait()
+        } else {
+            do {
+                _ = try short.wait()
+                throw ScenarioFailure("a neighbour gather into too little room succeeded")
+            } catch let error as MPIError {
+                try expect(error.errorClass == .truncate, "too little room threw \(error)")
+            }
         }
         try c.world.barrier()
         return .passed
@@ -289,6 +295,83 @@ let topologyScenarios: [Scenario] = [
         try expect(grid[0..<4].allSatisfy { $0 == -1 } && grid[7] == -1 && grid[9] == -1, "elements outside the blocks changed: \(grid)")
         try expectError(.count, "a block list that is not one per neighbour") {
             try line.neighborAllToAllw(mine, sendBlocks: [MessageBlock(count: 1)], into: &grid, receiveBlocks: [MessageBlock(count: 1)])
+        }
+
+        // Immediate, on MessageBuffers: lent until it completes, then the same result.
+        let source = MessageBuffer<Int64>(mine)
+        let target = MessageBuffer<Int64>(repeating: -1, count: 10)
+        var pending = try line.immediateNeighborAllToAllw(source,
+            sendBlocks: [MessageBlock(count: 1, at: 0, layout: pair), MessageBlock(count: 1, at: 1, layout: pair)],
+            into: target, receiveBlocks: [MessageBlock(count: 2, at: 4), MessageBlock(count: 1, at: 6, layout: pair)])
+        try expect(c.size == 1 || (target.isLent && source.isLent), "both buffers are lent while the exchange is pending")
+        while try !pending.test() {}
+        try pending.wait()
+        try expect(!target.isLent && !source.isLent, "both buffers are given back")
+        try expect(target.array == grid, "immediate neighbour all-to-all-w gave \(target.array), blocking \(grid)")
+        try expectError(.buffer, "one MessageBuffer as both send and receive buffer") {
+            _ = try line.immediateNeighborAllToAllw(target, sendBlocks: [MessageBlock(count: 1), MessageBlock(count: 1)],
+                into: target, receiveBlocks: [MessageBlock(count: 1), MessageBlock(count: 1)])
+        }
+        try expectError(.count, "a block past the end of the buffer") {
+            _ = try line.immediateNeighborAllToAllw(source, sendBlocks: [MessageBlock(count: 11), MessageBlock(count: 1)],
+                into: target, receiveBlocks: [MessageBlock(count: 1), MessageBlock(count: 1)])
+        }
+        try expect(!target.isLent && !source.isLent, "a refused exchange left a buffer lent")
+        try c.world.barrier()
+        return .passed
+    },
+
+    Scenario("neighborhood-mpi4py") { c in
+        // The semantics of mpi4py's test_cco_ngh_buf.py: on the world and on a rank alone, on a
+        // periodic Cartesian grid (3-D for a cube, 2-D for a square, else 1-D) and two distributed
+        // graphs (±1, and from the two before to the two after), every neighbourhood operation,
+        // blocking and immediate, fills every received element with the value sent.
+        for base in [c.world, try Communicator.solo, try c.world.duplicate()] {
+            let size = base.size, rank = base.rank
+            let square = (1...size).first { $0 * $0 >= size }!, third = (1...size).first { $0 * $0 * $0 >= size }!
+            let dims = third * third * third == size ? [third, third, third] : square * square == size ? [square, square] : [size]
+            guard let cart = try CartesianTopology(base, dimensions: dims, periodic: dims.map { _ in true }) else {
+                throw ScenarioFailure("every rank is on the grid")
+            }
+            let around = try cart.neighbors
+            let ring = try GraphTopology(base, sources: [(rank + size - 1) % size, (rank + 1) % size], destinations: [(rank + size - 1) % size, (rank + 1) % size])
+            let skip = try GraphTopology(base, sources: [(rank + 2 * size - 2) % size, (rank + size - 1) % size], destinations: [(rank + 1) % size, (rank + 2) % size])
+            for v in 0..<3 {
+                let value = Int32(v)
+                // Cartesian
+                try expect(try cart.neighborAllGather([Int32](repeating: value, count: 3)).allSatisfy { $0 == value }, "cart allgather")
+                try expect(try cart.neighborAllGatherv([Int32](repeating: value, count: 3)).allSatisfy { $0 == [value, value, value] }, "cart allgatherv")
+                var gather = try cart.immediateNeighborAllGather([Int32](repeating: value, count: 3))
+                try expect(try gather.wait() == [Int32](repeating: value, count: 3 * around.count), "cart iallgather")
+                var gatherv = try cart.immediateNeighborAllGatherv([Int32](repeating: value, count: 3), receiveCounts: around.map { _ in 3 })
+                try expect(try gatherv.waitBlocks() == around.map { _ in [value, value, value] }, "cart iallgatherv")
+                try expect(try cart.neighborAllToAll([Int32](repeating: value, count: 3 * around.count)).allSatisfy { $0 == value }, "cart alltoall")
+                var toAll = try cart.immediateNeighborAllToAll([Int32](repeating: value, count: 3 * around.count))
+                try expect(try toAll.wait().allSatisfy { $0 == value }, "cart ialltoall")
+                var toAllv = try cart.immediateNeighborAllToAllv(around.map { _ in [value, value, value] }, receiveCounts: around.map { _ in 3 })
+                try expect(try toAllv.waitBlocks() == around.map { _ in [value, value, value] }, "cart ialltoallv")
+                // Graphs
+                for graph in [ring, skip] {
+                    let from = graph.sources.count, to = graph.destinations.count
+                    try expect(try graph.neighborAllGather([value, value, value]) == [Int32](repeating: value, count: 3 * from), "graph allgather")
+                    try expect(try graph.neighborAllToAllv((0..<to).map { _ in [value, value, value] }) == (0..<from).map { _ in [value, value, value] }, "graph alltoallv")
+                    var request = try graph.immediateNeighborAllToAll([Int32](repeating: value, count: 3 * to))
+                    try expect(try request.wait() == [Int32](repeating: value, count: 3 * from), "graph ialltoall")
+                    // All-to-all-w with n elements per neighbour, blocking then immediate (v + 1).
+                    for n in 1...3 {
+                        var received = [Int32](repeating: -1, count: from * n)
+                        try graph.neighborAllToAllw([Int32](repeating: value, count: to * n), sendBlocks: (0..<to).map { MessageBlock(count: n, at: $0 * n) },
+                            into: &received, receiveBlocks: (0..<from).map { MessageBlock(count: n, at: $0 * n) })
+                        try expect(received.allSatisfy { $0 == value }, "graph alltoallw n=\(n): \(received)")
+                        let target = MessageBuffer<Int32>(repeating: -1, count: from * n)
+                        var immediate = try graph.immediateNeighborAllToAllw([Int32](repeating: value + 1, count: to * n),
+                            sendBlocks: (0..<to).map { MessageBlock(count: n, at: $0 * n) },
+                            into: target, receiveBlocks: (0..<from).map { MessageBlock(count: n, at: $0 * n) })
+                        try immediate.wait()
+                        try expect(target.array.allSatisfy { $0 == value + 1 }, "graph ialltoallw n=\(n): \(target.array)")
+                    }
+                }
+            }
         }
         return .passed
     },

@@ -137,6 +137,15 @@ public struct GraphTopology: Sendable {
             send, sendBlocks: sendBlocks, into: &receive, receiveBlocks: receiveBlocks)
     }
 
+    /// Starts ``neighborAllToAllw(_:sendBlocks:into:receiveBlocks:)`` and returns at once
+    /// (`MPI_Ineighbor_alltoallw`); both buffers are lent until it completes.
+    public func immediateNeighborAllToAllw<Send: SendBuffer, Receive: LendableReceiveBuffer>(
+        _ send: Send, sendBlocks: [MessageBlock<Send.Element>], into receive: Receive, receiveBlocks: [MessageBlock<Send.Element>]
+    ) throws(MPIError) -> NeighborBlocksRequest where Send.Element == Receive.Element {
+        try Neighborhood.startBlocks(on: collectives, sources: sources, destinations: destinations,
+            send, sendBlocks: sendBlocks, into: receive, receiveBlocks: receiveBlocks)
+    }
+
     /// Starts ``neighborAllGather(_:)`` and returns at once (`MPI_Ineighbor_allgather`): every
     /// source sends `values.count` elements.
     public func immediateNeighborAllGather<T: MessageElement>(_ values: [T]) throws(MPIError) -> NeighborRequest<T> {
@@ -233,6 +242,17 @@ extension CartesianTopology {
         let around = try neighbors
         try Neighborhood.exchangeBlocks(on: collectives, sources: around, destinations: around,
             send, sendBlocks: sendBlocks, into: &receive, receiveBlocks: receiveBlocks)
+    }
+
+    /// Starts ``neighborAllToAllw(_:sendBlocks:into:receiveBlocks:)`` and returns at once
+    /// (`MPI_Ineighbor_alltoallw`): a halo exchange of faces and columns straight from and into
+    /// the grid's ``MessageBuffer``, overlapped with the interior's update.
+    public func immediateNeighborAllToAllw<Send: SendBuffer, Receive: LendableReceiveBuffer>(
+        _ send: Send, sendBlocks: [MessageBlock<Send.Element>], into receive: Receive, receiveBlocks: [MessageBlock<Send.Element>]
+    ) throws(MPIError) -> NeighborBlocksRequest where Send.Element == Receive.Element {
+        let around = try neighbors
+        return try Neighborhood.startBlocks(on: collectives, sources: around, destinations: around,
+            send, sendBlocks: sendBlocks, into: receive, receiveBlocks: receiveBlocks)
     }
 
     /// Starts ``neighborAllGather(_:)`` and returns at once (`MPI_Ineighbor_allgather`).
@@ -432,16 +452,66 @@ enum Neighborhood {
     static func transfer<T: MessageElement>(
         _ owner: OwnedElements<T>, _ offset: Int, _ count: Int, peer: Int, sending: Bool, on communicator: Communicator
     ) throws(MPIError) -> Request {
+        try transfer(UnsafeMutableRawPointer(owner.storage.baseAddress),
+            TypedBlock(byteOffset: offset * MemoryLayout<T>.stride, count: count, type: T.datatype),
+            keeping: owner, peer: peer, sending: sending, on: communicator)
+    }
+
+    /// An immediate send of `block` of the memory at `base` to `peer`, or a receive into it
+    /// from `peer`; the request keeps `owner` alive until it completes.
+    static func transfer(
+        _ base: UnsafeMutableRawPointer?, _ block: TypedBlock, keeping owner: AnyObject, peer: Int, sending: Bool,
+        on communicator: Communicator
+    ) throws(MPIError) -> Request {
         let origin = RequestOrigin(sending ? .send : .receive, peer: peer, tag: tag)
         let live = sending ? try communicator.checkedPeers(destination: peer, tag: tag) : try communicator.checkedPeers(source: peer, tag: tag)
         guard live else { return .completed(communicator.backend, .null, origin: origin) }
-        let base = owner.storage.baseAddress.map { UnsafeMutableRawPointer($0 + offset) }
+        let start = base.map { $0 + block.byteOffset }
         let handle = sending
-            ? try communicator.backend.immediateSend(UnsafeRawPointer(base), count: count, type: T.datatype, to: peer, tag: tag,
+            ? try communicator.backend.immediateSend(UnsafeRawPointer(start), count: block.count, type: block.type, to: peer, tag: tag,
                 comm: communicator.handle, mode: .standard)
-            : try communicator.backend.immediateReceive(into: base, count: count, type: T.datatype, from: peer, tag: tag,
+            : try communicator.backend.immediateReceive(into: start, count: block.count, type: block.type, from: peer, tag: tag,
                 comm: communicator.handle)
         return Request(backend: communicator.backend, handle: handle, loan: .retained(owner), result: nil, origin: origin)
+    }
+
+    /// Starts ``exchangeBlocks(on:sources:destinations:_:sendBlocks:into:receiveBlocks:)``
+    /// (`MPI_Ineighbor_alltoallw`): both buffers are lent until every transfer has completed.
+    static func startBlocks<Send: SendBuffer, Receive: LendableReceiveBuffer>(
+        on communicator: Communicator, sources: [Int], destinations: [Int],
+        _ send: Send, sendBlocks: [MessageBlock<Send.Element>], into receive: Receive, receiveBlocks: [MessageBlock<Send.Element>]
+    ) throws(MPIError) -> NeighborBlocksRequest where Send.Element == Receive.Element {
+        try communicator.checkActive()
+        guard sendBlocks.count == destinations.count && receiveBlocks.count == sources.count else {
+            throw MPIError(.count, "immediateNeighborAllToAllw needs a block per destination and per source: \(sendBlocks.count) send blocks for \(destinations.count) destinations, \(receiveBlocks.count) receive blocks for \(sources.count) sources")
+        }
+        let sent = try send.lendForSending()
+        let received: (elements: UnsafeMutableBufferPointer<Receive.Element>, loan: BufferLoan)
+        do throws(MPIError) {
+            received = try receive.lendForReceiving()
+        } catch {
+            sent.loan.loan.end()
+            throw error
+        }
+        // Gives both buffers back once the last request lets go of it (or now, on a throw).
+        let loans = CollectiveLoan(send: sent.loan.loan, receive: received.loan.loan, resources: nil)
+        let outgoing = try sendBlocks.map { (block) throws(MPIError) in try communicator.typedBlock(block, in: sent.elements.count) }
+        let incoming = try receiveBlocks.map { (block) throws(MPIError) in try communicator.typedBlock(block, in: received.elements.count) }
+        var requests = RequestList(capacity: sources.count + destinations.count)
+        do throws(MPIError) {
+            for (index, source) in sources.enumerated() {
+                requests.add(try transfer(UnsafeMutableRawPointer(received.elements.baseAddress), incoming[index], keeping: loans,
+                    peer: source, sending: false, on: communicator))
+            }
+            for (index, destination) in destinations.enumerated() {
+                requests.add(try transfer(UnsafeMutableRawPointer(mutating: sent.elements.baseAddress), outgoing[index], keeping: loans,
+                    peer: destination, sending: true, on: communicator))
+            }
+        } catch {
+            try? requests.removeAll()
+            throw error
+        }
+        return NeighborBlocksRequest(requests: requests)
     }
 
     /// Sends `blocks[0]` to every destination when `broadcast`, else `blocks[i]` to destination
@@ -468,3 +538,18 @@ enum Neighborhood {
         return received
     }
 }
+
+/// A neighbourhood all-to-all-w in progress (`MPI_Ineighbor_alltoallw`): the data lands in the
+/// caller's buffer, which stays lent until every transfer has completed.
+public struct NeighborBlocksRequest: ~Copyable {
+    var requests: RequestList
+
+    init(requests: consuming RequestList) { self.requests = requests }
+
+    /// Waits for every receive and send (`MPI_Wait`); on an error the others still complete.
+    public mutating func wait() throws(MPIError) { _ = try requests.waitAll() }
+
+    /// Whether every transfer has completed (`MPI_Testall`).
+    public mutating func test() throws(MPIError) -> Bool { try requests.testAll() != nil }
+}
+
