@@ -212,6 +212,41 @@ let persistentCollectiveScenarios: [Scenario] = [
             try expect(local[0] == round * Int32(halves.size), "round \(round): all-reduce on a split gave \(local[0])")
         }
         _ = consume onHalf
+
+        // A persistent collective outlives its communicator's handle: MPI frees the
+        // communicator only once no request refers to it (MPI-4.1 §7.4.3).
+        let values = MessageBuffer<Int32>(repeating: 0, count: 2)
+        var outliving = try { () throws(MPIError) -> Request in
+            let copy = try world.duplicate()
+            return try copy.persistentAllReduce(.inPlace(), into: values, op: .sum)
+        }()
+        for round in Int32(1)...Int32(2) {
+            fill(values, [round, Int32(me)])
+            try outliving.start()
+            _ = try outliving.wait()
+            try expect(values.array == [round * Int32(n), Int32(n * (n - 1) / 2)], "round \(round) after the communicator was dropped: \(values.array)")
+        }
+        // The same for an immediate collective and for persistent point-to-point requests.
+        let shared = MessageBuffer<Int32>(repeating: 1, count: 1)
+        var pendingSum = try { () throws(MPIError) -> Request in
+            try world.duplicate().immediateAllReduce(.inPlace(), into: shared, op: .sum)
+        }()
+        _ = try pendingSum.wait()
+        try expect(shared[0] == Int32(n), "an immediate all-reduce on a dropped duplicate gave \(shared[0])")
+        let outbox = MessageBuffer<Int32>(repeating: 0, count: 1), inbox = MessageBuffer<Int32>(repeating: -1, count: 1)
+        var pair = try { () throws(MPIError) -> RequestList in
+            let copy = try world.duplicate()
+            var list = RequestList()
+            list.add(try copy.persistentReceive(into: inbox, from: c.previous, tag: 7))
+            list.add(try copy.persistentSend(outbox, to: c.next, tag: 7))
+            return list
+        }()
+        for round in Int32(1)...Int32(2) {
+            fill(outbox, [Int32(me) * 10 + round])
+            try pair.startAll()
+            _ = try pair.waitAll()
+            try expect(inbox[0] == Int32(c.previous) * 10 + round, "persistent point-to-point on a dropped duplicate gave \(inbox[0])")
+        }
         try world.barrier()
         return .passed
     },

@@ -64,22 +64,26 @@ public struct CollectiveRequest<Element: MessageElement>: ~Copyable {
     public var isComplete: Bool { request.isComplete }
 }
 
-/// What a pending collective keeps alive: the loans of its send and receive buffers and the
-/// backend's own resources. An immediate collective's loans end when the request lets go of it;
-/// a persistent one's are renewed at each start and ended at each completion (`Loan.collective`),
-/// while the resources stay until the request is freed.
+/// What a pending collective keeps alive: the loans of its send and receive buffers, the
+/// backend's own resources and the communicator (MPI frees a communicator only once no request
+/// refers to it; Open MPI 4.1's persistent collectives crash when it is freed under them). An
+/// immediate collective's loans end when the request lets go of it; a persistent one's are
+/// renewed at each start and ended at each completion (`Loan.collective`), while the resources
+/// and the communicator stay until the request is freed.
 @usableFromInline
 final class CollectiveLoan {
     @usableFromInline let send: Loan
     @usableFromInline let receive: Loan
     @usableFromInline let resources: AnyObject?
+    @usableFromInline let communicator: Communicator?
     @usableFromInline let isPersistent: Bool
 
     @inlinable
-    init(send: Loan, receive: Loan, resources: AnyObject?, persistent: Bool = false) {
+    init(send: Loan, receive: Loan, resources: AnyObject?, communicator: Communicator? = nil, persistent: Bool = false) {
         self.send = send
         self.receive = receive
         self.resources = resources
+        self.communicator = communicator
         isPersistent = persistent
     }
 
@@ -178,7 +182,7 @@ extension Communicator {
             received.loan.loan.end()
             throw error
         }
-        let loan = CollectiveLoan(send: sent?.loan.loan ?? .none, receive: received.loan.loan, resources: started!.resources)
+        let loan = CollectiveLoan(send: sent?.loan.loan ?? .none, receive: received.loan.loan, resources: started!.resources, communicator: self)
         return Request(backend: backend, handle: started!.request, loan: .retained(loan), result: nil, origin: origin)
     }
 
@@ -200,7 +204,7 @@ extension Communicator {
         try describe(sent?.elements, received.elements) { (operation) throws(MPIError) in
             made = try self.backend.persistentCollective(operation.fields(), comm: self.handle)
         }
-        let loan = CollectiveLoan(send: sent?.loan.loan ?? .none, receive: received.loan.loan, resources: made!.resources, persistent: true)
+        let loan = CollectiveLoan(send: sent?.loan.loan ?? .none, receive: received.loan.loan, resources: made!.resources, communicator: self, persistent: true)
         return Request(backend: backend, handle: made!.request, loan: .collective(loan),
             result: Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0), persistent: true,
             origin: RequestOrigin(kind, persistent: true))
