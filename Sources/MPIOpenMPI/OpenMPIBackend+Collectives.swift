@@ -59,17 +59,21 @@ extension OpenMPIBackend {
         return (RequestHandle(record: record), arguments)
     }
 
+    /// What every C collective call takes: the send buffer (`MPI_IN_PLACE` in place), the root,
+    /// count, datatype and operation.
+    private func operands(
+        _ operation: CollectiveFields, _ arguments: CollectiveArguments
+    ) -> (send: UnsafeRawPointer?, root: Int32, count: Int32, type: MPI_Datatype, op: MPI_Op?) {
+        (operation.inPlace ? UnsafeRawPointer(cmpi_in_place()) : operation.send, Int32(truncatingIfNeeded: operation.root),
+            arguments.count, arguments.datatype, arguments.operation)
+    }
+
     /// Makes the persistent request of `operation` with Open MPI 4.1's `MPIX_*_init` (MPI-4's
     /// `MPI_*_init`, which 4.1 offers through its `pcollreq` extension).
     private func initialize(
         _ operation: CollectiveFields, _ arguments: CollectiveArguments, comm: MPI_Comm, request: UnsafeMutablePointer<MPI_Request?>
     ) -> Int32 {
-        let inPlace = UnsafeRawPointer(cmpi_in_place())
-        let send = operation.inPlace ? inPlace : operation.send
-        let root = Int32(truncatingIfNeeded: operation.root)
-        let count = arguments.count
-        let type = arguments.datatype
-        let op = arguments.operation
+        let (send, root, count, type, op) = operands(operation, arguments)
         let info = cmpi_info_null()
         switch operation.kind {
         case .barrier:
@@ -137,12 +141,7 @@ extension OpenMPIBackend {
     private func invoke(
         _ operation: CollectiveFields, _ arguments: CollectiveArguments, comm: MPI_Comm, request: UnsafeMutablePointer<MPI_Request?>?
     ) -> Int32 {
-        let inPlace = UnsafeRawPointer(cmpi_in_place())
-        let send = operation.inPlace ? inPlace : operation.send
-        let root = Int32(truncatingIfNeeded: operation.root)
-        let count = arguments.count
-        let type = arguments.datatype
-        let op = arguments.operation
+        let (send, root, count, type, op) = operands(operation, arguments)
         switch operation.kind {
         case .barrier:
             return request.map { MPI_Ibarrier(comm, $0) } ?? MPI_Barrier(comm)

@@ -393,7 +393,8 @@ struct Engine {
 
     // MARK: Sending
 
-    private mutating func takeID() -> Int {
+    /// A new operation id (receives, sends, schedules and persistent collectives share them).
+    mutating func takeID() -> Int {
         defer { nextID &+= 1 }
         return nextID
     }

@@ -195,31 +195,27 @@ extension SharedMemoryBackend {
             guard let current = engine.pointee.persistents[index].current else {
                 return Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0)
             }
-            // A failed activation is over as well: the request becomes inactive and can start again.
-            let status: Status?
-            do {
-                status = try complete(RequestHandle(raw: UInt(current)))
-            } catch {
-                engine.pointee.persistents[index].current = nil
-                throw error
-            }
-            guard let status else { return nil }
-            engine.pointee.persistents[index].current = nil
-            return status
+            return try completeActivation(RequestHandle(raw: UInt(current))) { engine.pointee.persistents[index].current = nil }
         case .persistentCollective:
             let collective = try persistentCollective(id)
             guard let current = collective.current else { return SharedMemoryBackend.sendStatus }
-            let status: Status?
-            do {
-                status = try complete(handle(current, .collective))
-            } catch {
-                collective.current = nil
-                throw error
-            }
-            guard let status else { return nil }
-            collective.current = nil
-            return status
+            return try completeActivation(handle(current, .collective)) { collective.current = nil }
         }
+    }
+
+    /// Completes `activation`, the running operation of a persistent request, if it is done;
+    /// `makeInactive` runs once it is over. A failed activation is over as well: the request
+    /// becomes inactive and can start again.
+    private func completeActivation(_ activation: RequestHandle, makeInactive: () -> Void) throws(MPIError) -> Status? {
+        let status: Status?
+        do {
+            status = try complete(activation)
+        } catch {
+            makeInactive()
+            throw error
+        }
+        if status != nil { makeInactive() }
+        return status
     }
 
     /// Whether `request` is done, without completing it or progressing.

@@ -83,6 +83,21 @@ public struct BufferLoan: @unchecked Sendable {
     @inlinable public static func retaining(_ owner: AnyObject) -> BufferLoan { BufferLoan(.retained(owner)) }
 }
 
+/// Lends `send` for sending and `receive` for receiving, both or neither: an operation that
+/// uses both buffers posts nothing before both are its (one `MessageBuffer` cannot be both).
+@inlinable
+package func lendBoth<S: SendBuffer, R: LendableReceiveBuffer>(_ send: S, _ receive: R) throws(MPIError)
+    -> (sent: (elements: UnsafeBufferPointer<S.Element>, loan: BufferLoan), received: (elements: UnsafeMutableBufferPointer<R.Element>, loan: BufferLoan))
+{
+    let sent = try send.lendForSending()
+    do throws(MPIError) {
+        return (sent, try receive.lendForReceiving())
+    } catch {
+        sent.loan.loan.end()
+        throw error
+    }
+}
+
 // MARK: The in-place marker
 
 /// `MPI_IN_PLACE`: the input of a collective is already where its output goes. Pass

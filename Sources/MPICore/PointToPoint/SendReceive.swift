@@ -69,14 +69,7 @@ extension Communicator {
         let receives = try checkedPeers(source: source, tag: receiveTag)
         // Both buffers are lent before anything is posted, so a refused call (one
         // MessageBuffer as both) leaves no receive that a message could match meanwhile.
-        let sent = try sendBuffer.lendForSending()
-        let received: (elements: UnsafeMutableBufferPointer<Incoming.Element>, loan: BufferLoan)
-        do throws(MPIError) {
-            received = try receiveBuffer.lendForReceiving()
-        } catch {
-            sent.loan.loan.end()
-            throw error
-        }
+        let (sent, received) = try lendBoth(sendBuffer, receiveBuffer)
         let receiveOrigin = RequestOrigin(.receive, peer: source, tag: receiveTag)
         var receive = Request.completed(backend, .null, origin: receiveOrigin)
         if receives {
@@ -122,7 +115,7 @@ extension Communicator {
         from source: Int = Communicator.anySource, receiveTag: Int = Communicator.anyTag
     ) throws(MPIError) -> SendReceiveRequest {
         _ = try checkedPeers(destination: dest, tag: sendTag)
-        let outgoing = try buffer.withSendElements { (elements) throws(MPIError) in Array(elements) }
+        let outgoing = try buffer.withSendElements { (elements) throws(MPIError) in OwnedElements(copying: elements) }
         return try immediateSendReceive(outgoing, to: dest, sendTag: sendTag, into: buffer, from: source, receiveTag: receiveTag)
     }
 

@@ -485,14 +485,7 @@ enum Neighborhood {
         guard sendBlocks.count == destinations.count && receiveBlocks.count == sources.count else {
             throw MPIError(.count, "immediateNeighborAllToAllw needs a block per destination and per source: \(sendBlocks.count) send blocks for \(destinations.count) destinations, \(receiveBlocks.count) receive blocks for \(sources.count) sources")
         }
-        let sent = try send.lendForSending()
-        let received: (elements: UnsafeMutableBufferPointer<Receive.Element>, loan: BufferLoan)
-        do throws(MPIError) {
-            received = try receive.lendForReceiving()
-        } catch {
-            sent.loan.loan.end()
-            throw error
-        }
+        let (sent, received) = try lendBoth(send, receive)
         // Gives both buffers back once the last request lets go of it (or now, on a throw).
         let loans = CollectiveLoan(send: sent.loan.loan, receive: received.loan.loan, resources: nil)
         let outgoing = try sendBlocks.map { (block) throws(MPIError) in try communicator.typedBlock(block, in: sent.elements.count) }

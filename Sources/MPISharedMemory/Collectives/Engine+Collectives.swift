@@ -34,8 +34,7 @@ extension Engine {
         _ operation: CollectiveFields, communicator index: Int, tagBase: Int, persistent: Bool = false
     ) -> CollectiveSchedule {
         let schedule = persistent ? CollectiveSchedule() : spareSchedules.popLast() ?? CollectiveSchedule()
-        let id = nextID
-        nextID &+= 1
+        let id = takeID()
         schedule.isPersistent = persistent
         schedule.reset(
             id: id, context: communicators[index]!.context + 1, tagBase: tagBase, members: communicators[index]!.members,

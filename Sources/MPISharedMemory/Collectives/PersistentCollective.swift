@@ -64,8 +64,7 @@ extension SharedMemoryBackend {
         if !staged {
             request.planned = engine.pointee.makeSchedule(request.operation, communicator: index, tagBase: request.tagBase, persistent: true)
         }
-        let id = engine.pointee.nextID
-        engine.pointee.nextID &+= 1
+        let id = engine.pointee.takeID()
         engine.pointee.persistentCollectives[id] = request
         return (persistentCollectiveRequest(id), nil)
     }
@@ -78,8 +77,7 @@ extension SharedMemoryBackend {
             guard !plan.abandoned else {
                 throw MPIError(.request, "this persistent \(request.operation.kind) failed in the middle of a round and cannot be started again")
             }
-            let run = engine.pointee.nextID
-            engine.pointee.nextID &+= 1
+            let run = engine.pointee.takeID()
             plan.restart(id: run)
             engine.pointee.start(plan)
             request.current = run
