@@ -21,6 +21,8 @@ enum BlockedCall {
     case collective(Unmanaged<CollectiveSchedule>)
     /// A wait on `count` requests (`wait`, `waitAny`, `waitAll`, `waitSome`).
     case requests(count: Int)
+    /// A one-sided synchronization (a lock, a post, a completion), described.
+    case window(String)
 }
 
 extension Engine {
@@ -64,6 +66,8 @@ extension Engine {
             return describe(schedule.takeUnretainedValue())
         case .requests(let count):
             return count == 1 ? "wait on a request" : "wait on \(count) requests"
+        case .window(let what):
+            return what
         }
     }
 

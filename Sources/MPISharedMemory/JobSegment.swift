@@ -169,6 +169,7 @@ package struct JobSegment: @unchecked Sendable {
         package func remove() {
             guard lockDescriptor >= 0 else { return }
             JobSegment.unlink(name: name)
+            JobSegment.removeWindows(of: name)
             segment.detach()
             close(lockDescriptor)
             lockDescriptor = -1
@@ -272,6 +273,29 @@ package struct JobSegment: @unchecked Sendable {
             && opened.st_dev == named.st_dev && opened.st_ino == named.st_ino
     }
 
+    /// What joins a job segment's name and a window's number in the name of the file a window
+    /// of that job is created through (`swiftmpi-…-w7`).
+    static let windowInfix = "-w"
+
+    /// The name of the file through which window `id` of the job in segment `name` is created.
+    static func windowName(job name: String, id: Int) -> String { "\(name)\(windowInfix)\(id)" }
+
+    /// Removes the window files of the job in segment `name` that ranks left behind (one that
+    /// died while its window was being created); the launcher calls it when the job ends.
+    package static func removeWindows(of name: String) {
+        guard let dir = opendir("/dev/shm") else { return }
+        defer { closedir(dir) }
+        let prefix = name + windowInfix
+        var found: [String] = []
+        while let entry = readdir(dir) {
+            let entryName = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
+            }
+            if entryName.hasPrefix(prefix) { found.append(entryName) }
+        }
+        for entryName in found { shm_unlink(path(entryName)) }
+    }
+
     /// Removes the segment `name`; missing segments are not an error.
     package static func unlink(name: String) {
         shm_unlink(path(name))
@@ -298,6 +322,21 @@ package struct JobSegment: @unchecked Sendable {
                 String(cString: raw.baseAddress!.assumingMemoryBound(to: CChar.self))
             }
             guard name.hasPrefix(namePrefix) else { continue }
+            let parts = name.split(separator: "-", omittingEmptySubsequences: false)
+            if let last = parts.last, last.hasPrefix("w") {
+                // A window's file exists only while its job creates the window; it is stale
+                // when its job's segment is gone or no launcher holds that segment locked.
+                let job = parts.dropLast().joined(separator: "-")
+                let fd = shm_open(path(job), O_RDONLY, 0)
+                if fd >= 0 {
+                    defer { close(fd) }
+                    guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { continue }
+                    flock(fd, LOCK_UN)
+                }
+                shm_unlink(path(name))
+                removed.append(name)
+                continue
+            }
             // Another user's segment cannot be opened: it is not ours to judge.
             let fd = shm_open(path(name), O_RDONLY, 0)
             guard fd >= 0 else { continue }

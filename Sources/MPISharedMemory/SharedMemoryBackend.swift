@@ -22,7 +22,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     package let processorName: String
     package let libraryVersion: String
 
-    private let segment: JobSegment
+    let segment: JobSegment
     let engine: UnsafeMutablePointer<Engine>
     /// Below `ThreadLevel.multiple` (no engine lock): 1 while a thread is inside the engine, so a
     /// second thread entering at the same time is caught instead of corrupting it.
@@ -330,7 +330,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
     }
 
     /// Takes `count` context ids from the job's counter (rank 0 of the communicator does).
-    private func reserveContexts(count: Int) throws(MPIError) -> Int {
+    func reserveContexts(count: Int) throws(MPIError) -> Int {
         let base = segment.contextCounter.pointee.wrappingAdd(max(count, 1), ordering: .relaxed).oldValue
         guard base + count < Int(UInt32.max / 2) else {
             throw MPIError(.intern, "out of communicator context ids")
@@ -355,7 +355,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         }
     }
 
-    private func broadcastInternal<T: BitwiseCopyable>(_ comm: CommunicatorInfo, _ value: inout T, tag: Int) throws(MPIError) {
+    func broadcastInternal<T: BitwiseCopyable>(_ comm: CommunicatorInfo, _ value: inout T, tag: Int) throws(MPIError) {
         if comm.rank == 0 {
             for peer in 1..<max(comm.members.count, 1) { try collectiveSend(value, to: peer, in: comm, tag: tag) }
         } else {
@@ -363,7 +363,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
         }
     }
 
-    private func allGather(_ comm: CommunicatorInfo, _ mine: (Int, Int)) throws(MPIError) -> [(Int, Int)] {
+    func allGather(_ comm: CommunicatorInfo, _ mine: (Int, Int)) throws(MPIError) -> [(Int, Int)] {
         var all = [(Int, Int)](repeating: (0, 0), count: comm.members.count)
         if comm.rank == 0 {
             all[0] = mine

@@ -187,6 +187,29 @@ final class RecordingBackend: Backend, @unchecked Sendable {
     func cancel(_ request: RequestHandle) throws(MPIError) { calls.append("cancel \(request.raw)") }
 
     func release(_ request: RequestHandle) { calls.append("release \(request.raw)") }
+
+    // One-sided communication: the recording backend has no windows, so these checks (made by
+    // the front end before any backend call) are the only part of it tested here.
+    private func noWindows() -> MPIError { MPIError(.unsupported, "the recording backend has no windows") }
+    func createWindow(flavor: WindowFlavor, base: UnsafeMutableRawPointer?, bytes: Int, unit: Int, comm: CommHandle) throws(MPIError) -> (window: WindowHandle, base: UnsafeMutableRawPointer?) { throw noWindows() }
+    func freeWindow(_ window: WindowHandle, dropped: Bool) throws(MPIError) { throw noWindows() }
+    func sharedMemory(of rank: Int, in window: WindowHandle) throws(MPIError) -> (base: UnsafeMutableRawPointer?, bytes: Int) { throw noWindows() }
+    func put(_ origin: UnsafeRawPointer?, count: Int, type: Datatype, target: Int, displacement: Int, window: WindowHandle, request: Bool) throws(MPIError) -> RequestHandle? { throw noWindows() }
+    func get(into origin: UnsafeMutableRawPointer?, count: Int, type: Datatype, target: Int, displacement: Int, window: WindowHandle, request: Bool) throws(MPIError) -> RequestHandle? { throw noWindows() }
+    func accumulate(_ origin: UnsafeRawPointer?, count: Int, type: Datatype, target: Int, displacement: Int, op: Reduction, window: WindowHandle, request: Bool) throws(MPIError) -> RequestHandle? { throw noWindows() }
+    func getAccumulate(_ origin: UnsafeRawPointer?, into result: UnsafeMutableRawPointer?, count: Int, type: Datatype, target: Int, displacement: Int, op: Reduction, window: WindowHandle, request: Bool) throws(MPIError) -> RequestHandle? { throw noWindows() }
+    func compareAndSwap(_ value: UnsafeRawPointer, compare: UnsafeRawPointer, into result: UnsafeMutableRawPointer, type: Datatype, target: Int, displacement: Int, window: WindowHandle) throws(MPIError) { throw noWindows() }
+    func fence(_ window: WindowHandle, assertions: Int) throws(MPIError) { throw noWindows() }
+    func post(_ window: WindowHandle, origins: [Int], assertions: Int) throws(MPIError) { throw noWindows() }
+    func start(_ window: WindowHandle, targets: [Int], assertions: Int) throws(MPIError) { throw noWindows() }
+    func complete(_ window: WindowHandle) throws(MPIError) { throw noWindows() }
+    func waitExposure(_ window: WindowHandle, blocking: Bool) throws(MPIError) -> Bool { throw noWindows() }
+    func lock(_ window: WindowHandle, target: Int, type: LockType, assertions: Int) throws(MPIError) { throw noWindows() }
+    func unlock(_ window: WindowHandle, target: Int) throws(MPIError) { throw noWindows() }
+    func lockAll(_ window: WindowHandle, assertions: Int) throws(MPIError) { throw noWindows() }
+    func unlockAll(_ window: WindowHandle) throws(MPIError) { throw noWindows() }
+    func flush(_ window: WindowHandle, target: Int?, local: Bool) throws(MPIError) { throw noWindows() }
+    func sync(_ window: WindowHandle) throws(MPIError) { throw noWindows() }
 }
 
 @Suite("Argument checks before the backend")

@@ -22,6 +22,7 @@ import Darwin
 let catalog: [Scenario] =
     pointToPointScenarios + nonblockingScenarios + errorScenarios + communicatorScenarios + environmentScenarios
     + matchedProbeScenarios + groupScenarios + asyncScenarios + topologyScenarios + collectiveScenarios + objectScenarios + datatypeScenarios + truncationScenarios + sendModeScenarios + persistentCollectiveScenarios + immediateSendReceiveScenarios
+    + oneSidedScenarios
     + [largeMessageScenario, afterFinalizeScenario]
 
 var arguments = Array(CommandLine.arguments.dropFirst())

@@ -51,6 +51,26 @@ public struct MPIError: Error, Sendable, Hashable, CustomStringConvertible {
         /// Operation not supported by this backend (`MPI_ERR_UNSUPPORTED_OPERATION`).
         public static let unsupported = ErrorClass(rawValue: 52)
 
+        // One-sided communication (values as Open MPI 4.1 numbers them).
+        /// Invalid window (`MPI_ERR_WIN`): freed, or created with arguments that differ between ranks.
+        public static let window = ErrorClass(rawValue: 53)
+        /// A one-sided call outside the epoch it needs, or an epoch opened or closed wrongly
+        /// (`MPI_ERR_RMA_SYNC`).
+        public static let rmaSync = ErrorClass(rawValue: 47)
+        /// A target access beyond the target's window (`MPI_ERR_RMA_RANGE`).
+        public static let rmaRange = ErrorClass(rawValue: 68)
+        /// Conflicting accesses to a window (`MPI_ERR_RMA_CONFLICT`).
+        public static let rmaConflict = ErrorClass(rawValue: 46)
+        /// Memory that cannot be shared, or a shared-window query on a window that is not shared
+        /// (`MPI_ERR_RMA_SHARED`).
+        public static let rmaShared = ErrorClass(rawValue: 71)
+        /// Invalid lock type (`MPI_ERR_LOCKTYPE`).
+        public static let lockType = ErrorClass(rawValue: 37)
+        /// Invalid assertion (`MPI_ERR_ASSERT`).
+        public static let assertion = ErrorClass(rawValue: 22)
+        /// Invalid displacement (`MPI_ERR_DISP`).
+        public static let displacement = ErrorClass(rawValue: 26)
+
         /// A call was made before `Environment.initialize()` (swift-mpi's own class).
         public static let notInitialized = ErrorClass(rawValue: 1001)
         /// A call was made after `Environment.finalize()` (swift-mpi's own class).
@@ -86,6 +106,14 @@ public struct MPIError: Error, Sendable, Hashable, CustomStringConvertible {
             case .finalized: "finalized"
             case .processFailed: "process failed"
             case .segment: "segment"
+            case .window: "window"
+            case .rmaSync: "RMA synchronization"
+            case .rmaRange: "RMA range"
+            case .rmaConflict: "RMA conflict"
+            case .rmaShared: "RMA shared"
+            case .lockType: "lock type"
+            case .assertion: "assertion"
+            case .displacement: "displacement"
             default: "class \(rawValue)"
             }
         }

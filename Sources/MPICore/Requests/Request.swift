@@ -128,7 +128,7 @@ public struct Request: ~Copyable {
 @usableFromInline
 struct RequestOrigin: Sendable {
     @usableFromInline enum Operation: UInt8, Sendable {
-        case send, receive, persistentSend, persistentReceive, collective, persistentCollective, duplicate
+        case send, receive, persistentSend, persistentReceive, collective, persistentCollective, duplicate, oneSided
     }
 
     @usableFromInline let operation: Operation
@@ -173,6 +173,7 @@ struct RequestOrigin: Sendable {
             let what = tag == Int32(Communicator.anyTag) ? "any tag" : "tag \(tag)"
             return "\(operation == .receive ? "immediate" : "persistent") receive from \(source), \(what)"
         case .duplicate: return "immediate duplicate of a communicator"
+        case .oneSided: return "request-based one-sided operation on rank \(peer)'s window"
         }
     }
 
