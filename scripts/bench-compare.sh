@@ -7,7 +7,10 @@
 # then runs BENCH_REPS repetitions (default 7), interleaved — each repetition runs every
 # benchmark for C, Swift/Open MPI and Swift/shm in turn, so slow drifts in machine load hit all
 # three alike. Measured: latency and bw at 2 ranks, allreduce at 2 ranks (Swift only when
-# mpi-bench offers it), and latency and allreduce at 4 ranks (oversubscribed on 2 cores) unless
+# mpi-bench offers it), the one-sided put-latency, get-latency, put-bw (8 B, 1 KiB, 64 KiB,
+# 1 MiB) and accumulate-latency (8 B) at 2 ranks unless BENCH_ONE_SIDED=0 (OSU's
+# `-w allocate -s flush`: one lock, a flush per operation or per window of 64 puts), and
+# latency and allreduce at 4 ranks (oversubscribed on 2 cores) unless
 # BENCH_FOUR_RANKS=0, and flood (mixed-size immediate traffic between all ranks) at 8 ranks
 # (oversubscribed 4 to a core) unless BENCH_FLOOD=0. scripts/bench_report.py then prints the median ratios with their spread and
 # writes Benchmarks/results/bench.csv, summary.md, machine.txt and latency.png, bandwidth.png,
@@ -31,6 +34,7 @@ results=Benchmarks/results
 raw=$results/raw
 reps=${BENCH_REPS:-7}
 four_ranks=${BENCH_FOUR_RANKS:-1}
+one_sided=${BENCH_ONE_SIDED:-1}
 flood=${BENCH_FLOOD:-1}
 started=$(date +%s)
 
@@ -103,6 +107,9 @@ common=(--iterations 10000 --warmup 200)
 four_latency_sizes=0,8,64,512,4096,32768,262144,1048576
 four_allreduce_sizes=4,64,1024,16384,262144
 four=(--iterations 2000 --warmup 100)
+# One-sided at 2 ranks: a few sizes, the default iterations (put-bw a hundredth, as bw).
+one_sided_sizes=8,1024,65536,1048576
+accumulate_sizes=8
 # 8 ranks flooding each other: 200 timed rounds of a window of 64 messages per rank.
 flood_sizes=16384,65536
 flood_options=(--iterations 20000 --warmup 1000)
@@ -153,7 +160,8 @@ mpirun_n() {
 measure() {
     local rep=$1 ranks=$2 bench=$3 sizes=$4
     shift 4
-    local c_program=$bench type=()
+    local c_program=${bench//-/_} type=()
+    if [ "$bench" = accumulate-latency ]; then c_program=acc_latency; fi
     if [ "$bench" = allreduce ]; then type=(--type float); fi
     # shellcheck disable=SC2046
     run "rep$rep-c-openmpi-$bench-$ranks" "$ranks" $(mpirun_n "$ranks") ".build-c/$c_program" --sizes "$sizes" "$@"
@@ -182,6 +190,12 @@ for rep in $(seq 1 "$reps"); do
     measure "$rep" 2 latency "$latency_sizes" "${common[@]}"
     measure "$rep" 2 bw "$bw_sizes" "${common[@]}"
     measure "$rep" 2 allreduce "$allreduce_sizes" "${common[@]}"
+    if [ "$one_sided" = 1 ]; then
+        measure "$rep" 2 put-latency "$one_sided_sizes" "${common[@]}"
+        measure "$rep" 2 get-latency "$one_sided_sizes" "${common[@]}"
+        measure "$rep" 2 put-bw "$one_sided_sizes" "${common[@]}"
+        measure "$rep" 2 accumulate-latency "$accumulate_sizes" "${common[@]}"
+    fi
     if [ "$four_ranks" = 1 ]; then
         measure "$rep" 4 latency "$four_latency_sizes" "${four[@]}"
         measure "$rep" 4 allreduce "$four_allreduce_sizes" "${four[@]}"

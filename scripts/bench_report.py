@@ -11,7 +11,9 @@ bandwidth.png, allreduce.png.
 
 The headline value of each benchmark:
   latency        avg_us   half round trip, mean over batches        (lower is better)
-  bw, bibw       mb_per_s 10^6 bytes per second                     (higher is better)
+  put-latency, get-latency, accumulate-latency
+                 avg_us   one operation and its flush, mean         (lower is better)
+  bw, bibw, put-bw mb_per_s 10^6 bytes per second                   (higher is better)
   flood          avg_us   time per round on rank 0, mean of batches (lower is better)
   collectives    max_us   time per call on the slowest rank         (lower is better)
 Ratios are taken within a repetition (the implementations of one repetition ran back to back)
@@ -46,9 +48,9 @@ FIELDS = ["rep", "implementation", "benchmark", "backend", "ranks", "size",
 
 def headline(benchmark):
     """(field, unit, higher_is_better) of a benchmark's headline value."""
-    if benchmark in ("latency", "flood"):
+    if benchmark in ("latency", "flood", "put-latency", "get-latency", "accumulate-latency"):
         return "avg_us", "us", False
-    if benchmark in ("bw", "bibw"):
+    if benchmark in ("bw", "bibw", "put-bw"):
         return "mb_per_s", "MB/s", True
     return "max_us", "us", False
 
@@ -128,7 +130,8 @@ def tables(rows):
             continue
         values[(row["benchmark"], row["ranks"])][row["size"]][row["implementation"]][row["rep"]] = float(value)
 
-    order = {"latency": 0, "bw": 1, "bibw": 2, "allreduce": 3}
+    order = {"latency": 0, "bw": 1, "bibw": 2, "allreduce": 3, "put-latency": 4, "get-latency": 5, "put-bw": 6,
+             "accumulate-latency": 7}
     out = []
     for (benchmark, ranks) in sorted(values, key=lambda key: (order.get(key[0], 9), key[0], key[1])):
         field, unit, higher = headline(benchmark)
@@ -185,7 +188,7 @@ def highlights(rows):
     """One short Markdown table: selected sizes of the 2-rank benchmarks, as ratios to C."""
     lines = ["| benchmark (2 ranks) | size | C / Open MPI | Swift / Open MPI ÷ C | Swift / shm ÷ C |",
              "|---|---:|---:|---:|---:|"]
-    for benchmark in ("latency", "bw", "allreduce"):
+    for benchmark in ("latency", "bw", "allreduce", "put-latency", "get-latency", "put-bw", "accumulate-latency"):
         field, unit, _ = headline(benchmark)
         for size in HIGHLIGHT_SIZES:
             by_impl = defaultdict(dict)

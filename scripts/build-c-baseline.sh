@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the C baseline (Benchmarks/c-baseline) with `mpicc -O2` into .build-c/:
-# latency, bw, bibw, allreduce and barrier, each printing mpi-bench's JSON lines with backend
+# latency, bw, bibw, allreduce, barrier, flood and the one-sided put_latency, get_latency,
+# put_bw and acc_latency, each printing mpi-bench's JSON lines with backend
 # "c-openmpi". Needs Open MPI's compiler wrapper (libopenmpi-dev); scripts/bench-compare.sh
 # installs it when missing.
 #
@@ -19,9 +20,9 @@ if ! command -v "$CC" >/dev/null 2>&1; then
 fi
 
 flags=(-O2 -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra)
-for program in latency allreduce barrier flood; do
+for program in latency allreduce barrier flood put_latency get_latency put_bw acc_latency; do
     "$CC" "${flags[@]}" -o "$output/$program" "$source/$program.c"
 done
 "$CC" "${flags[@]}" -o "$output/bw" "$source/bw.c"
 "$CC" "${flags[@]}" -DBIDIRECTIONAL=1 -o "$output/bibw" "$source/bw.c"
-echo "build-c-baseline: built $(cd "$output" && echo latency bw bibw allreduce barrier flood) in $output/"
+echo "build-c-baseline: built $(cd "$output" && echo latency bw bibw allreduce barrier flood put_latency get_latency put_bw acc_latency) in $output/"

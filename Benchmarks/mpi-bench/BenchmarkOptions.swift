@@ -52,7 +52,7 @@ struct BenchmarkOptions: ParsableArguments {
     @Option(help: "Untimed warm-up iterations (reduced 10x above 64 KiB).")
     var warmup = 200
 
-    @Option(help: "Messages in flight per iteration of bw and bibw (OSU's window size).")
+    @Option(help: "Messages in flight per iteration of bw, bibw and put-bw (OSU's window size).")
     var window = 64
 
     @Option(help: "Element type of the messages.")
@@ -65,7 +65,7 @@ struct BenchmarkOptions: ParsableArguments {
         size > 65536 ? (max(iterations / 10, 10), max(warmup / 10, 2)) : (iterations, warmup)
     }
 
-    /// Iterations of bw and bibw, each of which moves a whole window: a hundredth of the
+    /// Iterations of bw, bibw and put-bw, each of which moves a whole window: a hundredth of the
     /// latency iterations (100 and 10 by default, OSU's osu_bw counts).
     func windowIterations(for size: Int) -> (timed: Int, warmup: Int) {
         let (timed, warmup) = iterations(for: size)

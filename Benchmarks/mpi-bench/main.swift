@@ -26,6 +26,10 @@ struct MPIBench: ParsableCommand {
         case bcast, reduce, allreduce, allgather, alltoall, gather, scatter
         case iallreduce
         case allreducePersistent = "allreduce-persistent"
+        case putLatency = "put-latency"
+        case getLatency = "get-latency"
+        case putBw = "put-bw"
+        case accumulateLatency = "accumulate-latency"
     }
 
     @Argument(help: "Benchmarks to run: \(Benchmark.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -60,6 +64,10 @@ struct MPIBench: ParsableCommand {
         case .bw: try PointToPoint.bandwidth(type, bidirectional: false, world: world, options: options, reporter: &reporter)
         case .bibw: try PointToPoint.bandwidth(type, bidirectional: true, world: world, options: options, reporter: &reporter)
         case .flood: try Flood.run(world: world, options: options, reporter: &reporter)
+        case .putLatency: try OneSided.putLatency(type, world: world, options: options, reporter: &reporter)
+        case .getLatency: try OneSided.getLatency(type, world: world, options: options, reporter: &reporter)
+        case .putBw: try OneSided.putBandwidth(type, world: world, options: options, reporter: &reporter)
+        case .accumulateLatency: try OneSided.accumulateLatency(world: world, options: options, reporter: &reporter)
         case .barrier: try CollectiveBenchmarks.barrier(world: world, options: options, reporter: &reporter)
         case .iallreduce, .allreducePersistent:
             try CollectiveBenchmarks.allReduceForms(persistent: benchmark == .allreducePersistent, type, sum: sum,

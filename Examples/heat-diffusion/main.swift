@@ -14,7 +14,13 @@
 // blocks of one size, sent and received in one call, then the whole block is updated — simpler
 // code, no overlap of computation with communication.
 //
-//     heat-diffusion [--size 256] [--iterations 500] [--halo persistent|neighbor]
+// With `--halo window` there are no messages at all: both plates of every rank live in one
+// node-shared window (`Window.allocateShared`), and each iteration reads the neighbours' edges
+// straight from their memory (`sharedQuery(rank:)`), separated from their writes by
+// `sync()` + barrier + `sync()` inside one `lockAll` epoch (MPI's shared-memory pattern). Every
+// rank must then be on one node.
+//
+//     heat-diffusion [--size 256] [--iterations 500] [--halo persistent|neighbor|window]
 import Foundation
 import MPI
 
@@ -75,7 +81,7 @@ do {
     let n = try option("--size", default: 256)
     let iterations = try option("--iterations", default: 500)
     let halo = CommandLine.arguments.firstIndex(of: "--halo").map { CommandLine.arguments.indices.contains($0 + 1) ? CommandLine.arguments[$0 + 1] : "" } ?? "persistent"
-    guard halo == "persistent" || halo == "neighbor" else { throw ExampleError("--halo is persistent or neighbor, not '\(halo)'") }
+    guard ["persistent", "neighbor", "window"].contains(halo) else { throw ExampleError("--halo is persistent, neighbor or window, not '\(halo)'") }
     try Environment.initialize()
     let world = try Communicator.world
     let dimensions = try CartesianTopology.balancedDimensions(ranks: world.size, constraints: [0, 0])
@@ -175,11 +181,74 @@ do {
         old.withUnsafeBufferPointer { o in new.withUnsafeMutableBufferPointer { sweep(o, $0, stride: stride, rows: 1..<(height + 1), columns: 1..<(width + 1)) } }
     }
 
+    /// With `--halo window`: both plates of every rank in one shared window, plate `p` at element
+    /// `p × plateCount` of each rank's part, and every neighbour's part mapped here.
+    let plateCount = (height + 2) * stride
+    var shared: (window: Window<Double>, local: WindowMemory<Double>, neighbours: [Int: WindowMemory<Double>])? = nil
+    if halo == "window" {
+        let node = try comm.splitByNode()
+        guard node.size == comm.size else {
+            throw ExampleError("--halo window reads the neighbours' memory directly, so every rank must be on one node; this job spans \(try world.allReduce(node.rank == 0 ? 1 : 0, op: .sum)) nodes")
+        }
+        let window = try Window<Double>.allocateShared(count: 2 * plateCount, initialValue: 0, on: comm)
+        let local = window.localMemory
+        for index in 0..<plateCount { local[index] = initial[index]; local[plateCount + index] = initial[index] }
+        var neighbours: [Int: WindowMemory<Double>] = [:]
+        for peer in [up, down, left, right] where peer != Communicator.nullProcess { neighbours[peer] = try window.sharedQuery(rank: peer) }
+        shared = (window, local, neighbours)
+        try window.lockAll(.noCheck)
+    }
+    /// The plate sizes of the neighbours, whose blocks may be a row or column larger or smaller.
+    let upHeight = share(n, dimensions[0], max(gridRow - 1, 0)).count
+    let leftWidth = share(n, dimensions[1], max(gridColumn - 1, 0)).count
+    let rightWidth = share(n, dimensions[1], min(gridColumn + 1, dimensions[1] - 1)).count
+    let downHeight = share(n, dimensions[0], min(gridRow + 1, dimensions[0] - 1)).count
+
+    /// One iteration from plate `p` into plate `1 - p` of the shared window: the halo is read
+    /// from the neighbours' plate `p`, which they finished writing before the barrier.
+    func windowStep(_ p: Int) throws {
+        guard let (window, local, neighbours) = shared else { return }
+        try window.sync()
+        try comm.barrier()
+        try window.sync()
+        local.withUnsafeMutableBufferPointer { mine in
+            let old = mine.baseAddress! + p * plateCount, new = mine.baseAddress! + (1 - p) * plateCount
+            if let memory = neighbours[up] {
+                memory.withUnsafeMutableBufferPointer { theirs in
+                    let their = theirs.baseAddress! + p * (upHeight + 2) * stride
+                    for c in 0..<width { old[c + 1] = their[upHeight * stride + c + 1] }
+                }
+            }
+            if let memory = neighbours[down] {
+                memory.withUnsafeMutableBufferPointer { theirs in
+                    let their = theirs.baseAddress! + p * (downHeight + 2) * stride
+                    for c in 0..<width { old[(height + 1) * stride + c + 1] = their[stride + c + 1] }
+                }
+            }
+            if let memory = neighbours[left] {
+                memory.withUnsafeMutableBufferPointer { theirs in
+                    let theirStride = leftWidth + 2, their = theirs.baseAddress! + p * (height + 2) * theirStride
+                    for r in 0..<height { old[(r + 1) * stride] = their[(r + 1) * theirStride + leftWidth] }
+                }
+            }
+            if let memory = neighbours[right] {
+                memory.withUnsafeMutableBufferPointer { theirs in
+                    let theirStride = rightWidth + 2, their = theirs.baseAddress! + p * (height + 2) * theirStride
+                    for r in 0..<height { old[(r + 1) * stride + width + 1] = their[(r + 1) * theirStride + 1] }
+                }
+            }
+            sweep(UnsafeBufferPointer(start: old, count: plateCount), UnsafeMutableBufferPointer(start: new, count: plateCount),
+                stride: stride, rows: 1..<(height + 1), columns: 1..<(width + 1))
+        }
+    }
+
     try comm.barrier()
     let start = try Environment.wallTime()
     for iteration in 0..<iterations {
         let (old, new) = iteration % 2 == 0 ? (plates.0, plates.1) : (plates.1, plates.0)
-        if halo == "neighbor" {
+        if halo == "window" {
+            try windowStep(iteration % 2)
+        } else if halo == "neighbor" {
             try neighborStep(old, new)
         } else if iteration % 2 == 0 {
             try step(old, new, &evenExchange)
@@ -187,7 +256,11 @@ do {
             try step(old, new, &oddExchange)
         }
     }
-    let old = iterations % 2 == 0 ? plates.0.array : plates.1.array
+    var old = iterations % 2 == 0 ? plates.0.array : plates.1.array
+    if let (window, local, _) = shared {
+        try window.unlockAll()
+        old = Array(local.array[(iterations % 2 * plateCount)..<((iterations % 2 + 1) * plateCount)])
+    }
     let elapsed = try world.allReduce(try Environment.wallTime() - start, op: .max)
 
     // Every rank checks its block against the serial solution.

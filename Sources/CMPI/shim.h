@@ -21,6 +21,7 @@ static inline MPI_Errhandler _Nonnull cmpi_errors_return(void) { return MPI_ERRO
 static inline MPI_Info _Nonnull cmpi_info_null(void) { return MPI_INFO_NULL; }
 static inline MPI_Status *_Nullable cmpi_status_ignore(void) { return MPI_STATUS_IGNORE; }
 static inline MPI_Request _Nonnull cmpi_request_null(void) { return MPI_REQUEST_NULL; }
+static inline MPI_Group _Nonnull cmpi_group_empty(void) { return MPI_GROUP_EMPTY; }
 
 // Predefined datatypes.
 static inline MPI_Datatype _Nonnull cmpi_datatype_null(void) { return MPI_DATATYPE_NULL; }
@@ -49,6 +50,9 @@ static inline MPI_Op _Nonnull cmpi_op_lxor(void) { return MPI_LXOR; }
 static inline MPI_Op _Nonnull cmpi_op_band(void) { return MPI_BAND; }
 static inline MPI_Op _Nonnull cmpi_op_bor(void) { return MPI_BOR; }
 static inline MPI_Op _Nonnull cmpi_op_bxor(void) { return MPI_BXOR; }
+// The accumulate-only operations of one-sided communication.
+static inline MPI_Op _Nonnull cmpi_op_replace(void) { return MPI_REPLACE; }
+static inline MPI_Op _Nonnull cmpi_op_no_op(void) { return MPI_NO_OP; }
 
 // Limits defined through other macros.
 static inline int cmpi_max_processor_name(void) { return MPI_MAX_PROCESSOR_NAME; }

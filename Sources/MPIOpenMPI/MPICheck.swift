@@ -63,6 +63,14 @@ extension MPIError.ErrorClass {
         case MPI_ERR_NO_MEM: self = .noMemory
         case MPI_ERR_NOT_SAME: self = .notSame
         case MPI_ERR_UNSUPPORTED_OPERATION: self = .unsupported
+        case MPI_ERR_WIN: self = .window
+        case MPI_ERR_RMA_SYNC: self = .rmaSync
+        case MPI_ERR_RMA_RANGE: self = .rmaRange
+        case MPI_ERR_RMA_CONFLICT: self = .rmaConflict
+        case MPI_ERR_RMA_SHARED: self = .rmaShared
+        case MPI_ERR_LOCKTYPE: self = .lockType
+        case MPI_ERR_ASSERT: self = .assertion
+        case MPI_ERR_DISP: self = .displacement
         case MPI_ERR_UNKNOWN: self = .unknown
         default: self = MPIError.ErrorClass(rawValue: Int(value))
         }

@@ -228,15 +228,20 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
 
     package func setName(_ name: String, of comm: CommHandle) {
         guard isActive else { return }
-        // MPI_MAX_OBJECT_NAME includes the terminating zero; cut on a character boundary.
+        withObjectName(name) { _ = MPI_Comm_set_name(comm.mpi, $0) }
+    }
+
+    /// Calls `body` with `name` as a C string of at most `MPI_MAX_OBJECT_NAME` bytes with its
+    /// terminating zero, cut on a character boundary.
+    func withObjectName(_ name: String, _ body: (UnsafePointer<CChar>) -> Void) {
         var bytes = Array(name.utf8)
         if bytes.count >= Int(MPI_MAX_OBJECT_NAME) {
             bytes = Array(bytes.prefix(Int(MPI_MAX_OBJECT_NAME) - 1))
             while !bytes.isEmpty && String(validating: bytes, as: UTF8.self) == nil { bytes.removeLast() }
         }
         bytes.append(0)
-        _ = bytes.withUnsafeBufferPointer { buffer in
-            buffer.withMemoryRebound(to: CChar.self) { MPI_Comm_set_name(comm.mpi, $0.baseAddress) }
+        bytes.withUnsafeBufferPointer { buffer in
+            buffer.withMemoryRebound(to: CChar.self) { body($0.baseAddress!) }
         }
     }
 

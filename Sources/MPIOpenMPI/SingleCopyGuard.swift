@@ -50,6 +50,12 @@ enum SingleCopyGuard {
     /// The self BTL's flags, and its default (`send,put,get,inplace`) without `put` and `get`.
     static let selfFlagsVariable = "OMPI_MCA_btl_self_flags"
     static let selfFlagsWithoutRDMA = "send,inplace"
+    /// The one-sided components: without single copy and BTL `put`, Open MPI 4.1's `osc rdma`
+    /// still wins the selection of `MPI_Win_create` windows and then fails it (`MPI_ERR_WIN`),
+    /// and `osc ucx` silently skips compare-and-swap of 1-byte elements; `sm` (windows within a
+    /// node) and `pt2pt` (the rest, over the PML) pass every one-sided scenario.
+    static let oscVariable = "OMPI_MCA_osc"
+    static let oscWithoutRDMA = "sm,pt2pt"
 
     /// Sets the MCA variables when the guard applies; call before `MPI_Init_thread`.
     static func applyBeforeInit() {
@@ -58,6 +64,7 @@ enum SingleCopyGuard {
         if getenv(variable) == nil && getenv(alias) == nil { setenv(variable, "none", 0) }
         setenv(tcpFlagsVariable, tcpFlagsWithoutPut, 0)
         setenv(selfFlagsVariable, selfFlagsWithoutRDMA, 0)
+        setenv(oscVariable, oscWithoutRDMA, 0)
     }
 
     /// The major version of the Open MPI library, from `MPI_Get_library_version`, which MPI

@@ -17,6 +17,7 @@ struct ExampleTests {
         ("data-parallel-training", 1, ["--samples", "2048", "--batch-size", "128", "--epochs", "2", "--hidden", "16"]),
         ("heat-diffusion", 1, ["--size", "48", "--iterations", "40"]),
         ("heat-diffusion --halo neighbor", 1, ["--size", "48", "--iterations", "40", "--halo", "neighbor"]),
+        ("heat-diffusion --halo window", 1, ["--size", "48", "--iterations", "40", "--halo", "window"]),
         ("monte-carlo-pi", 1, ["--samples", "100000"]),
         ("word-count", 1, ["--lines", "4000"]),
     ]

@@ -34,6 +34,10 @@ let oneSidedScenarios: [Scenario] = [
             return [1]
         }
         try expect(values == [1] && window.localMemory[0] == Int64(c.previous), "replace in withFence: \(window.localMemory.array)")
+        window.name = "plate halo"
+        try expect(window.name == "plate halo" && "\(window)".contains("plate halo"), "window name: \(window)")
+        let group = try window.group
+        try expect(group == (try c.world.group), "window group \(group)")
         try window.free()
         return .passed
     },

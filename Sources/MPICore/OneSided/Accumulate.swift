@@ -12,7 +12,7 @@ extension Window {
     ) throws(MPIError) {
         try checkAccumulate(op, "accumulate")
         let lent = try values.lendForSending()
-        try issue("accumulate", target: target, displacement: displacement, count: lent.elements.count, loans: [lent.loan.loan]) { () throws(MPIError) in
+        try issue("accumulate", target: target, displacement: displacement, count: lent.elements.count, loan: lent.loan.loan) { () throws(MPIError) in
             _ = try backend.accumulate(
                 UnsafeRawPointer(lent.elements.baseAddress), count: lent.elements.count, type: Element.datatype,
                 target: target, displacement: displacement, op: op.reduction, window: handle, request: false)
@@ -27,7 +27,7 @@ extension Window {
     ) throws(MPIError) -> Request {
         try checkAccumulate(op, "immediateAccumulate")
         let lent = try values.lendForSending()
-        return try issueRequest("immediateAccumulate", target: target, displacement: displacement, count: lent.elements.count, loans: [lent.loan.loan]) {
+        return try issueRequest("immediateAccumulate", target: target, displacement: displacement, count: lent.elements.count, loan: lent.loan.loan) {
             () throws(MPIError) -> RequestHandle? in
             try backend.accumulate(
                 UnsafeRawPointer(lent.elements.baseAddress), count: lent.elements.count, type: Element.datatype,
@@ -51,7 +51,7 @@ extension Window {
             lent.loan.loan.end(); output.loan.loan.end()
             throw MPIError(.count, "getAccumulate of \(lent.elements.count) values into a result of \(output.elements.count) elements: they must match")
         }
-        try issue("getAccumulate", target: target, displacement: displacement, count: output.elements.count, loans: [lent.loan.loan, output.loan.loan]) {
+        try issue("getAccumulate", target: target, displacement: displacement, count: output.elements.count, loan: lent.loan.loan, output.loan.loan) {
             () throws(MPIError) in
             _ = try backend.getAccumulate(
                 UnsafeRawPointer(lent.elements.baseAddress), into: UnsafeMutableRawPointer(output.elements.baseAddress),
@@ -75,7 +75,7 @@ extension Window {
             throw MPIError(.count, "immediateGetAccumulate of \(lent.elements.count) values into a result of \(output.elements.count) elements: they must match")
         }
         return try issueRequest("immediateGetAccumulate", target: target, displacement: displacement, count: output.elements.count,
-            loans: [lent.loan.loan, output.loan.loan]) { () throws(MPIError) -> RequestHandle? in
+            loan: lent.loan.loan, output.loan.loan) { () throws(MPIError) -> RequestHandle? in
             try backend.getAccumulate(
                 UnsafeRawPointer(lent.elements.baseAddress), into: UnsafeMutableRawPointer(output.elements.baseAddress),
                 count: output.elements.count, type: Element.datatype, target: target, displacement: displacement,
@@ -140,7 +140,7 @@ extension Window {
             throw MPIError(.count, "compareAndSwap needs a result of one element, got \(output.elements.count)")
         }
         let operands = [desired, expected].withUnsafeBufferPointer { ownedCopy($0) }
-        try issue("compareAndSwap", target: target, displacement: displacement, count: 1, loans: [operands.loan.loan, output.loan.loan]) {
+        try issue("compareAndSwap", target: target, displacement: displacement, count: 1, loan: operands.loan.loan, output.loan.loan) {
             () throws(MPIError) in
             try backend.compareAndSwap(
                 UnsafeRawPointer(operands.elements.baseAddress!), compare: UnsafeRawPointer(operands.elements.baseAddress! + 1),

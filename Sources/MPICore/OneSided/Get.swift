@@ -5,7 +5,7 @@ extension Window {
     @inlinable
     public func get<Buffer: LendableReceiveBuffer<Element>>(into buffer: Buffer, from target: Int, at displacement: Int = 0) throws(MPIError) {
         let lent = try buffer.lendForReceiving()
-        try issue("get", target: target, displacement: displacement, count: lent.elements.count, loans: [lent.loan.loan]) { () throws(MPIError) in
+        try issue("get", target: target, displacement: displacement, count: lent.elements.count, loan: lent.loan.loan) { () throws(MPIError) in
             _ = try backend.get(
                 into: UnsafeMutableRawPointer(lent.elements.baseAddress), count: lent.elements.count, type: Element.datatype,
                 target: target, displacement: displacement, window: handle, request: false)
@@ -38,7 +38,7 @@ extension Window {
     @inlinable
     public func immediateGet<Buffer: LendableReceiveBuffer<Element>>(into buffer: Buffer, from target: Int, at displacement: Int = 0) throws(MPIError) -> Request {
         let lent = try buffer.lendForReceiving()
-        return try issueRequest("immediateGet", target: target, displacement: displacement, count: lent.elements.count, loans: [lent.loan.loan]) {
+        return try issueRequest("immediateGet", target: target, displacement: displacement, count: lent.elements.count, loan: lent.loan.loan) {
             () throws(MPIError) -> RequestHandle? in
             try backend.get(
                 into: UnsafeMutableRawPointer(lent.elements.baseAddress), count: lent.elements.count, type: Element.datatype,

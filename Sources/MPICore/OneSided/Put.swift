@@ -6,7 +6,7 @@ extension Window {
     @inlinable
     public func put<Values: SendBuffer<Element>>(_ values: Values, to target: Int, at displacement: Int = 0) throws(MPIError) {
         let lent = try values.lendForSending()
-        try issue("put", target: target, displacement: displacement, count: lent.elements.count, loans: [lent.loan.loan]) { () throws(MPIError) in
+        try issue("put", target: target, displacement: displacement, count: lent.elements.count, loan: lent.loan.loan) { () throws(MPIError) in
             _ = try backend.put(
                 UnsafeRawPointer(lent.elements.baseAddress), count: lent.elements.count, type: Element.datatype,
                 target: target, displacement: displacement, window: handle, request: false)
@@ -19,7 +19,7 @@ extension Window {
     @inlinable
     public func immediatePut<Values: SendBuffer<Element>>(_ values: Values, to target: Int, at displacement: Int = 0) throws(MPIError) -> Request {
         let lent = try values.lendForSending()
-        return try issueRequest("immediatePut", target: target, displacement: displacement, count: lent.elements.count, loans: [lent.loan.loan]) {
+        return try issueRequest("immediatePut", target: target, displacement: displacement, count: lent.elements.count, loan: lent.loan.loan) {
             () throws(MPIError) -> RequestHandle? in
             try backend.put(
                 UnsafeRawPointer(lent.elements.baseAddress), count: lent.elements.count, type: Element.datatype,

@@ -218,7 +218,7 @@ public final class Window<Element: MessageElement>: @unchecked Sendable, CustomS
     /// Checks `target` and the access of `count` elements at `displacement` there; returns
     /// `false` for the null process (the operation then does nothing).
     @usableFromInline
-    func checkTarget(_ what: String, target: Int, displacement: Int, count: Int) throws(MPIError) -> Bool {
+    func checkTarget(_ what: StaticString, target: Int, displacement: Int, count: Int) throws(MPIError) -> Bool {
         try communicator.checkActive()
         if target == Communicator.nullProcess { return false }
         guard target >= 0 && target < size else {

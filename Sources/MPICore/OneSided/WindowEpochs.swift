@@ -45,7 +45,7 @@ struct WindowEpochs {
     /// Checks that an operation (`what`) on `target` is allowed now; one that `needsPassive`
     /// (a request-based operation, or one that returns its result at once) needs a
     /// passive-target epoch, for the reason given.
-    mutating func checkOperation(_ what: String, target: Int, needsPassive: String? = nil) throws(MPIError) {
+    mutating func checkOperation(_ what: StaticString, target: Int, needsPassive: StaticString? = nil) throws(MPIError) {
         guard !freed else { throw MPIError(.window, "\(what) on a freed window") }
         if let needsPassive {
             guard passive(target) else {
@@ -66,6 +66,13 @@ struct WindowEpochs {
         guard !freed else { throw MPIError(.window, "\(what) on a freed window") }
         if busy { throw MPIError(.rmaSync, "\(what) while \(openEpochs) is open") }
         fence = false
+    }
+
+    /// Keeps `loan` until the operations on `target` complete.
+    @inline(__always)
+    mutating func lend(_ loan: Loan, target: Int) {
+        if case .none = loan { return }
+        loans.append((target, loan))
     }
 
     /// Ends the loans of operations on `target` (every target when `nil`): they have completed.

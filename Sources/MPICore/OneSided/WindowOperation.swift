@@ -2,27 +2,30 @@
 /// window, issued to the backend under the window's lock, its origin buffers kept lent until it
 /// completes at the origin.
 extension Window {
-    /// Issues `body` (the backend call) for an operation on `target` after the checks; `loans`
-    /// are the origin buffers, ended on failure and otherwise kept until the operation completes
-    /// (the epoch's closing call or a flush). Returns `false`, having done nothing, for the null
+    /// Issues `body` (the backend call) for an operation on `target` after the checks; `loan`
+    /// and `second` are the origin buffers, ended on failure and otherwise kept until the
+    /// operation completes (the epoch's closing call or a flush). Does nothing for the null
     /// process.
     @usableFromInline
     func issue(
-        _ what: String, target: Int, displacement: Int, count: Int, loans: [Loan],
+        _ what: StaticString, target: Int, displacement: Int, count: Int, loan: Loan, _ second: Loan = .none,
         _ body: () throws(MPIError) -> Void
     ) throws(MPIError) {
         do {
             guard try checkTarget(what, target: target, displacement: displacement, count: count) else {
-                for loan in loans { loan.end() }
+                loan.end()
+                second.end()
                 return
             }
             try serial.withLock { _ throws(MPIError) in
                 try epochs.checkOperation(what, target: target)
                 try body()
-                for loan in loans { epochs.loans.append((target, loan)) }
+                epochs.lend(loan, target: target)
+                epochs.lend(second, target: target)
             }
         } catch {
-            for loan in loans { loan.end() }
+            loan.end()
+            second.end()
             throw error
         }
     }
@@ -31,11 +34,12 @@ extension Window {
     /// `nil` when the operation completed at once. The request owns the loans.
     @usableFromInline
     func issueRequest(
-        _ what: String, target: Int, displacement: Int, count: Int, loans: [Loan],
+        _ what: StaticString, target: Int, displacement: Int, count: Int, loan first: Loan, _ second: Loan = .none,
         _ body: () throws(MPIError) -> RequestHandle?
     ) throws(MPIError) -> Request {
         let origin = RequestOrigin(.oneSided, peer: target, tag: 0)
-        let loan: Loan = loans.count == 1 ? loans[0] : (loans.isEmpty ? .none : .retained(LoanGroup(loans)))
+        let loan: Loan
+        if case .none = second { loan = first } else { loan = .retained(LoanGroup([first, second])) }
         do {
             guard try checkTarget(what, target: target, displacement: displacement, count: count) else {
                 loan.end()
@@ -60,7 +64,7 @@ extension Window {
     /// on `target`, and completes it there with a local flush before returning.
     @usableFromInline
     func issueAndFlush(
-        _ what: String, target: Int, displacement: Int, count: Int, _ body: () throws(MPIError) -> Void
+        _ what: StaticString, target: Int, displacement: Int, count: Int, _ body: () throws(MPIError) -> Void
     ) throws(MPIError) -> Bool {
         guard try checkTarget(what, target: target, displacement: displacement, count: count) else { return false }
         try serial.withLock { _ throws(MPIError) in

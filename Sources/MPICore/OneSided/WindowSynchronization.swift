@@ -88,7 +88,7 @@ extension Window {
 
     private func endExposure(blocking: Bool) throws(MPIError) -> Bool {
         try serial.withLock { _ throws(MPIError) -> Bool in
-            let what = blocking ? "wait" : "test"
+            let what: StaticString = blocking ? "wait" : "test"
             try checkUsableLocked(what)
             guard epochs.exposure != nil else { throw MPIError(.rmaSync, "\(what) without an exposure epoch opened by post") }
             guard try backend.waitExposure(handle, blocking: blocking) else { return false }
@@ -104,7 +104,7 @@ extension Window {
     /// shared ones. The target takes no part. ``Communicator/nullProcess`` does nothing.
     public func lock(rank: Int, _ type: LockType = .exclusive, _ assertions: WindowAssertions = []) throws(MPIError) {
         if rank == Communicator.nullProcess { try checkUsable("lock"); return }
-        try checkRanks([rank], "lock")
+        try checkRank(rank, "lock")
         try serial.withLock { _ throws(MPIError) in
             try checkUsableLocked("lock")
             if epochs.access != nil || epochs.lockAll || epochs.locks[rank] != nil || (epochs.fence && epochs.fenceOperations) {
@@ -120,7 +120,7 @@ extension Window {
     /// origin and target.
     public func unlock(rank: Int) throws(MPIError) {
         if rank == Communicator.nullProcess { try checkUsable("unlock"); return }
-        try checkRanks([rank], "unlock")
+        try checkRank(rank, "unlock")
         try serial.withLock { _ throws(MPIError) in
             try checkUsableLocked("unlock")
             guard epochs.locks[rank] != nil else { throw MPIError(.rmaSync, "unlock(rank: \(rank)) without lock(rank: \(rank))") }
@@ -168,14 +168,14 @@ extension Window {
     public func flushLocalAll() throws(MPIError) { try flush(nil, local: true) }
 
     private func flush(_ target: Int?, local: Bool) throws(MPIError) {
-        let what = (local ? "flushLocal" : "flush") + (target == nil ? "All" : "(rank: \(target!))")
-        if target == Communicator.nullProcess { try checkUsable(what); return }
-        if let target { try checkRanks([target], what) }
+        func what() -> String { (local ? "flushLocal" : "flush") + (target.map { "(rank: \($0))" } ?? "All") }
+        if target == Communicator.nullProcess { try checkUsable("flush"); return }
+        if let target { try checkRank(target, "flush") }
         try serial.withLock { _ throws(MPIError) in
-            try checkUsableLocked(what)
+            try checkUsableLocked("flush")
             let covered = target.map { epochs.passive($0) } ?? (epochs.lockAll || !epochs.locks.isEmpty)
             guard covered else {
-                throw MPIError(.rmaSync, "\(what) outside a passive-target epoch: flushes complete operations under lock(rank:) or lockAll()")
+                throw MPIError(.rmaSync, "\(what()) outside a passive-target epoch: flushes complete operations under lock(rank:) or lockAll()")
             }
             try backend.flush(handle, target: target, local: local)
             epochs.endLoans(target: target)
@@ -241,9 +241,13 @@ extension Window {
 
     // MARK: Checks
 
-    private func checkUsableLocked(_ what: String) throws(MPIError) {
+    private func checkUsableLocked(_ what: StaticString) throws(MPIError) {
         try communicator.checkActive()
         if epochs.freed { throw MPIError(.window, "\(what) on a freed window") }
+    }
+
+    private func checkRank(_ rank: Int, _ what: StaticString) throws(MPIError) {
+        guard rank >= 0 && rank < size else { throw MPIError(.rank, "\(what) names rank \(rank): the window's ranks are 0..<\(size)") }
     }
 
     private func checkRanks(_ ranks: [Int], _ what: String) throws(MPIError) {
