@@ -6,7 +6,8 @@
 # round trips), whose messages are gathered and scattered by a derived datatype, and with
 # mpi-bench's allreduce-persistent (8-byte persistent all-reduces, 1,000 against 11,000 starts;
 # on Open MPI less the growth of the same loop in C, scripts/malloc-counter/persistent-allreduce.c,
-# since Open MPI's libnbc itself allocates at each start). It does so on
+# since Open MPI's libnbc itself allocates at each start), and with mpi-bench's put-latency,
+# get-latency and accumulate-latency (one-sided operations and flushes under a lock). It does so on
 # both backends (Open MPI under mpirun, shared memory under swift-mpiexec) and in each of the
 # example's modes: blocking send/receive, immediate requests on message buffers, persistent
 # requests. Fails when a rank allocates more in the longer run than the slack allows (Open MPI
@@ -103,6 +104,10 @@ for backend in openmpi shm; do
         allowed="$((c_long[0] - c_short[0])) $((c_long[1] - c_short[1]))"
     fi
     compare "$backend" p-allreduce "$(count_bench "$backend" 1000 "${persistent[@]}")" "$(count_bench "$backend" 11000 "${persistent[@]}")" "$allowed" "$collective_slack"
+    # One-sided: a put, a get and an accumulate, each with a flush, under one lock.
+    for rma in put-latency get-latency accumulate-latency; do
+        compare "$backend" "$rma" "$(count_bench "$backend" 1000 "$rma" --sizes 8)" "$(count_bench "$backend" 11000 "$rma" --sizes 8)"
+    done
 done
 if (( failed )); then
     echo "FAIL: a rank allocated more than $slack times more in the longer run ($configuration)" >&2

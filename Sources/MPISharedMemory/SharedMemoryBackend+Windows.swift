@@ -125,6 +125,17 @@ extension SharedMemoryBackend {
         Unmanaged<SharedWindow>.fromOpaque(UnsafeRawPointer(bitPattern: handle.raw)!).takeUnretainedValue()
     }
 
+    /// Calls `body` with the window of `handle`, borrowed: no reference count changes (the
+    /// front end keeps the window alive across every call).
+    @inline(__always)
+    func withWindow<R>(_ handle: WindowHandle, _ body: (SharedWindow) throws(MPIError) -> R) throws(MPIError) -> R {
+        let reference = Unmanaged<SharedWindow>.fromOpaque(UnsafeRawPointer(bitPattern: handle.raw)!)
+        let result: Result<R, MPIError> = reference._withUnsafeGuaranteedRef { window in
+            do throws(MPIError) { return .success(try body(window)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
     // MARK: Creation and freeing
 
     package func createWindow(
@@ -228,6 +239,14 @@ extension SharedMemoryBackend {
         if let synchronized { throw synchronized }
     }
 
+    /// Mapped windows are copied into and out of directly; `create` windows are in other
+    /// processes' private memory.
+    package func directMemory(of handle: WindowHandle) -> [UnsafeMutableRawPointer]? {
+        let window = window(handle)
+        guard window.flavor != .created else { return nil }
+        return window.dataOffsets.map { window.mapping + $0 }
+    }
+
     package func sharedMemory(of rank: Int, in handle: WindowHandle) throws(MPIError) -> (base: UnsafeMutableRawPointer?, bytes: Int) {
         let window = window(handle)
         return (window.mapping + window.dataOffsets[rank], window.bytes[rank])
@@ -239,7 +258,7 @@ extension SharedMemoryBackend {
         _ origin: UnsafeRawPointer?, count: Int, type: Datatype, target: Int, displacement: Int,
         window handle: WindowHandle, request: Bool
     ) throws(MPIError) -> RequestHandle? {
-        let window = window(handle)
+        try withWindow(handle) { (window) throws(MPIError) -> RequestHandle? in
         try awaitExposure(window, target)
         let bytes = count * type.extent
         guard bytes > 0, let origin else { return nil }
@@ -249,13 +268,14 @@ extension SharedMemoryBackend {
             try crossMemory(CrossMemory.write(to: window.pids[target], remote: window.remoteAddress(target, displacement), from: origin, count: bytes), "put", target)
         }
         return nil
+        }
     }
 
     package func get(
         into origin: UnsafeMutableRawPointer?, count: Int, type: Datatype, target: Int, displacement: Int,
         window handle: WindowHandle, request: Bool
     ) throws(MPIError) -> RequestHandle? {
-        let window = window(handle)
+        try withWindow(handle) { (window) throws(MPIError) -> RequestHandle? in
         try awaitExposure(window, target)
         let bytes = count * type.extent
         guard bytes > 0, let origin else { return nil }
@@ -265,6 +285,7 @@ extension SharedMemoryBackend {
             try crossMemory(CrossMemory.read(from: window.pids[target], remote: window.remoteAddress(target, displacement), into: origin, count: bytes), "get", target)
         }
         return nil
+        }
     }
 
     package func accumulate(
@@ -279,19 +300,22 @@ extension SharedMemoryBackend {
         _ origin: UnsafeRawPointer?, into result: UnsafeMutableRawPointer?, count: Int, type: Datatype,
         target: Int, displacement: Int, op: Reduction, window handle: WindowHandle, request: Bool
     ) throws(MPIError) -> RequestHandle? {
-        let window = window(handle)
-        try awaitExposure(window, target)
-        guard count > 0 else { return nil }
-        let operation = op.builtin ?? .replace
-        if window.atomicWords && type.extent == 8 && type.isPrimitive && !type.isBytes {
+        let done = try withWindow(handle) { (window) throws(MPIError) -> Bool in
+            try awaitExposure(window, target)
+            guard count > 0 else { return true }
+            guard window.atomicWords && type.extent == 8 && type.isPrimitive && !type.isBytes else { return false }
             let words = JobSegment.atomic(window.address(target, displacement)!)
+            let operation = op.builtin ?? .replace
             for index in 0..<count {
                 let operand = origin.map { $0.loadUnaligned(fromByteOffset: index * 8, as: Int.self) } ?? 0
                 let old = SharedMemoryBackend.atomicAccumulate(words + index, operand, operation, type, op.kernel)
                 result?.storeBytes(of: old, toByteOffset: index * 8, as: Int.self)
             }
-            return nil
+            return true
         }
+        if done { return nil }
+        let window = window(handle)
+        let operation = op.builtin ?? .replace
         let bytes = count * type.extent
         try withAccumulateLock(window, target) { () throws(MPIError) in
             if let address = window.address(target, displacement) {
@@ -489,9 +513,10 @@ extension SharedMemoryBackend {
         window.lockAllTaken = false
     }
 
-    /// Every operation is complete when its call returns; a flush only orders memory.
+    /// Every operation is complete when its call returns; a flush only orders this rank's
+    /// accesses before it against its later ones (free on x86, where stores are not reordered).
     package func flush(_ handle: WindowHandle, target: Int?, local: Bool) throws(MPIError) {
-        atomicMemoryFence(ordering: .sequentiallyConsistent)
+        atomicMemoryFence(ordering: .acquiringAndReleasing)
     }
 
     /// The public and private copies of a window are the same memory here: a fence suffices.

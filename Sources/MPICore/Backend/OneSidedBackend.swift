@@ -103,9 +103,17 @@ package protocol OneSidedBackend: AnyObject {
     func sync(_ window: WindowHandle) throws(MPIError)
     /// Tells the implementation the window's name (`MPI_Win_set_name`).
     func setName(_ name: String, of window: WindowHandle)
+    /// Where each rank's memory of `window` is mapped in this process, when a put or get on it
+    /// outside a general active-target (`start`) epoch may be done by the front end as a plain
+    /// copy, complete when it returns, and a flush needs only order this rank's memory accesses;
+    /// `nil` when every operation must go through the backend.
+    func directMemory(of window: WindowHandle) -> [UnsafeMutableRawPointer]?
 }
 
 extension OneSidedBackend {
+    /// Backends whose window memory is not mapped in every process go through their calls.
+    package func directMemory(of window: WindowHandle) -> [UnsafeMutableRawPointer]? { nil }
+
     /// Backends with no use for window names ignore them.
     package func setName(_ name: String, of window: WindowHandle) {}
 }

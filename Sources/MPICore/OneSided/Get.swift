@@ -6,6 +6,8 @@ extension Window {
     public func get<Buffer: LendableReceiveBuffer<Element>>(into buffer: Buffer, from target: Int, at displacement: Int = 0) throws(MPIError) {
         let lent = try buffer.lendForReceiving()
         try issue("get", target: target, displacement: displacement, count: lent.elements.count, loan: lent.loan.loan) { () throws(MPIError) in
+            if copyDirectly(UnsafeMutableRawPointer(lent.elements.baseAddress), bytes: lent.elements.count * MemoryLayout<Element>.stride,
+                target: target, displacement: displacement, put: false) { return }
             _ = try backend.get(
                 into: UnsafeMutableRawPointer(lent.elements.baseAddress), count: lent.elements.count, type: Element.datatype,
                 target: target, displacement: displacement, window: handle, request: false)

@@ -7,6 +7,8 @@ extension Window {
     public func put<Values: SendBuffer<Element>>(_ values: Values, to target: Int, at displacement: Int = 0) throws(MPIError) {
         let lent = try values.lendForSending()
         try issue("put", target: target, displacement: displacement, count: lent.elements.count, loan: lent.loan.loan) { () throws(MPIError) in
+            if copyDirectly(UnsafeMutableRawPointer(mutating: lent.elements.baseAddress), bytes: lent.elements.count * MemoryLayout<Element>.stride,
+                target: target, displacement: displacement, put: true) { return }
             _ = try backend.put(
                 UnsafeRawPointer(lent.elements.baseAddress), count: lent.elements.count, type: Element.datatype,
                 target: target, displacement: displacement, window: handle, request: false)

@@ -40,8 +40,20 @@ public final class Window<Element: MessageElement>: @unchecked Sendable, CustomS
     @usableFromInline let base: UnsafeMutableRawPointer?
     /// The buffer a `create`d window exposes, kept alive with it.
     private let exposed: AnyObject?
+    /// Every rank's memory mapped here, where the backend lets puts and gets be plain copies
+    /// (`OneSidedBackend.directMemory(of:)`).
+    @usableFromInline let direct: [UnsafeMutableRawPointer]?
+    /// Serializes calls on the window from several threads, at `ThreadLevel.multiple` only
+    /// (below it MPI allows one thread in the library at a time, and the lock would be waste).
     @usableFromInline let serial = Mutex(())
-    @usableFromInline nonisolated(unsafe) var epochs = WindowEpochs()
+    @usableFromInline let threadSafe: Bool
+    /// The epochs this process has open, guarded by `serial`; kept out of line so that reaching
+    /// them costs no dynamic exclusivity check.
+    @usableFromInline let epochStorage: UnsafeMutablePointer<WindowEpochs>
+    @usableFromInline var epochs: WindowEpochs {
+        @inline(__always) unsafeAddress { UnsafePointer(epochStorage) }
+        @inline(__always) unsafeMutableAddress { epochStorage }
+    }
     private let nameStorage = Mutex("")
 
     private init(
@@ -55,12 +67,16 @@ public final class Window<Element: MessageElement>: @unchecked Sendable, CustomS
         self.counts = counts
         self.base = base
         self.exposed = exposed
+        direct = backend.directMemory(of: handle)
+        threadSafe = backend.providedThreadLevel == .multiple
+        epochStorage = .allocate(capacity: 1)
+        epochStorage.initialize(to: WindowEpochs(ranks: counts.count))
     }
 
     /// This process's rank in the window's group.
-    public var rank: Int { communicator.rank }
+    @inlinable public var rank: Int { communicator.rank }
     /// Number of processes in the window's group.
-    public var size: Int { communicator.size }
+    @inlinable public var size: Int { communicator.size }
     /// The window's processes (`MPI_Win_get_group`).
     public var group: Group { get throws(MPIError) { try communicator.group } }
     /// Elements of this rank's window.
@@ -180,7 +196,7 @@ public final class Window<Element: MessageElement>: @unchecked Sendable, CustomS
     /// Frees the window (`MPI_Win_free`). Collective. Throws `.rmaSync`, and frees nothing, while
     /// this rank has an epoch open on it; further calls on the window throw `.window`.
     public func free() throws(MPIError) {
-        try serial.withLock { _ throws(MPIError) in
+        try serially { () throws(MPIError) in
             guard !epochs.freed else { throw MPIError(.window, "the window was freed already") }
             guard !epochs.busy && epochs.exposure == nil else {
                 throw MPIError(.rmaSync, "cannot free a window while \(epochs.openEpochs) is open")
@@ -192,13 +208,17 @@ public final class Window<Element: MessageElement>: @unchecked Sendable, CustomS
     }
 
     deinit {
+        defer {
+            epochStorage.deinitialize(count: 1)
+            epochStorage.deallocate()
+        }
         guard !epochs.freed, backend.isActive else { return }
         if epochs.busy || epochs.exposure != nil {
             // Freeing is collective, and a rank that leaves an epoch open has usually left its
             // scope with an error the other ranks know nothing of: waiting for them could hang.
             // The locks it holds are released (others may need them); the window is not freed.
             writeToStandardError("swift-mpi: error: a \(description) was dropped while \(epochs.openEpochs) was open; its locks are released, but the window is not freed (MPI_Win_free is collective): close every epoch before the window goes out of scope\n")
-            for target in epochs.locks.keys.sorted() { try? backend.unlock(handle, target: target) }
+            for target in epochs.locks.targets { try? backend.unlock(handle, target: target) }
             if epochs.lockAll { try? backend.unlockAll(handle) }
             epochs.endLoans(target: nil)
             return
@@ -207,7 +227,28 @@ public final class Window<Element: MessageElement>: @unchecked Sendable, CustomS
         try? backend.freeWindow(handle, dropped: true)
     }
 
+    // MARK: Direct access
+
+    /// Copies `bytes` between `origin` and element `displacement` of `target`'s memory when the
+    /// backend maps it here and no `start` epoch is open (whose targets the backend must see
+    /// post first); returns whether it did. `put` copies into the target, otherwise out of it.
+    @usableFromInline @inline(__always)
+    func copyDirectly(_ origin: UnsafeMutableRawPointer?, bytes: Int, target: Int, displacement: Int, put: Bool) -> Bool {
+        guard let direct, epochs.access == nil else { return false }
+        guard bytes > 0, let origin else { return true }
+        let remote = direct[target] + displacement * MemoryLayout<Element>.stride
+        if put { remote.copyMemory(from: origin, byteCount: bytes) } else { origin.copyMemory(from: remote, byteCount: bytes) }
+        return true
+    }
+
     // MARK: Checks
+
+    /// Runs `body` with the window to itself (see `serial`).
+    @usableFromInline @inline(__always)
+    func serially<R>(_ body: () throws(MPIError) -> R) throws(MPIError) -> R {
+        guard threadSafe else { return try body() }
+        return try serial.withLock { _ throws(MPIError) -> R in try body() }
+    }
 
     @usableFromInline
     func checkUsable(_ what: String) throws(MPIError) {
@@ -217,11 +258,11 @@ public final class Window<Element: MessageElement>: @unchecked Sendable, CustomS
 
     /// Checks `target` and the access of `count` elements at `displacement` there; returns
     /// `false` for the null process (the operation then does nothing).
-    @usableFromInline
+    @usableFromInline @inline(__always)
     func checkTarget(_ what: StaticString, target: Int, displacement: Int, count: Int) throws(MPIError) -> Bool {
         try communicator.checkActive()
         if target == Communicator.nullProcess { return false }
-        guard target >= 0 && target < size else {
+        guard target >= 0 && target < counts.count else {
             throw MPIError(.rank, "\(what) to rank \(target): the window's ranks are 0..<\(size)")
         }
         guard displacement >= 0 else {

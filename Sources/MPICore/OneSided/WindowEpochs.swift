@@ -13,19 +13,23 @@ struct WindowEpochs {
     /// The origins of an exposure epoch opened by `post`.
     var exposure: [Int]?
     /// Passive-target locks held, by target.
-    var locks: [Int: LockType] = [:]
+    var locks: LockTable
     /// `lockAll` holds shared locks on every rank.
     var lockAll = false
     /// Buffers lent to operations that have not completed at the origin, with their target.
     var loans: [(target: Int, loan: Loan)] = []
     var freed = false
 
+    init(ranks: Int) { locks = LockTable(ranks: ranks) }
+
     /// Whether an operation on `target` may be issued now.
+    @inline(__always)
     func allows(_ target: Int) -> Bool {
         fence || lockAll || locks[target] != nil || (access?.contains(target) ?? false)
     }
 
     /// Whether a passive-target epoch (lock or lockAll) covers `target`.
+    @inline(__always)
     func passive(_ target: Int) -> Bool { lockAll || locks[target] != nil }
 
     /// Whether any epoch is open that a new epoch of another kind would conflict with.
@@ -38,13 +42,14 @@ struct WindowEpochs {
         if let access { parts.append("an access epoch to ranks \(access) (close it with complete())") }
         if let exposure { parts.append("an exposure epoch to ranks \(exposure) (close it with wait())") }
         if lockAll { parts.append("a lockAll epoch (close it with unlockAll())") }
-        for target in locks.keys.sorted() { parts.append("a \(locks[target]!) lock on rank \(target) (close it with unlock(rank: \(target)))") }
+        for target in locks.targets { parts.append("a \(locks[target]!) lock on rank \(target) (close it with unlock(rank: \(target)))") }
         return parts.joined(separator: ", ")
     }
 
     /// Checks that an operation (`what`) on `target` is allowed now; one that `needsPassive`
     /// (a request-based operation, or one that returns its result at once) needs a
     /// passive-target epoch, for the reason given.
+    @inline(__always)
     mutating func checkOperation(_ what: StaticString, target: Int, needsPassive: StaticString? = nil) throws(MPIError) {
         guard !freed else { throw MPIError(.window, "\(what) on a freed window") }
         if let needsPassive {
@@ -84,4 +89,35 @@ struct WindowEpochs {
             return true
         }
     }
+}
+
+/// The lock this process holds on each target of a window, if any: a flat table (a lookup per
+/// operation must cost no hashing).
+@usableFromInline
+struct LockTable {
+    private var types: [UInt8]
+    private var held = 0
+
+    init(ranks: Int) { types = Array(repeating: 0, count: ranks) }
+
+    subscript(target: Int) -> LockType? {
+        @inline(__always)
+        get {
+            switch types[target] {
+            case 0: nil
+            case 1: .exclusive
+            default: .shared
+            }
+        }
+        set {
+            let old = types[target]
+            types[target] = newValue == nil ? 0 : (newValue == .exclusive ? 1 : 2)
+            held += (newValue == nil ? 0 : 1) - (old == 0 ? 0 : 1)
+        }
+    }
+
+    var isEmpty: Bool { held == 0 }
+
+    /// The targets locked, in rank order.
+    var targets: [Int] { types.indices.filter { types[$0] != 0 } }
 }

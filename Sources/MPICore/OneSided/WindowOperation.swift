@@ -17,7 +17,7 @@ extension Window {
                 second.end()
                 return
             }
-            try serial.withLock { _ throws(MPIError) in
+            try serially { () throws(MPIError) in
                 try epochs.checkOperation(what, target: target)
                 try body()
                 epochs.lend(loan, target: target)
@@ -45,7 +45,7 @@ extension Window {
                 loan.end()
                 return .completed(backend, .null, origin: origin)
             }
-            let handle = try serial.withLock { _ throws(MPIError) -> RequestHandle? in
+            let handle = try serially { () throws(MPIError) -> RequestHandle? in
                 try epochs.checkOperation(what, target: target, needsPassive: "MPI allows request-based operations only there")
                 return try body()
             }
@@ -67,7 +67,7 @@ extension Window {
         _ what: StaticString, target: Int, displacement: Int, count: Int, _ body: () throws(MPIError) -> Void
     ) throws(MPIError) -> Bool {
         guard try checkTarget(what, target: target, displacement: displacement, count: count) else { return false }
-        try serial.withLock { _ throws(MPIError) in
+        try serially { () throws(MPIError) in
             try epochs.checkOperation(what, target: target, needsPassive: "it returns its result at once, completed by a flush; the form with a result buffer works in any epoch")
             try body()
             try backend.flush(handle, target: target, local: true)

@@ -1,3 +1,5 @@
+import Synchronization
+
 // Synchronization of one-sided communication (MPI-4.1 §12.5): fences, post/start/complete/wait
 // (general active target), locks (passive target), flushes and sync, and the scoped forms that
 // always close the epoch they open. The epoch bookkeeping is the front end's (`WindowEpochs`),
@@ -10,7 +12,7 @@ extension Window {
     /// and target, on every rank) and opens the next one unless `assertions` holds `.noSucceed`
     /// (`MPI_Win_fence`). Collective over the window's group.
     public func fence(_ assertions: WindowAssertions = []) throws(MPIError) {
-        try serial.withLock { _ throws(MPIError) in
+        try serially { () throws(MPIError) in
             try checkUsableLocked("fence")
             if epochs.access != nil || epochs.exposure != nil || epochs.lockAll || !epochs.locks.isEmpty {
                 throw MPIError(.rmaSync, "fence while \(epochs.openEpochs) is open")
@@ -34,7 +36,7 @@ extension Window {
     /// ``post(_:_:)`` with the origins given as ranks of the window's group.
     public func post(ranks origins: [Int], _ assertions: WindowAssertions = []) throws(MPIError) {
         try checkRanks(origins, "post")
-        try serial.withLock { _ throws(MPIError) in
+        try serially { () throws(MPIError) in
             try checkUsableLocked("post")
             if epochs.exposure != nil || (epochs.fence && epochs.fenceOperations) {
                 throw MPIError(.rmaSync, "post while \(epochs.openEpochs) is open")
@@ -54,7 +56,7 @@ extension Window {
     /// ``start(_:_:)`` with the targets given as ranks of the window's group.
     public func start(ranks targets: [Int], _ assertions: WindowAssertions = []) throws(MPIError) {
         try checkRanks(targets, "start")
-        try serial.withLock { _ throws(MPIError) in
+        try serially { () throws(MPIError) in
             try epochs.checkOpening("start")
             try communicator.checkActive()
             try backend.start(handle, targets: targets, assertions: assertions.rawValue)
@@ -65,7 +67,7 @@ extension Window {
     /// Ends the access epoch of ``start(_:_:)`` (`MPI_Win_complete`): its operations are complete
     /// at the origin, and at the targets once their ``wait()`` returns.
     public func complete() throws(MPIError) {
-        try serial.withLock { _ throws(MPIError) in
+        try serially { () throws(MPIError) in
             try checkUsableLocked("complete")
             guard epochs.access != nil else { throw MPIError(.rmaSync, "complete without an access epoch opened by start") }
             try backend.complete(handle)
@@ -87,7 +89,7 @@ extension Window {
     }
 
     private func endExposure(blocking: Bool) throws(MPIError) -> Bool {
-        try serial.withLock { _ throws(MPIError) -> Bool in
+        try serially { () throws(MPIError) -> Bool in
             let what: StaticString = blocking ? "wait" : "test"
             try checkUsableLocked(what)
             guard epochs.exposure != nil else { throw MPIError(.rmaSync, "\(what) without an exposure epoch opened by post") }
@@ -105,7 +107,7 @@ extension Window {
     public func lock(rank: Int, _ type: LockType = .exclusive, _ assertions: WindowAssertions = []) throws(MPIError) {
         if rank == Communicator.nullProcess { try checkUsable("lock"); return }
         try checkRank(rank, "lock")
-        try serial.withLock { _ throws(MPIError) in
+        try serially { () throws(MPIError) in
             try checkUsableLocked("lock")
             if epochs.access != nil || epochs.lockAll || epochs.locks[rank] != nil || (epochs.fence && epochs.fenceOperations) {
                 throw MPIError(.rmaSync, "lock(rank: \(rank)) while \(epochs.openEpochs) is open")
@@ -121,7 +123,7 @@ extension Window {
     public func unlock(rank: Int) throws(MPIError) {
         if rank == Communicator.nullProcess { try checkUsable("unlock"); return }
         try checkRank(rank, "unlock")
-        try serial.withLock { _ throws(MPIError) in
+        try serially { () throws(MPIError) in
             try checkUsableLocked("unlock")
             guard epochs.locks[rank] != nil else { throw MPIError(.rmaSync, "unlock(rank: \(rank)) without lock(rank: \(rank))") }
             try backend.unlock(handle, target: rank)
@@ -132,7 +134,7 @@ extension Window {
 
     /// Opens a passive-target epoch to every rank with shared locks (`MPI_Win_lock_all`).
     public func lockAll(_ assertions: WindowAssertions = []) throws(MPIError) {
-        try serial.withLock { _ throws(MPIError) in
+        try serially { () throws(MPIError) in
             try epochs.checkOpening("lockAll")
             try communicator.checkActive()
             try backend.lockAll(handle, assertions: assertions.rawValue)
@@ -142,7 +144,7 @@ extension Window {
 
     /// Ends the epoch of ``lockAll(_:)`` (`MPI_Win_unlock_all`).
     public func unlockAll() throws(MPIError) {
-        try serial.withLock { _ throws(MPIError) in
+        try serially { () throws(MPIError) in
             try checkUsableLocked("unlockAll")
             guard epochs.lockAll else { throw MPIError(.rmaSync, "unlockAll without lockAll") }
             try backend.unlockAll(handle)
@@ -171,13 +173,17 @@ extension Window {
         func what() -> String { (local ? "flushLocal" : "flush") + (target.map { "(rank: \($0))" } ?? "All") }
         if target == Communicator.nullProcess { try checkUsable("flush"); return }
         if let target { try checkRank(target, "flush") }
-        try serial.withLock { _ throws(MPIError) in
+        try serially { () throws(MPIError) in
             try checkUsableLocked("flush")
             let covered = target.map { epochs.passive($0) } ?? (epochs.lockAll || !epochs.locks.isEmpty)
             guard covered else {
                 throw MPIError(.rmaSync, "\(what()) outside a passive-target epoch: flushes complete operations under lock(rank:) or lockAll()")
             }
-            try backend.flush(handle, target: target, local: local)
+            if direct != nil {
+                atomicMemoryFence(ordering: .acquiringAndReleasing)
+            } else {
+                try backend.flush(handle, target: target, local: local)
+            }
             epochs.endLoans(target: target)
         }
     }
@@ -186,7 +192,7 @@ extension Window {
     /// or other synchronization, stores to a shared window become visible to the other ranks'
     /// loads, and theirs to this rank's.
     public func sync() throws(MPIError) {
-        try serial.withLock { _ throws(MPIError) in
+        try serially { () throws(MPIError) in
             try checkUsableLocked("sync")
             try backend.sync(handle)
         }
@@ -241,13 +247,15 @@ extension Window {
 
     // MARK: Checks
 
+    @inline(__always)
     private func checkUsableLocked(_ what: StaticString) throws(MPIError) {
         try communicator.checkActive()
         if epochs.freed { throw MPIError(.window, "\(what) on a freed window") }
     }
 
+    @inline(__always)
     private func checkRank(_ rank: Int, _ what: StaticString) throws(MPIError) {
-        guard rank >= 0 && rank < size else { throw MPIError(.rank, "\(what) names rank \(rank): the window's ranks are 0..<\(size)") }
+        guard rank >= 0 && rank < counts.count else { throw MPIError(.rank, "\(what) names rank \(rank): the window's ranks are 0..<\(size)") }
     }
 
     private func checkRanks(_ ranks: [Int], _ what: String) throws(MPIError) {
