@@ -314,6 +314,15 @@ public struct WindowMemory<Element: MessageElement>: @unchecked Sendable {
         try withExtendedLifetime(owner) { () throws(E) -> R in try body(UnsafeMutableBufferPointer(start: base, count: count)) }
     }
 
+    /// Calls `body` with the elements as a `MutableSpan`: bounds-checked loads and stores, valid
+    /// only during `body`.
+    public func withMutableSpan<R, E>(_ body: (inout MutableSpan<Element>) throws(E) -> R) throws(E) -> R {
+        try withUnsafeMutableBufferPointer { (buffer) throws(E) -> R in
+            var span = buffer.mutableSpan
+            return try body(&span)
+        }
+    }
+
     /// Sets every element to `value`.
     public func fill(with value: Element) {
         withUnsafeMutableBufferPointer { elements in for index in elements.indices { elements[index] = value } }
