@@ -39,15 +39,22 @@ extension OpenMPIBackend {
         var win: MPI_Win?
         var memory: UnsafeMutableRawPointer? = base
         let context = "\(bytes) bytes, displacement unit \(unit)"
-        switch flavor {
-        case .allocated:
-            try check(MPI_Win_allocate(size, dispUnit, cmpi_info_null(), comm.mpi, &memory, &win), "MPI_Win_allocate", context)
-        case .created:
-            try check(MPI_Win_create(base, size, dispUnit, cmpi_info_null(), comm.mpi, &win), "MPI_Win_create", context)
-        case .shared:
-            // No `alloc_shared_noncontig`: the ranks' parts are contiguous, in rank order.
-            try check(MPI_Win_allocate_shared(size, dispUnit, cmpi_info_null(), comm.mpi, &memory, &win),
-                "MPI_Win_allocate_shared", context)
+        do {
+            switch flavor {
+            case .allocated:
+                try check(MPI_Win_allocate(size, dispUnit, cmpi_info_null(), comm.mpi, &memory, &win), "MPI_Win_allocate", context)
+            case .created:
+                try check(MPI_Win_create(base, size, dispUnit, cmpi_info_null(), comm.mpi, &win), "MPI_Win_create", context)
+            case .shared:
+                // No `alloc_shared_noncontig`: the ranks' parts are contiguous, in rank order.
+                try check(MPI_Win_allocate_shared(size, dispUnit, cmpi_info_null(), comm.mpi, &memory, &win),
+                    "MPI_Win_allocate_shared", context)
+            }
+        } catch where error.errorClass == .window && providedThreadLevel == .multiple && flavor != .shared {
+            // Open MPI 4.1's osc pt2pt (windows over caller memory, and every window across
+            // nodes) refuses MPI_THREAD_MULTIPLE, and osc rdma cannot run with the single-copy
+            // guard's BTL settings: no component is left (docs/openmpi-backend.md).
+            throw MPIError(.unsupported, "Window.\(flavor) is not supported by the Open MPI backend at ThreadLevel.multiple here: Open MPI 4.1's osc pt2pt component refuses MPI_THREAD_MULTIPLE and no other one-sided component can serve this window (\(error.message)); Window.allocate within one node works, as does a lower thread level")
         }
         let made = win.unsafelyUnwrapped
         do {
