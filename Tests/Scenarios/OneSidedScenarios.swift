@@ -42,6 +42,64 @@ let oneSidedScenarios: [Scenario] = [
         return .passed
     },
 
+    Scenario("window-every-mode") { c in
+        // Every operation under every synchronization mode, each rank on the next rank's window:
+        // put, accumulate, getAccumulate, get and compareAndSwap with a result buffer (the forms
+        // MPI allows in any epoch), and in the passive modes the request-based forms too.
+        let window = try Window<Int64>.allocate(count: 8, initialValue: 0, on: c.world)
+        let initial: [Int64] = [0, 10, 20, 30, 40, 50, 60, 70]
+        for mode in ["fence", "pscw", "lock", "lockAll"] {
+            try window.withLock(rank: c.rank) { window.localMemory.withUnsafeMutableBufferPointer { for i in 0..<8 { $0[i] = initial[i] } } }
+            try c.world.barrier()
+            let swapped = MessageBuffer<Int64>(repeating: -1, count: 1)
+            let fetched = MessageBuffer<Int64>(repeating: -1, count: 1)
+            let read = MessageBuffer<Int64>(repeating: -1, count: 1)
+            let requested = MessageBuffer<Int64>(repeating: -1, count: 1)
+            switch mode {
+            case "fence": try window.fence()
+            case "pscw":
+                try window.post(ranks: [c.previous])
+                try window.start(ranks: [c.next])
+            case "lock": try window.lock(rank: c.next)
+            default: try window.lockAll()
+            }
+            try window.put([mark(c.rank, 0)], to: c.next, at: 0)
+            try window.accumulate([Int64(5)], to: c.next, at: 1, op: .sum)
+            try window.getAccumulate([Int64(7)], into: swapped, from: c.next, at: 2, op: .replace)
+            try window.get(into: read, from: c.next, at: 3)
+            try window.compareAndSwap(mark(c.rank, 4), ifEqualTo: 40, into: fetched, from: c.next, at: 4)
+            if mode == "lock" || mode == "lockAll" {
+                var put = try window.immediatePut([Int64(-5)], to: c.next, at: 5)
+                var accumulate = try window.immediateAccumulate([Int64(1)], to: c.next, at: 6, op: .sum)
+                var getAccumulate = try window.immediateGetAccumulate([Int64(0)], into: requested, from: c.next, at: 7, op: .noOp)
+                _ = try put.wait()
+                _ = try accumulate.wait()
+                _ = try getAccumulate.wait()
+            }
+            switch mode {
+            case "fence": try window.fence(.noSucceed)
+            case "pscw":
+                try window.complete()
+                try window.wait()
+            case "lock": try window.unlock(rank: c.next)
+            default: try window.unlockAll()
+            }
+            try c.world.barrier()
+            try expect(swapped[0] == 20 && read[0] == 30 && fetched[0] == 40, "\(mode): results \(swapped[0]), \(read[0]), \(fetched[0]), want 20, 30, 40")
+            try window.withLock(rank: c.rank, .shared) {
+                var want: [Int64] = [mark(c.previous, 0), 15, 7, 30, mark(c.previous, 4), 50, 60, 70]
+                if mode == "lock" || mode == "lockAll" {
+                    want[5] = -5
+                    want[6] = 61
+                    try expect(requested[0] == 70, "\(mode): immediateGetAccumulate(.noOp) read \(requested[0]), want 70")
+                }
+                try expect(window.localMemory.array == want, "\(mode): memory \(window.localMemory.array), want \(want)")
+            }
+            try c.world.barrier()
+        }
+        return .passed
+    },
+
     Scenario("window-pscw") { c in
         let window = try Window<Int32>.allocate(count: 2, initialValue: 0, on: c.world)
         for round in 0..<3 {
