@@ -12,9 +12,9 @@ import Synchronization
 /// Operations (``put(_:to:at:)``, ``get(into:from:at:)``, ``accumulate(_:to:at:op:)``,
 /// ``getAccumulate(_:into:from:at:op:)``, ``fetchAndOp(_:from:at:op:)``,
 /// ``compareAndSwap(_:ifEqualTo:from:at:)`` and the request-based `r…` forms) run inside an
-/// epoch: between two ``fence(_:)`` calls, between ``start(_:)`` and ``complete()`` (matched by
-/// the targets' ``post(_:)`` and ``wait()``), or under ``lock(rank:_:)`` / ``lockAll()``. The
-/// scoped forms (``withFence(_:)``, ``withLock(rank:_:_:)``, …) always close the epoch they open,
+/// epoch: between two ``fence(_:)`` calls, between ``start(_:_:)`` and ``complete()`` (matched by
+/// the targets' ``post(_:_:)`` and ``wait()``), or under ``lock(rank:_:_:)`` / ``lockAll(_:)``. The
+/// scoped forms (``withFence(_:_:)``, ``withLock(rank:_:_:_:)``, …) always close the epoch they open,
 /// also when the body throws. Every access is checked against the target's window size: one past
 /// the end throws ``MPIError/ErrorClass/rmaRange`` and nothing is written.
 ///
