@@ -258,33 +258,36 @@ extension SharedMemoryBackend {
         _ origin: UnsafeRawPointer?, count: Int, type: Datatype, target: Int, displacement: Int,
         window handle: WindowHandle, request: Bool
     ) throws(MPIError) -> RequestHandle? {
-        try withWindow(handle) { (window) throws(MPIError) -> RequestHandle? in
-        try awaitExposure(window, target)
-        let bytes = count * type.extent
-        guard bytes > 0, let origin else { return nil }
-        if let address = window.address(target, displacement) {
-            memmove(address, origin, bytes)
-        } else {
-            try crossMemory(CrossMemory.write(to: window.pids[target], remote: window.remoteAddress(target, displacement), from: origin, count: bytes), "put", target)
-        }
+        try transfer(UnsafeMutableRawPointer(mutating: origin), bytes: count * type.extent, target: target, displacement: displacement,
+            window: handle, put: true)
         return nil
-        }
     }
 
     package func get(
         into origin: UnsafeMutableRawPointer?, count: Int, type: Datatype, target: Int, displacement: Int,
         window handle: WindowHandle, request: Bool
     ) throws(MPIError) -> RequestHandle? {
-        try withWindow(handle) { (window) throws(MPIError) -> RequestHandle? in
-        try awaitExposure(window, target)
-        let bytes = count * type.extent
-        guard bytes > 0, let origin else { return nil }
-        if let address = window.address(target, displacement) {
-            memmove(origin, address, bytes)
-        } else {
-            try crossMemory(CrossMemory.read(from: window.pids[target], remote: window.remoteAddress(target, displacement), into: origin, count: bytes), "get", target)
-        }
+        try transfer(origin, bytes: count * type.extent, target: target, displacement: displacement, window: handle, put: false)
         return nil
+    }
+
+    /// Copies `bytes` between `origin` and `displacement` of `target`'s memory: into the target
+    /// for a put, out of it for a get; another rank's `created` memory by cross-memory attach.
+    private func transfer(
+        _ origin: UnsafeMutableRawPointer?, bytes: Int, target: Int, displacement: Int, window handle: WindowHandle, put: Bool
+    ) throws(MPIError) {
+        try withWindow(handle) { (window) throws(MPIError) in
+            try awaitExposure(window, target)
+            guard bytes > 0, let origin else { return }
+            if let address = window.address(target, displacement) {
+                if put { memmove(address, origin, bytes) } else { memmove(origin, address, bytes) }
+                return
+            }
+            let (pid, remote) = (window.pids[target], window.remoteAddress(target, displacement))
+            try crossMemory(
+                put ? CrossMemory.write(to: pid, remote: remote, from: origin, count: bytes)
+                    : CrossMemory.read(from: pid, remote: remote, into: origin, count: bytes),
+                put ? "put" : "get", target)
         }
     }
 

@@ -250,8 +250,8 @@ public final class Window<Element: MessageElement>: @unchecked Sendable, CustomS
         return try serial.withLock { _ throws(MPIError) -> R in try body() }
     }
 
-    @usableFromInline
-    func checkUsable(_ what: String) throws(MPIError) {
+    @usableFromInline @inline(__always)
+    func checkUsable(_ what: StaticString) throws(MPIError) {
         try communicator.checkActive()
         if epochs.freed { throw MPIError(.window, "\(what) on a freed window") }
     }

@@ -13,7 +13,7 @@ extension Window {
     /// (`MPI_Win_fence`). Collective over the window's group.
     public func fence(_ assertions: WindowAssertions = []) throws(MPIError) {
         try serially { () throws(MPIError) in
-            try checkUsableLocked("fence")
+            try checkUsable("fence")
             if epochs.access != nil || epochs.exposure != nil || epochs.lockAll || !epochs.locks.isEmpty {
                 throw MPIError(.rmaSync, "fence while \(epochs.openEpochs) is open")
             }
@@ -37,7 +37,7 @@ extension Window {
     public func post(ranks origins: [Int], _ assertions: WindowAssertions = []) throws(MPIError) {
         try checkRanks(origins, "post")
         try serially { () throws(MPIError) in
-            try checkUsableLocked("post")
+            try checkUsable("post")
             if epochs.exposure != nil || (epochs.fence && epochs.fenceOperations) {
                 throw MPIError(.rmaSync, "post while \(epochs.openEpochs) is open")
             }
@@ -68,7 +68,7 @@ extension Window {
     /// at the origin, and at the targets once their ``wait()`` returns.
     public func complete() throws(MPIError) {
         try serially { () throws(MPIError) in
-            try checkUsableLocked("complete")
+            try checkUsable("complete")
             guard epochs.access != nil else { throw MPIError(.rmaSync, "complete without an access epoch opened by start") }
             try backend.complete(handle)
             epochs.endLoans(target: nil)
@@ -91,7 +91,7 @@ extension Window {
     private func endExposure(blocking: Bool) throws(MPIError) -> Bool {
         try serially { () throws(MPIError) -> Bool in
             let what: StaticString = blocking ? "wait" : "test"
-            try checkUsableLocked(what)
+            try checkUsable(what)
             guard epochs.exposure != nil else { throw MPIError(.rmaSync, "\(what) without an exposure epoch opened by post") }
             guard try backend.waitExposure(handle, blocking: blocking) else { return false }
             epochs.exposure = nil
@@ -108,7 +108,7 @@ extension Window {
         if rank == Communicator.nullProcess { try checkUsable("lock"); return }
         try checkRank(rank, "lock")
         try serially { () throws(MPIError) in
-            try checkUsableLocked("lock")
+            try checkUsable("lock")
             if epochs.access != nil || epochs.lockAll || epochs.locks[rank] != nil || (epochs.fence && epochs.fenceOperations) {
                 throw MPIError(.rmaSync, "lock(rank: \(rank)) while \(epochs.openEpochs) is open")
             }
@@ -124,7 +124,7 @@ extension Window {
         if rank == Communicator.nullProcess { try checkUsable("unlock"); return }
         try checkRank(rank, "unlock")
         try serially { () throws(MPIError) in
-            try checkUsableLocked("unlock")
+            try checkUsable("unlock")
             guard epochs.locks[rank] != nil else { throw MPIError(.rmaSync, "unlock(rank: \(rank)) without lock(rank: \(rank))") }
             try backend.unlock(handle, target: rank)
             epochs.endLoans(target: rank)
@@ -145,7 +145,7 @@ extension Window {
     /// Ends the epoch of ``lockAll(_:)`` (`MPI_Win_unlock_all`).
     public func unlockAll() throws(MPIError) {
         try serially { () throws(MPIError) in
-            try checkUsableLocked("unlockAll")
+            try checkUsable("unlockAll")
             guard epochs.lockAll else { throw MPIError(.rmaSync, "unlockAll without lockAll") }
             try backend.unlockAll(handle)
             epochs.endLoans(target: nil)
@@ -174,7 +174,7 @@ extension Window {
         if target == Communicator.nullProcess { try checkUsable("flush"); return }
         if let target { try checkRank(target, "flush") }
         try serially { () throws(MPIError) in
-            try checkUsableLocked("flush")
+            try checkUsable("flush")
             let covered = target.map { epochs.passive($0) } ?? (epochs.lockAll || !epochs.locks.isEmpty)
             guard covered else {
                 throw MPIError(.rmaSync, "\(what()) outside a passive-target epoch: flushes complete operations under lock(rank:) or lockAll()")
@@ -193,7 +193,7 @@ extension Window {
     /// loads, and theirs to this rank's.
     public func sync() throws(MPIError) {
         try serially { () throws(MPIError) in
-            try checkUsableLocked("sync")
+            try checkUsable("sync")
             try backend.sync(handle)
         }
     }
@@ -247,21 +247,14 @@ extension Window {
 
     // MARK: Checks
 
-    @inline(__always)
-    private func checkUsableLocked(_ what: StaticString) throws(MPIError) {
-        try communicator.checkActive()
-        if epochs.freed { throw MPIError(.window, "\(what) on a freed window") }
-    }
 
     @inline(__always)
     private func checkRank(_ rank: Int, _ what: StaticString) throws(MPIError) {
         guard rank >= 0 && rank < counts.count else { throw MPIError(.rank, "\(what) names rank \(rank): the window's ranks are 0..<\(size)") }
     }
 
-    private func checkRanks(_ ranks: [Int], _ what: String) throws(MPIError) {
-        for rank in ranks where rank < 0 || rank >= size {
-            throw MPIError(.rank, "\(what) names rank \(rank): the window's ranks are 0..<\(size)")
-        }
+    private func checkRanks(_ ranks: [Int], _ what: StaticString) throws(MPIError) {
+        for rank in ranks { try checkRank(rank, what) }
         if Set(ranks).count != ranks.count { throw MPIError(.rank, "\(what) names a rank twice: \(ranks)") }
     }
 
