@@ -71,6 +71,17 @@ extension MPIError.ErrorClass {
         case MPI_ERR_LOCKTYPE: self = .lockType
         case MPI_ERR_ASSERT: self = .assertion
         case MPI_ERR_DISP: self = .displacement
+        case MPI_ERR_ACCESS: self = .access
+        case MPI_ERR_AMODE: self = .accessMode
+        case MPI_ERR_BAD_FILE: self = .badFile
+        case MPI_ERR_FILE_EXISTS: self = .fileExists
+        case MPI_ERR_FILE_IN_USE: self = .fileInUse
+        case MPI_ERR_FILE: self = .file
+        case MPI_ERR_IO: self = .io
+        case MPI_ERR_NO_SPACE: self = .noSpace
+        case MPI_ERR_NO_SUCH_FILE: self = .noSuchFile
+        case MPI_ERR_QUOTA: self = .quota
+        case MPI_ERR_READ_ONLY: self = .readOnly
         case MPI_ERR_UNKNOWN: self = .unknown
         default: self = MPIError.ErrorClass(rawValue: Int(value))
         }

@@ -44,6 +44,8 @@ struct RequestRecord {
     var freedWithAnother = false
     /// The operation of a persistent collective (which cannot be made again on one rank alone).
     var collective: Collective.Kind? = nil
+    /// An immediate file access (`MPI_File_iread_at`…), whose status counts the bytes moved.
+    var isFile = false
 }
 
 /// Records not in use, reused before new ones are allocated. A record lives until the process
@@ -346,6 +348,10 @@ extension OpenMPIBackend {
         if let kind = r.collective {
             try check(code, call, "a persistent \(kind) of \(r.count) \(r.type) elements")
             return OpenMPIBackend.sendStatus
+        }
+        if r.isFile {
+            try check(code, call, "an immediate file access of \(r.count) \(r.type) elements")
+            return Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: try elementCount(&status, cmpi_byte()) ?? 0)
         }
         if r.isSend {
             try check(code, call, sendContext(count: r.count, type: r.type, dest: r.peer, tag: r.tag))

@@ -22,7 +22,7 @@ import Darwin
 let catalog: [Scenario] =
     pointToPointScenarios + nonblockingScenarios + errorScenarios + communicatorScenarios + environmentScenarios
     + matchedProbeScenarios + groupScenarios + asyncScenarios + topologyScenarios + collectiveScenarios + objectScenarios + datatypeScenarios + truncationScenarios + sendModeScenarios + persistentCollectiveScenarios + immediateSendReceiveScenarios
-    + oneSidedScenarios
+    + oneSidedScenarios + fileScenarios
     + [largeMessageScenario, afterFinalizeScenario]
 
 var arguments = Array(CommandLine.arguments.dropFirst())

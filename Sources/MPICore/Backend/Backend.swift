@@ -61,7 +61,7 @@ package struct CommHandle: Hashable, Sendable {
 /// chosen at initialization. Arguments arrive validated: ranks in range (or the wildcards where
 /// allowed, never the null process), tags in range, counts not negative.
 @usableFromInline
-package protocol Backend: AnyObject, Sendable, OneSidedBackend {
+package protocol Backend: AnyObject, Sendable, OneSidedBackend, FileBackend {
     var kind: BackendKind { get }
     var providedThreadLevel: ThreadLevel { get }
     /// False after `finalize`; read on every call, so it must be cheap.

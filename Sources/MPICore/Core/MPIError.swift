@@ -71,6 +71,30 @@ public struct MPIError: Error, Sendable, Hashable, CustomStringConvertible {
         /// Invalid displacement (`MPI_ERR_DISP`).
         public static let displacement = ErrorClass(rawValue: 26)
 
+        // I/O (values as Open MPI 4.1 numbers them).
+        /// Permission denied, or an access the file's mode does not allow (`MPI_ERR_ACCESS`).
+        public static let access = ErrorClass(rawValue: 20)
+        /// Invalid access mode (`MPI_ERR_AMODE`).
+        public static let accessMode = ErrorClass(rawValue: 21)
+        /// Invalid file name, e.g. too long or a directory (`MPI_ERR_BAD_FILE`).
+        public static let badFile = ErrorClass(rawValue: 23)
+        /// An exclusive create of a file that exists (`MPI_ERR_FILE_EXISTS`).
+        public static let fileExists = ErrorClass(rawValue: 28)
+        /// A file that cannot be deleted because it is open (`MPI_ERR_FILE_IN_USE`).
+        public static let fileInUse = ErrorClass(rawValue: 29)
+        /// Invalid file handle: closed, or used after close (`MPI_ERR_FILE`).
+        public static let file = ErrorClass(rawValue: 30)
+        /// Another I/O error (`MPI_ERR_IO`).
+        public static let io = ErrorClass(rawValue: 35)
+        /// No space left on the device (`MPI_ERR_NO_SPACE`).
+        public static let noSpace = ErrorClass(rawValue: 41)
+        /// The file does not exist (`MPI_ERR_NO_SUCH_FILE`).
+        public static let noSuchFile = ErrorClass(rawValue: 42)
+        /// Quota exceeded (`MPI_ERR_QUOTA`).
+        public static let quota = ErrorClass(rawValue: 44)
+        /// A write to a file opened read-only, or on a read-only file system (`MPI_ERR_READ_ONLY`).
+        public static let readOnly = ErrorClass(rawValue: 45)
+
         /// A call was made before `Environment.initialize()` (swift-mpi's own class).
         public static let notInitialized = ErrorClass(rawValue: 1001)
         /// A call was made after `Environment.finalize()` (swift-mpi's own class).
@@ -114,6 +138,17 @@ public struct MPIError: Error, Sendable, Hashable, CustomStringConvertible {
             case .lockType: "lock type"
             case .assertion: "assertion"
             case .displacement: "displacement"
+            case .access: "access"
+            case .accessMode: "access mode"
+            case .badFile: "bad file"
+            case .fileExists: "file exists"
+            case .fileInUse: "file in use"
+            case .file: "file"
+            case .io: "I/O"
+            case .noSpace: "no space"
+            case .noSuchFile: "no such file"
+            case .quota: "quota"
+            case .readOnly: "read-only"
             default: "class \(rawValue)"
             }
         }

@@ -128,7 +128,7 @@ public struct Request: ~Copyable {
 @usableFromInline
 struct RequestOrigin: Sendable {
     @usableFromInline enum Operation: UInt8, Sendable {
-        case send, receive, persistentSend, persistentReceive, collective, persistentCollective, duplicate, oneSided
+        case send, receive, persistentSend, persistentReceive, collective, persistentCollective, duplicate, oneSided, fileRead, fileWrite
     }
 
     @usableFromInline let operation: Operation
@@ -174,6 +174,8 @@ struct RequestOrigin: Sendable {
             return "\(operation == .receive ? "immediate" : "persistent") receive from \(source), \(what)"
         case .duplicate: return "immediate duplicate of a communicator"
         case .oneSided: return "request-based one-sided operation on rank \(peer)'s window"
+        case .fileRead: return "immediate file read"
+        case .fileWrite: return "immediate file write"
         }
     }
 
