@@ -5,7 +5,15 @@
 // parameters, are the same on every rank (checked bit for bit each epoch). Rank 0 also trains
 // the same model alone on whole batches and checks that the final losses agree.
 //
+// With `--checkpoint PATH` every epoch ends with a checkpoint — parameters and the optimizer's
+// momentum, each rank writing its shard with one collective write (MPI-IO) into PATH.partial,
+// which rank 0 then renames over PATH, so a job killed while writing leaves the previous
+// checkpoint whole. `--resume` starts from PATH's epoch; the run then ends with bitwise the same
+// parameters and loss as one never stopped.
+//
 //     data-parallel-training [--epochs 4] [--batch-size 256] [--hidden 64] [--samples 16384]
+//                            [--checkpoint PATH [--resume]] [--stop-after EPOCH]
+//                            [--crash-in-checkpoint EPOCH]   (testing: a rank dies mid-write)
 import Foundation
 import MPI
 
@@ -18,10 +26,23 @@ struct Options {
     var batchSize = 256
     var hidden = 64
     var samples = 16384
+    var checkpoint: String?
+    var resume = false
+    var stopAfter: Int?
+    var crashInCheckpoint: Int?
 
     init(_ arguments: [String]) throws {
         var iterator = arguments.dropFirst().makeIterator()
         while let flag = iterator.next() {
+            if flag == "--resume" {
+                resume = true
+                continue
+            }
+            if flag == "--checkpoint" {
+                guard let path = iterator.next(), !path.isEmpty else { throw ExampleError("--checkpoint needs a path") }
+                checkpoint = path
+                continue
+            }
             guard let text = iterator.next(), let value = Int(text), value > 0 else {
                 throw ExampleError("\(flag) needs a positive integer")
             }
@@ -30,9 +51,12 @@ struct Options {
             case "--batch-size": batchSize = value
             case "--hidden": hidden = value
             case "--samples": samples = value
+            case "--stop-after": stopAfter = value
+            case "--crash-in-checkpoint": crashInCheckpoint = value
             default: throw ExampleError("unknown option \(flag)")
             }
         }
+        if resume && checkpoint == nil { throw ExampleError("--resume needs --checkpoint PATH") }
     }
 }
 
@@ -59,6 +83,7 @@ struct SplitMix {
 }
 
 let inputs = 16, classes = 4
+let momentum: Float = 0.5
 
 /// Gaussian clusters, one centre per class, shuffled.
 func makeDataset(samples: Int) -> (x: [Float], y: [Int]) {
@@ -138,8 +163,12 @@ struct Model {
         return loss
     }
 
-    mutating func step(_ gradient: [Float], scale: Float, learningRate: Float) {
-        for index in parameters.indices { parameters[index] -= learningRate * gradient[index] * scale }
+    /// SGD with momentum: the velocity is the optimizer's state, saved in checkpoints.
+    mutating func step(_ gradient: [Float], velocity: inout [Float], scale: Float, learningRate: Float) {
+        for index in parameters.indices {
+            velocity[index] = momentum * velocity[index] + gradient[index] * scale
+            parameters[index] -= learningRate * velocity[index]
+        }
     }
 
     /// FNV-1a over the parameters' bytes: equal on two ranks only if the parameters are bitwise equal.
@@ -157,6 +186,65 @@ func slice(_ range: Range<Int>, rank: Int, size: Int) -> Range<Int> {
     return start..<(start + base + (rank < extra ? 1 : 0))
 }
 
+/// Checkpoints through MPI-IO: a 64-byte header (eight Int64s: magic, version, epoch, parameter
+/// count, hidden width, samples, batch size, the epoch's loss bits), then the parameters, then
+/// the momentum, as Floats. Each rank writes its shard of both arrays with one collective write;
+/// every rank reads both whole on resume (any rank count can resume any checkpoint).
+enum Checkpoint {
+    static let magic: Int64 = 0x534D_5049_434B_5054  // "SMPICKPT"
+    static let headerBytes = 64
+
+    /// Writes `PATH.partial` collectively, then renames it over `path` (atomic on POSIX file
+    /// systems): a job killed while writing leaves the previous checkpoint intact.
+    static func save(
+        _ path: String, epoch: Int, loss: Float, model: Model, velocity: [Float], options: Options, world: Communicator
+    ) throws {
+        let partial = path + ".partial"
+        let file = try File.open(partial, mode: [.create, .writeOnly], on: world)
+        try file.setSize(0)  // an older partial file
+        let count = model.count
+        let header: [Int64] = [
+            magic, 1, Int64(epoch), Int64(count), Int64(model.hidden), Int64(options.samples), Int64(options.batchSize),
+            Int64(loss.bitPattern),
+        ]
+        try file.writeAtAll(world.rank == 0 ? header : [], at: 0)
+        let shard = slice(0..<count, rank: world.rank, size: world.size)
+        try file.setView(displacement: headerBytes, elementType: Float.self)
+        try file.writeAtAll(model.parameters[shard], at: shard.lowerBound)
+        if options.crashInCheckpoint == epoch && world.rank == world.size - 1 {
+            // Fault injection for the tests: die with the parameters half written.
+            printError("data-parallel-training: rank \(world.rank) killing itself in the middle of checkpoint \(epoch)")
+            kill(getpid(), SIGKILL)
+        }
+        try file.writeAtAll(velocity[shard], at: count + shard.lowerBound)
+        try file.sync()
+        try file.close()
+        try world.barrier()
+        if world.rank == 0 && rename(partial, path) != 0 {
+            throw ExampleError("renaming \(partial) to \(path): \(String(cString: strerror(errno)))")
+        }
+        try world.barrier()
+    }
+
+    /// Reads a checkpoint written by `save` for the same model and data.
+    static func load(_ path: String, options: Options, count: Int, world: Communicator) throws -> (epoch: Int, loss: Float, parameters: [Float], velocity: [Float]) {
+        let file = try File.open(path, mode: .readOnly, on: world)
+        let header = try file.readAtAll(at: 0, count: 8, as: Int64.self)
+        guard header.count == 8, header[0] == magic, header[1] == 1 else {
+            throw ExampleError("\(path) is not a data-parallel-training checkpoint")
+        }
+        guard header[3] == Int64(count), header[4] == Int64(options.hidden), header[5] == Int64(options.samples), header[6] == Int64(options.batchSize) else {
+            throw ExampleError("\(path) was written for another model or dataset (parameters \(header[3]), hidden \(header[4]), samples \(header[5]), batch \(header[6]))")
+        }
+        try file.setView(displacement: headerBytes, elementType: Float.self)
+        let parameters = try file.readAtAll(at: 0, count: count, as: Float.self)
+        let velocity = try file.readAtAll(at: count, count: count, as: Float.self)
+        try file.close()
+        guard parameters.count == count, velocity.count == count else { throw ExampleError("\(path) is truncated") }
+        return (Int(header[2]), Float(bitPattern: UInt32(truncatingIfNeeded: header[7])), parameters, velocity)
+    }
+}
+
 func printError(_ line: String) {
     var text = line + "\n"
     text.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
@@ -171,13 +259,23 @@ do {
     var model = Model(hidden: options.hidden)
     var reference = Model(hidden: options.hidden)
     var gradient = [Float](repeating: 0, count: model.count)
+    var velocity = [Float](repeating: 0, count: model.count)
     let batches = options.samples / options.batchSize
     if world.rank == 0 {
         print("data-parallel-training: \(world.size) ranks on \(Environment.backend!), \(options.samples) samples, batch \(options.batchSize), \(model.count) parameters")
-        print("epoch  loss      samples/s   all-reduce share")
     }
     var finalLoss: Float = 0
-    for epoch in 1...options.epochs {
+    var firstEpoch = 1
+    if options.resume, let path = options.checkpoint {
+        let saved = try Checkpoint.load(path, options: options, count: model.count, world: world)
+        model.parameters = saved.parameters
+        velocity = saved.velocity
+        finalLoss = saved.loss
+        firstEpoch = saved.epoch + 1
+        if world.rank == 0 { print("resumed from \(path) after epoch \(saved.epoch)") }
+    }
+    if world.rank == 0 { print("epoch  loss      samples/s   all-reduce share") }
+    for epoch in stride(from: firstEpoch, through: options.epochs, by: 1) {
         try world.barrier()
         let start = try Environment.wallTime()
         var reduceTime = 0.0
@@ -191,7 +289,7 @@ do {
             try world.allReduce(.inPlace(), into: &partial, op: .sum)
             reduceTime += try Environment.wallTime() - reduceStart
             lossSum += partial[0]
-            model.step(gradient, scale: 1 / Float(options.batchSize), learningRate: learningRate)
+            model.step(gradient, velocity: &velocity, scale: 1 / Float(options.batchSize), learningRate: learningRate)
         }
         let elapsed = try Environment.wallTime() - start
         finalLoss = lossSum / Float(batches * options.batchSize)
@@ -205,21 +303,31 @@ do {
             let rate = Double(batches * options.batchSize) / elapsed
             print(String(format: "%5d  %.5f  %10.0f   %5.1f %%", epoch, finalLoss, rate, shares * 100))
         }
+        if let path = options.checkpoint {
+            try Checkpoint.save(path, epoch: epoch, loss: finalLoss, model: model, velocity: velocity, options: options, world: world)
+        }
+        if options.stopAfter == epoch {
+            if world.rank == 0 { print("stopped after epoch \(epoch); resume with --resume") }
+            try Environment.finalize()
+            exit(0)
+        }
     }
     if world.rank == 0 {
         // The same training alone, on whole batches: the loss must agree up to summation order.
         var referenceLoss: Float = 0
+        var referenceVelocity = [Float](repeating: 0, count: reference.count)
         for _ in 1...options.epochs {
             var lossSum: Float = 0
             for batch in 0..<batches {
                 for index in gradient.indices { gradient[index] = 0 }
                 lossSum += reference.accumulate(x: x, y: y, samples: (batch * options.batchSize)..<((batch + 1) * options.batchSize), into: &gradient)
-                reference.step(gradient, scale: 1 / Float(options.batchSize), learningRate: learningRate)
+                reference.step(gradient, velocity: &referenceVelocity, scale: 1 / Float(options.batchSize), learningRate: learningRate)
             }
             referenceLoss = lossSum / Float(batches * options.batchSize)
         }
         let tolerance: Float = 1e-3 * max(1, referenceLoss)
-        print(String(format: "final loss %.6f; one rank alone %.6f; difference %.2e (tolerance %.0e)", finalLoss, referenceLoss, abs(finalLoss - referenceLoss), tolerance))
+        print(String(format: "final loss %.6f (bits %08x, parameters %016llx); one rank alone %.6f; difference %.2e (tolerance %.0e)",
+            finalLoss, finalLoss.bitPattern, model.fingerprint, referenceLoss, abs(finalLoss - referenceLoss), tolerance))
         guard abs(finalLoss - referenceLoss) <= tolerance else {
             throw ExampleError("the data-parallel loss \(finalLoss) differs from the single-rank loss \(referenceLoss)")
         }

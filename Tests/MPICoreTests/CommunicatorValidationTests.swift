@@ -210,6 +210,24 @@ final class RecordingBackend: Backend, @unchecked Sendable {
     func unlockAll(_ window: WindowHandle) throws(MPIError) { throw noWindows() }
     func flush(_ window: WindowHandle, target: Int?, local: Bool) throws(MPIError) { throw noWindows() }
     func sync(_ window: WindowHandle) throws(MPIError) { throw noWindows() }
+
+    // Parallel I/O: no files either (FileViewMapTests covers the view arithmetic).
+    private func noFiles() -> MPIError { MPIError(.unsupported, "the recording backend has no files") }
+    func openFile(_ path: String, mode: Int, comm: CommHandle) throws(MPIError) -> FileHandle { throw noFiles() }
+    func closeFile(_ file: FileHandle) throws(MPIError) { throw noFiles() }
+    func deleteFile(_ path: String) throws(MPIError) { throw noFiles() }
+    func fileSize(_ file: FileHandle) throws(MPIError) -> Int { throw noFiles() }
+    func setFileSize(_ file: FileHandle, bytes: Int) throws(MPIError) { throw noFiles() }
+    func preallocateFile(_ file: FileHandle, bytes: Int) throws(MPIError) { throw noFiles() }
+    func syncFile(_ file: FileHandle) throws(MPIError) { throw noFiles() }
+    func setFileView(_ file: FileHandle, displacement: Int, elementType: Datatype, fileType: Datatype) throws(MPIError) { throw noFiles() }
+    func fileAccess(
+        _ file: FileHandle, write: Bool, buffer: UnsafeMutableRawPointer?, count: Int, type: Datatype,
+        position: FilePositioning, collective: Bool, request: Bool
+    ) throws(MPIError) -> (status: Status?, request: RequestHandle?) { throw noFiles() }
+    func seekFile(_ file: FileHandle, offset: Int, from origin: FileSeekOrigin, shared: Bool) throws(MPIError) { throw noFiles() }
+    func filePosition(_ file: FileHandle, shared: Bool) throws(MPIError) -> Int { throw noFiles() }
+    func fileByteOffset(_ file: FileHandle, offset: Int) throws(MPIError) -> Int { throw noFiles() }
 }
 
 @Suite("Argument checks before the backend")
