@@ -12,12 +12,16 @@
 # `-w allocate -s flush`: one lock, a flush per operation or per window of 64 puts), and
 # latency and allreduce at 4 ranks (oversubscribed on 2 cores) unless
 # BENCH_FOUR_RANKS=0, and flood (mixed-size immediate traffic between all ranks) at 8 ranks
-# (oversubscribed 4 to a core) unless BENCH_FLOOD=0. scripts/bench_report.py then prints the median ratios with their spread and
+# (oversubscribed 4 to a core) unless BENCH_FLOOD=0, and the parallel I/O io-write and io-read
+# (a collective access of 1, 16 and 256 MiB per rank into one file in $TMPDIR or /tmp) at 2
+# ranks unless BENCH_IO=0, with a second C baseline, "c-posix": the same loop with plain
+# pwrite/pread, what the file system gives without MPI-IO. scripts/bench_report.py then prints the median ratios with their spread and
 # writes Benchmarks/results/bench.csv, summary.md, machine.txt and latency.png, bandwidth.png,
 # allreduce.png (raw JSON lines stay in Benchmarks/results/raw/, which git ignores).
 #
 #   scripts/bench-compare.sh                # 2-3 minutes on 2 cores once the builds are done
 #   BENCH_REPS=3 BENCH_FOUR_RANKS=0 scripts/bench-compare.sh
+#   BENCH_TWO_RANKS=0 BENCH_ONE_SIDED=0 BENCH_FOUR_RANKS=0 BENCH_FLOOD=0 scripts/bench-compare.sh   # I/O only
 #   BENCH_PREVIOUS=../other-checkout scripts/bench-compare.sh
 #
 # BENCH_PREVIOUS names another checkout of the project (e.g. `git worktree add ../prev HEAD~1`):
@@ -36,6 +40,8 @@ reps=${BENCH_REPS:-7}
 four_ranks=${BENCH_FOUR_RANKS:-1}
 one_sided=${BENCH_ONE_SIDED:-1}
 flood=${BENCH_FLOOD:-1}
+io=${BENCH_IO:-1}
+two_ranks=${BENCH_TWO_RANKS:-1}
 started=$(date +%s)
 
 say() { printf '== %s\n' "$*"; }
@@ -110,6 +116,8 @@ four=(--iterations 2000 --warmup 100)
 # One-sided at 2 ranks: a few sizes, the default iterations (put-bw a hundredth, as bw).
 one_sided_sizes=8,1024,65536,1048576
 accumulate_sizes=8
+# Parallel I/O at 2 ranks: bytes per rank (256 MiB per rank of iterations, at least 3).
+io_sizes=1048576,16777216,268435456
 # 8 ranks flooding each other: 200 timed rounds of a window of 64 messages per rank.
 flood_sizes=16384,65536
 flood_options=(--iterations 20000 --warmup 1000)
@@ -165,6 +173,10 @@ measure() {
     if [ "$bench" = allreduce ]; then type=(--type float); fi
     # shellcheck disable=SC2046
     run "rep$rep-c-openmpi-$bench-$ranks" "$ranks" $(mpirun_n "$ranks") ".build-c/$c_program" --sizes "$sizes" "$@"
+    if [ "${bench#io-}" != "$bench" ]; then
+        # shellcheck disable=SC2046
+        run "rep$rep-c-posix-$bench-$ranks" "$ranks" $(mpirun_n "$ranks") ".build-c/${c_program}_posix" --sizes "$sizes" "$@"
+    fi
     if [ "$bench" = allreduce ] && [ "$swift_allreduce" = 0 ]; then return; fi
     if [ -n "$ompi_bin" ]; then
         # shellcheck disable=SC2046
@@ -187,9 +199,11 @@ measure() {
 measuring_started=$(date +%s)
 for rep in $(seq 1 "$reps"); do
     say "repetition $rep of $reps"
-    measure "$rep" 2 latency "$latency_sizes" "${common[@]}"
-    measure "$rep" 2 bw "$bw_sizes" "${common[@]}"
-    measure "$rep" 2 allreduce "$allreduce_sizes" "${common[@]}"
+    if [ "$two_ranks" = 1 ]; then
+        measure "$rep" 2 latency "$latency_sizes" "${common[@]}"
+        measure "$rep" 2 bw "$bw_sizes" "${common[@]}"
+        measure "$rep" 2 allreduce "$allreduce_sizes" "${common[@]}"
+    fi
     if [ "$one_sided" = 1 ]; then
         measure "$rep" 2 put-latency "$one_sided_sizes" "${common[@]}"
         measure "$rep" 2 get-latency "$one_sided_sizes" "${common[@]}"
@@ -202,6 +216,10 @@ for rep in $(seq 1 "$reps"); do
     fi
     if [ "$flood" = 1 ]; then
         measure "$rep" 8 flood "$flood_sizes" "${flood_options[@]}"
+    fi
+    if [ "$io" = 1 ]; then
+        measure "$rep" 2 io-write "$io_sizes" "${common[@]}"
+        measure "$rep" 2 io-read "$io_sizes" "${common[@]}"
     fi
 done
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw/machine.txt"

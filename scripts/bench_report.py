@@ -31,17 +31,19 @@ from collections import defaultdict
 from pathlib import Path
 
 BASELINE = "c-openmpi"
-IMPLEMENTATIONS = ["c-openmpi", "swift-openmpi", "swift-shm", "previous-openmpi", "previous-shm"]
+IMPLEMENTATIONS = ["c-openmpi", "c-posix", "swift-openmpi", "swift-shm", "previous-openmpi", "previous-shm"]
+# The I/O benchmarks' second baseline: the same loop with plain pwrite/pread, no MPI-IO.
+POSIX = "c-posix"
 # BENCH_PREVIOUS_LABEL renames the "previous build" rows (scripts/bench-cluster.sh puts the
 # binding without its truncation guard there).
 _PREVIOUS = os.environ.get("BENCH_PREVIOUS_LABEL", "previous build")
-LABELS = {"c-openmpi": "C / Open MPI", "swift-openmpi": "Swift / Open MPI", "swift-shm": "Swift / shm",
+LABELS = {"c-openmpi": "C / Open MPI", "c-posix": "C / pwrite", "swift-openmpi": "Swift / Open MPI", "swift-shm": "Swift / shm",
           "previous-openmpi": f"{_PREVIOUS} / Open MPI", "previous-shm": f"{_PREVIOUS} / shm"}
-COLORS = {"c-openmpi": "#444444", "swift-openmpi": "#1f77b4", "swift-shm": "#ff7f0e",
+COLORS = {"c-openmpi": "#444444", "c-posix": "#2ca02c", "swift-openmpi": "#1f77b4", "swift-shm": "#ff7f0e",
           "previous-openmpi": "#9ecae1", "previous-shm": "#fdd0a2"}
 # With BENCH_PREVIOUS, the same Swift benchmarks of another build ("previous-…"), in the same run.
 PREVIOUS = {"swift-openmpi": "previous-openmpi", "swift-shm": "previous-shm"}
-FILE_NAME = re.compile(r"rep(\d+)-(c-openmpi|swift-openmpi|swift-shm|previous-openmpi|previous-shm)-([a-z-]+)-(\d+)\.jsonl$")
+FILE_NAME = re.compile(r"rep(\d+)-(c-openmpi|c-posix|swift-openmpi|swift-shm|previous-openmpi|previous-shm)-([a-z-]+)-(\d+)\.jsonl$")
 FIELDS = ["rep", "implementation", "benchmark", "backend", "ranks", "size",
           "avg_us", "min_us", "max_us", "iterations", "mb_per_s"]
 
@@ -50,7 +52,7 @@ def headline(benchmark):
     """(field, unit, higher_is_better) of a benchmark's headline value."""
     if benchmark in ("latency", "flood", "put-latency", "get-latency", "accumulate-latency"):
         return "avg_us", "us", False
-    if benchmark in ("bw", "bibw", "put-bw"):
+    if benchmark in ("bw", "bibw", "put-bw", "io-write", "io-read"):
         return "mb_per_s", "MB/s", True
     return "max_us", "us", False
 
@@ -62,7 +64,7 @@ def load(raw):
         if not match:
             continue
         rep, implementation = int(match.group(1)), match.group(2)
-        expected_backend = {"c-openmpi": "c-openmpi", "swift-openmpi": "openmpi", "swift-shm": "shm",
+        expected_backend = {"c-openmpi": "c-openmpi", "c-posix": "c-posix", "swift-openmpi": "openmpi", "swift-shm": "shm",
                             "previous-openmpi": "openmpi", "previous-shm": "shm"}[implementation]
         for line in path.read_text().splitlines():
             line = line.strip()
@@ -131,12 +133,12 @@ def tables(rows):
         values[(row["benchmark"], row["ranks"])][row["size"]][row["implementation"]][row["rep"]] = float(value)
 
     order = {"latency": 0, "bw": 1, "bibw": 2, "allreduce": 3, "put-latency": 4, "get-latency": 5, "put-bw": 6,
-             "accumulate-latency": 7}
+             "accumulate-latency": 7, "io-write": 8, "io-read": 9}
     out = []
     for (benchmark, ranks) in sorted(values, key=lambda key: (order.get(key[0], 9), key[0], key[1])):
         field, unit, higher = headline(benchmark)
         present = [i for i in IMPLEMENTATIONS if any(i in by_impl for by_impl in values[(benchmark, ranks)].values())]
-        compared = [i for i in present if i != BASELINE]
+        compared = [i for i in present if i not in (BASELINE, POSIX)]
         what = "time per round" if benchmark == "flood" else {"avg_us": "mean latency", "mb_per_s": "bandwidth", "max_us": "time on the slowest rank"}[field]
         better = "higher is better" if higher else "lower is better"
         out.append(f"### {benchmark}, {ranks} ranks — {what} in {unit}, median of repetitions ({better})")
@@ -144,6 +146,8 @@ def tables(rows):
         header = ["size"] + [f"{LABELS[i]} ({unit})" for i in present]
         if BASELINE in present:
             header += [f"{LABELS[i]} ÷ C" for i in compared]
+        if POSIX in present:
+            header += [f"{LABELS[i]} ÷ pwrite" for i in [BASELINE] + compared if i in present]
         out.append("| " + " | ".join(header) + " |")
         out.append("|" + "|".join(["---:"] * len(header)) + "|")
         for size in sorted(values[(benchmark, ranks)]):
@@ -155,6 +159,13 @@ def tables(rows):
                 for i in compared:
                     ratios = [by_impl[i][rep] / base[rep] for rep in by_impl.get(i, {})
                               if rep in base and base[rep] > 0]
+                    cells.append(spread(ratios))
+            if POSIX in present:
+                posix = by_impl.get(POSIX, {})
+                for i in [BASELINE] + compared:
+                    if i not in present:
+                        continue
+                    ratios = [by_impl[i][rep] / posix[rep] for rep in by_impl.get(i, {}) if rep in posix and posix[rep] > 0]
                     cells.append(spread(ratios))
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
@@ -188,9 +199,10 @@ def highlights(rows):
     """One short Markdown table: selected sizes of the 2-rank benchmarks, as ratios to C."""
     lines = ["| benchmark (2 ranks) | size | C / Open MPI | Swift / Open MPI ÷ C | Swift / shm ÷ C |",
              "|---|---:|---:|---:|---:|"]
-    for benchmark in ("latency", "bw", "allreduce", "put-latency", "get-latency", "put-bw", "accumulate-latency"):
+    for benchmark in ("latency", "bw", "allreduce", "put-latency", "get-latency", "put-bw", "accumulate-latency",
+                      "io-write", "io-read"):
         field, unit, _ = headline(benchmark)
-        for size in HIGHLIGHT_SIZES:
+        for size in (HIGHLIGHT_SIZES if not benchmark.startswith("io-") else [1048576, 16777216, 268435456]):
             by_impl = defaultdict(dict)
             for r in rows:
                 if r["benchmark"] == benchmark and r["ranks"] == 2 and r["size"] == size and r.get(field) is not None:

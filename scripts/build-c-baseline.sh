@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the C baseline (Benchmarks/c-baseline) with `mpicc -O2` into .build-c/:
 # latency, bw, bibw, allreduce, barrier, flood and the one-sided put_latency, get_latency,
-# put_bw and acc_latency, each printing mpi-bench's JSON lines with backend
+# put_bw and acc_latency, the I/O io_write, io_read (MPI-IO) and io_write_posix, io_read_posix
+# (pwrite/pread; backend "c-posix"), each printing mpi-bench's JSON lines with backend
 # "c-openmpi". Needs Open MPI's compiler wrapper (libopenmpi-dev); scripts/bench-compare.sh
 # installs it when missing.
 #
@@ -25,4 +26,9 @@ for program in latency allreduce barrier flood put_latency get_latency put_bw ac
 done
 "$CC" "${flags[@]}" -o "$output/bw" "$source/bw.c"
 "$CC" "${flags[@]}" -DBIDIRECTIONAL=1 -o "$output/bibw" "$source/bw.c"
-echo "build-c-baseline: built $(cd "$output" && echo latency bw bibw allreduce barrier flood put_latency get_latency put_bw acc_latency) in $output/"
+# Parallel I/O: MPI-IO (io_write, io_read) and the plain pwrite/pread loop (…_posix).
+"$CC" "${flags[@]}" -o "$output/io_write" "$source/io.c"
+"$CC" "${flags[@]}" -DREADING=1 -o "$output/io_read" "$source/io.c"
+"$CC" "${flags[@]}" -DPOSIX_IO -o "$output/io_write_posix" "$source/io.c"
+"$CC" "${flags[@]}" -DPOSIX_IO -DREADING=1 -o "$output/io_read_posix" "$source/io.c"
+echo "build-c-baseline: built $(cd "$output" && echo latency bw bibw allreduce barrier flood put_latency get_latency put_bw acc_latency io_write io_read io_write_posix io_read_posix) in $output/"

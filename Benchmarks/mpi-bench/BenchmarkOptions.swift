@@ -61,8 +61,17 @@ struct BenchmarkOptions: ParsableArguments {
     @Flag(help: "Print one JSON object per line instead of a table.")
     var json = false
 
+    @Option(help: "The file io-write and io-read use (default: $TMPDIR or /tmp, mpi-bench-io-PID.bin; deleted at the end).")
+    var ioFile: String?
+
     func iterations(for size: Int) -> (timed: Int, warmup: Int) {
         size > 65536 ? (max(iterations / 10, 10), max(warmup / 10, 2)) : (iterations, warmup)
+    }
+
+    /// Iterations of io-write and io-read: enough to move 256 MiB per rank, at least 3 and at
+    /// most `--iterations`, after one untimed access (none with `--warmup 0`).
+    func ioIterations(for size: Int) -> (timed: Int, warmup: Int) {
+        (max(3, min(iterations, (1 << 28) / max(size, 1))), warmup > 0 ? 1 : 0)
     }
 
     /// Iterations of bw, bibw and put-bw, each of which moves a whole window: a hundredth of the

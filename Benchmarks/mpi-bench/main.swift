@@ -30,6 +30,8 @@ struct MPIBench: ParsableCommand {
         case getLatency = "get-latency"
         case putBw = "put-bw"
         case accumulateLatency = "accumulate-latency"
+        case ioWrite = "io-write"
+        case ioRead = "io-read"
     }
 
     @Argument(help: "Benchmarks to run: \(Benchmark.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -68,6 +70,8 @@ struct MPIBench: ParsableCommand {
         case .getLatency: try OneSided.getLatency(type, world: world, options: options, reporter: &reporter)
         case .putBw: try OneSided.putBandwidth(type, world: world, options: options, reporter: &reporter)
         case .accumulateLatency: try OneSided.accumulateLatency(world: world, options: options, reporter: &reporter)
+        case .ioWrite: try IOBenchmarks.run(write: true, world: world, options: options, reporter: &reporter)
+        case .ioRead: try IOBenchmarks.run(write: false, world: world, options: options, reporter: &reporter)
         case .barrier: try CollectiveBenchmarks.barrier(world: world, options: options, reporter: &reporter)
         case .iallreduce, .allreducePersistent:
             try CollectiveBenchmarks.allReduceForms(persistent: benchmark == .allreducePersistent, type, sum: sum,

@@ -86,8 +86,17 @@ let afterFinalizeScenario = Scenario("after-finalize") { c in
     // `.finalized` instead of waiting forever.
     let never = MessageBuffer<Int>(repeating: 0, count: 1)
     var unmatched = try c.world.immediateReceive(into: never, from: c.rank, tag: 93)
+    // A file left open across finalize: using it afterwards throws, dropping it calls no MPI.
+    let path = try scenarioPath(c, "after-finalize")
+    let file = try File.open(path, mode: [.create, .writeOnly, .deleteOnClose], on: c.world)
     try c.world.barrier()
     try Environment.finalize()
+    try expectError(.finalized, "file size after finalize") { _ = try file.size }
+    try expectError(.finalized, "file write after finalize") { try file.write([1], at: 0) }
+    try expectError(.finalized, "File.open after finalize") { _ = try File.open(path, mode: .readOnly, on: c.world) }
+    try expectError(.finalized, "File.delete after finalize") { try File.delete(path) }
+    _ = consume file
+    if c.rank == 0 { unlink(path) }
     try expectError(.finalized, "wait after finalize") { try unmatched.wait() }
     try expect(unmatched.isComplete && !never.isLent, "a request that failed with .finalized still holds its buffer")
     _ = consume used

@@ -255,6 +255,32 @@ let fileScenarios: [Scenario] = [
         return .passed
     },
 
+    Scenario("file-struct-elements") { c in
+        // A struct datatype leaves a field out: the file holds only the typemap's bytes (28 per
+        // Particle), and a read writes only those, leaving `scratch` alone.
+        let path = try scenarioPath(c, "struct")
+        let file = try File.open(path, mode: [.create, .readWrite, .deleteOnClose], on: c.world)
+        let record = Particle.datatype.size
+        let mine = (0..<3).map { Particle.made(by: c.rank, $0) }
+        let status = try file.writeAtAll(mine, at: c.rank * 3 * record)
+        try expect(status.byteCount == 3 * record && status.count(of: Particle.self) == 3, "struct write status \(status)")
+        try file.sync()
+        try c.world.barrier()
+        try file.sync()
+        try expect((try file.size) == c.size * 3 * record, "file of packed particles: \(shown { try file.size }) bytes")
+        var back = [Particle](repeating: Particle(position: .zero, id: 0, scratch: 77), count: 3)
+        try file.readAtAll(at: c.next * 3 * record, into: &back)
+        try expect(zip(back, (0..<3).map { Particle.made(by: c.next, $0) }).allSatisfy { $0.sameData($1) }, "particles read back: \(back)")
+        try expect(back.allSatisfy { $0.scratch == 77 }, "a read wrote the field that does not travel: \(back)")
+        // A view counting in packed records of a Particle's data (a view of Particle itself
+        // would tile the file at the struct's 40-byte extent, as MPI says, not at 28).
+        try file.setView(elementType: .contiguousBytes(record))
+        let viewed = try file.read(at: c.previous * 3 + 1, count: 1, as: Particle.self)
+        try expect(viewed.count == 1 && viewed[0].sameData(Particle.made(by: c.previous, 1)), "particle through a view: \(viewed)")
+        try file.close()
+        return .passed
+    },
+
     Scenario("file-errors") { c in
         let path = try scenarioPath(c, "errors")
         let missing = path + ".missing"

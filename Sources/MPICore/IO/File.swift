@@ -225,9 +225,14 @@ public final class File: @unchecked Sendable, CustomStringConvertible {
         guard fileType.size > 0 else {
             throw MPIError(.type, "setView of \(path): the file type \(fileType) holds no data")
         }
+        guard fileType.size % elementType.size == 0 else {
+            throw MPIError(.type, "setView of \(path): the file type \(fileType) (\(fileType.size) bytes of data) is not made of whole elementary types \(elementType) (\(elementType.size) bytes)")
+        }
         var end = 0
         for block in fileType.blocks {
-            guard block.length % elementType.size == 0, block.offset % elementType.size == 0 || elementType.size == 1 else {
+            // A block of a predefined elementary type holds whole ones (a composed one's blocks
+            // are its fields, checked by the size above).
+            guard elementType.recipe != nil || block.length % elementType.size == 0 else {
                 throw MPIError(.type, "setView of \(path): the file type \(fileType) is not made of whole elementary types \(elementType) (a block of \(block.length) bytes at byte \(block.offset))")
             }
             guard block.offset >= end else {
