@@ -68,10 +68,11 @@ struct BenchmarkOptions: ParsableArguments {
         size > 65536 ? (max(iterations / 10, 10), max(warmup / 10, 2)) : (iterations, warmup)
     }
 
-    /// Iterations of io-write and io-read: enough to move 256 MiB per rank, at least 3 and at
-    /// most `--iterations`, after one untimed access (none with `--warmup 0`).
-    func ioIterations(for size: Int) -> (timed: Int, warmup: Int) {
-        (max(3, min(iterations, (1 << 28) / max(size, 1))), warmup > 0 ? 1 : 0)
+    /// Iterations of io-write and io-read: enough to move `budget` bytes per rank (256 MiB; 16 MiB
+    /// for io-write-strided, which is slow), at least 3 and at most `--iterations`, after one
+    /// untimed access (none with `--warmup 0`).
+    func ioIterations(for size: Int, budget: Int = 1 << 28) -> (timed: Int, warmup: Int) {
+        (max(3, min(iterations, budget / max(size, 1))), warmup > 0 ? 1 : 0)
     }
 
     /// Iterations of bw, bibw and put-bw, each of which moves a whole window: a hundredth of the

@@ -11,10 +11,12 @@ import Glibc
 /// the bytes all ranks moved over that time. The data goes to the page cache (no sync is timed),
 /// which is what a plain `pwrite` loop or `dd` without `conv=fsync` measures:
 /// Benchmarks/c-baseline/io.c does the same loop with MPI_File_write_at_all and with pwrite.
-/// `io-read` writes the file once, untimed, first.
+/// `io-read` writes the file once, untimed, first. `io-write-strided` is `io-write` of the worst
+/// layout for a file system: the ranks' 8-byte pieces interleaved (a view whose file type is 8
+/// bytes resized to 8 × ranks), so every piece is a separate range of the file.
 enum IOBenchmarks {
-    static func run(write: Bool, world: Communicator, options: BenchmarkOptions, reporter: inout Reporter) throws {
-        let name = write ? "io-write" : "io-read"
+    static func run(write: Bool, strided: Bool = false, world: Communicator, options: BenchmarkOptions, reporter: inout Reporter) throws {
+        let name = strided ? "io-write-strided" : write ? "io-write" : "io-read"
         let pid = try world.broadcast(Int64(getpid()), root: 0)
         let directory = getenv("TMPDIR").map { String(cString: $0) } ?? "/tmp"
         let path = options.ioFile ?? "\(directory)/mpi-bench-io-\(pid).bin"
@@ -24,9 +26,15 @@ enum IOBenchmarks {
             buffer.initializeMemory(as: UInt8.self, repeating: UInt8(truncatingIfNeeded: 0x61 + world.rank))
             let bytes = UnsafeMutableBufferPointer(start: buffer.baseAddress!.assumingMemoryBound(to: UInt8.self), count: size)
             let file = try File.open(path, mode: [.create, .readWrite, .deleteOnClose], on: world)
-            let offset = world.rank * size
+            var offset = world.rank * size
+            if strided {
+                // Every rank's 8-byte pieces interleaved: piece i of rank r at 8 × (i × ranks + r).
+                let piece = try Datatype.resized(.contiguousBytes(8), extent: 8 * world.size)
+                try file.setView(displacement: 8 * world.rank, elementType: .byte, fileType: piece)
+                offset = 0
+            }
             if !write { try file.writeAtAll(UnsafeBufferPointer(bytes), at: offset) }
-            let (timed, warmup) = options.ioIterations(for: size)
+            let (timed, warmup) = options.ioIterations(for: size, budget: strided ? 1 << 24 : 1 << 28)
             var total = 0.0, fastest = Double.infinity, slowest = 0.0
             for iteration in 0..<(warmup + timed) {
                 try world.barrier()

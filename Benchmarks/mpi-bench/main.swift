@@ -32,6 +32,7 @@ struct MPIBench: ParsableCommand {
         case accumulateLatency = "accumulate-latency"
         case ioWrite = "io-write"
         case ioRead = "io-read"
+        case ioWriteStrided = "io-write-strided"
     }
 
     @Argument(help: "Benchmarks to run: \(Benchmark.allCases.map(\.rawValue).joined(separator: ", ")).")
@@ -72,6 +73,7 @@ struct MPIBench: ParsableCommand {
         case .accumulateLatency: try OneSided.accumulateLatency(world: world, options: options, reporter: &reporter)
         case .ioWrite: try IOBenchmarks.run(write: true, world: world, options: options, reporter: &reporter)
         case .ioRead: try IOBenchmarks.run(write: false, world: world, options: options, reporter: &reporter)
+        case .ioWriteStrided: try IOBenchmarks.run(write: true, strided: true, world: world, options: options, reporter: &reporter)
         case .barrier: try CollectiveBenchmarks.barrier(world: world, options: options, reporter: &reporter)
         case .iallreduce, .allreducePersistent:
             try CollectiveBenchmarks.allReduceForms(persistent: benchmark == .allreducePersistent, type, sum: sum,
