@@ -104,7 +104,7 @@ let package = Package(
             name: "ScenarioTests",
             dependencies: [
                 "mpi-scenarios", "swift-mpiexec", "ring", "vector-ring", "pingpong",
-                "data-parallel-training", "heat-diffusion", "monte-carlo-pi", "word-count",
+                "data-parallel-training", "heat-diffusion", "monte-carlo-pi", "word-count", "mpi-bench",
             ],
             swiftSettings: swiftSettings
         ),

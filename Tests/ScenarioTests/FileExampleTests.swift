@@ -131,6 +131,19 @@ struct FileExampleTests {
         unlink(whole)
     }
 
+    @Test("mpi-bench io-write, io-read, io-write-strided run on both launchers", arguments: Launcher.allCases)
+    func ioBenchmarks(launcher: Launcher) throws {
+        guard launcher.available else { return }
+        let path = Self.path("bench-\(launcher)")
+        let run = try launcher.run(2, "mpi-bench", ["io-write", "io-read", "io-write-strided", "--sizes", "4096,65536", "--iterations", "3", "--json", "--io-file", path])
+        #expect(run.succeeded, "mpi-bench under \(launcher):\n\(run.output.suffix(2000))")
+        for benchmark in ["io-write", "io-read", "io-write-strided"] {
+            let lines = run.output.split(separator: "\n").filter { $0.contains("\"benchmark\":\"\(benchmark)\"") && $0.contains("\"mb_per_s\":") }
+            #expect(lines.count == 2, "\(benchmark) under \(launcher): \(lines)")
+        }
+        #expect(access(path, F_OK) != 0, "mpi-bench left \(path)")
+    }
+
     @Test("heat-diffusion --output: the same bytes from both backends", arguments: [1, 3, 4])
     func heatDiffusionOutput(ranks: Int) throws {
         var written: [Launcher: [UInt8]] = [:]
