@@ -53,8 +53,10 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Linux system calls the Glibc module cannot import (futex through syscall(2)).
+        .target(name: "CLinuxSystem"),
         // The pure-Swift shared-memory backend: segment, rings, matching, progress.
-        .target(name: "MPISharedMemory", dependencies: ["MPICore"], swiftSettings: swiftSettings),
+        .target(name: "MPISharedMemory", dependencies: ["MPICore", "CLinuxSystem"], swiftSettings: swiftSettings),
 
         // Umbrella: re-exports MPICore and chooses the backend at initialisation.
         .target(

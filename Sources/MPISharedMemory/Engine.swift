@@ -1,3 +1,4 @@
+import CLinuxSystem
 import Glibc
 import MPICore
 import Synchronization
@@ -52,6 +53,8 @@ struct Engine {
     var active = true
     let producers: UnsafeMutablePointer<RingProducer>
     let consumers: UnsafeMutablePointer<RingConsumer>
+    /// Rank 0's wake word; rank r's is `JobSegment.slotBytes × r` bytes further.
+    let wakeWords: UnsafeMutablePointer<Atomic<UInt32>>
     let fragmentTargets: UnsafeMutablePointer<FragmentTarget>
     /// Rank 0's fragment pool; rank r's is `poolStride * r` bytes further.
     let poolBase: UnsafeMutableRawPointer
@@ -121,10 +124,28 @@ struct Engine {
             (consumers + peer).initialize(to: RingConsumer(ring: segment.ring(from: peer, to: rank), capacity: segment.ringBytes))
             (fragmentTargets + peer).initialize(to: .none)
         }
-        backoffTemplate = Backoff(oversubscribed: oversubscribed, segment: segment)
+        wakeWords = segment.slotWake(0)
+        backoffTemplate = Backoff(
+            oversubscribed: oversubscribed, segment: segment, wakeWord: segment.name == nil ? nil : segment.slotWake(rank),
+            incoming: consumers, incomingCount: segment.ranks)
         communicators.append(
             CommunicatorInfo(context: 0, members: Array(0..<size), worldSize: size, worldRank: rank))
         communicators.append(CommunicatorInfo(context: 2, members: [rank], worldSize: size, worldRank: rank))
+    }
+
+    // MARK: Waking
+
+    /// Wakes `destination` if it sleeps on its wake word (`Backoff`), after a record for it was
+    /// published. Costs one load of a line the sleeper alone writes when nobody sleeps. (Without
+    /// a fence between the publish and that load a wake can be missed in a window of a few
+    /// instructions; the sleeper's timeout bounds what that costs.)
+    @inline(__always)
+    func wake(_ destination: Int) {
+        let word = UnsafeMutableRawPointer(wakeWords).advanced(by: destination * JobSegment.slotBytes)
+            .assumingMemoryBound(to: Atomic<UInt32>.self)
+        if word.pointee.load(ordering: .relaxed) != 0 && word.pointee.exchange(0, ordering: .relaxed) != 0 {
+            _ = swiftmpi_futex_wake(UnsafeMutableRawPointer(word).assumingMemoryBound(to: UInt32.self), Int32.max)
+        }
     }
 
     // MARK: Progress
@@ -514,6 +535,7 @@ struct Engine {
                 flags: flags | Record.pooled, cookie: cookie)
             record.storeBytes(of: UInt32(chunk), toByteOffset: Record.headerBytes, as: UInt32.self)
             producers[destination].publish(record, size: Record.pooledSize)
+            wake(destination)
             poolCursor = nextChunk(after: chunk)
             return fragment
         }
@@ -524,6 +546,7 @@ struct Engine {
             flags: flags, cookie: cookie)
         if fragment > 0 { copyPayload(bytes, layout: layout, offset: offset, count: fragment, into: record + Record.headerBytes) }
         producers[destination].publish(record, size: size)
+        wake(destination)
         return fragment
     }
 
@@ -541,6 +564,7 @@ struct Engine {
         writeHeader(record, kind: .eager, context: context, tag: tag, total: count, fragment: count, flags: 0, cookie: 0)
         if count > 0 { copyPayload(bytes, layout: layout, offset: 0, count: count, into: record + Record.headerBytes) }
         producers[destination].publish(record, size: size)
+        wake(destination)
         return true
     }
 
@@ -602,6 +626,7 @@ struct Engine {
                 fragment: 8, flags: Record.needsAcknowledgement, cookie: send.cookie)
             record.storeBytes(of: UInt(bitPattern: send.bytes), toByteOffset: Record.headerBytes, as: UInt.self)
             producers[send.destination].publish(record, size: size)
+            wake(send.destination)
             pendingSends[index].started = true
             pendingSends[index].written = true
             return true
@@ -656,6 +681,7 @@ struct Engine {
         }
         writeHeader(record, kind: .acknowledge, context: 0, tag: 0, total: 0, fragment: 0, flags: 0, cookie: cookie)
         producers[destination].publish(record, size: size)
+        wake(destination)
     }
 
     private mutating func flushAcknowledgements() {

@@ -22,10 +22,11 @@ import Synchronization
 /// launcher gave it.
 package struct JobSegment: @unchecked Sendable {
     package static let magic: UInt64 = 0x4D48_5349_504D_5753  // "SWMPISHM" little-endian
-    /// Layout version 4: the launcher's request for reports of where ranks are stuck, and each
+    /// Layout version 5: each slot's wake word (a futex a rank sleeps on and senders wake).
+    /// Version 4: the launcher's request for reports of where ranks are stuck, and each
     /// slot's answer (version 3: per-rank fragment pools after the slots; version 2: slots carry
     /// the rank's secret and a `claimed` state).
-    package static let version: UInt64 = 4
+    package static let version: UInt64 = 5
     package static let namePrefix = "swiftmpi-"
     /// Largest default of message data per ring (a power of two): jobs of up to 8 ranks get it.
     static let largestDefaultRingBytes = 1 << 18
@@ -81,6 +82,7 @@ package struct JobSegment: @unchecked Sendable {
     static let slotCMAOffset = 16       // atomic: CMA probe word and result
     static let slotSecretOffset = 32    // 16 bytes: the secret the rank must present, set by the launcher
     static let slotReportedOffset = 64  // atomic: 1 once the rank has said where it is stuck
+    static let slotWakeOffset = 96      // atomic UInt32 futex word: 1 while the rank sleeps waiting
 
     /// A ring's control block: consumer position on its own 128 bytes.
     package static let ringControlBytes = 128
@@ -515,6 +517,12 @@ package struct JobSegment: @unchecked Sendable {
 
     package var contextCounter: UnsafeMutablePointer<Atomic<Int>> {
         JobSegment.atomic(base + JobSegment.contextCounterOffset)
+    }
+
+    /// Rank `rank`'s wake word: 1 while the rank sleeps in a wait (a futex), set back to 0 by
+    /// whoever wakes it (`Engine.wake(_:)`, after publishing a record for it).
+    package func slotWake(_ rank: Int) -> UnsafeMutablePointer<Atomic<UInt32>> {
+        (base + JobSegment.headerBytes + rank * JobSegment.slotBytes + JobSegment.slotWakeOffset).assumingMemoryBound(to: Atomic<UInt32>.self)
     }
 
     package func slotPid(_ rank: Int) -> UnsafeMutablePointer<Atomic<Int>> {

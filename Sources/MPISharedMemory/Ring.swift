@@ -118,6 +118,16 @@ package struct RingConsumer {
         return stamp == position / Record.cellBytes + 1 ? record : nil
     }
 
+    /// Whether a record waits at the position the consumer last released, reading shared memory
+    /// only, so a rank about to sleep can look without holding its engine (another thread of the
+    /// rank releasing meanwhile can make it answer `false`; the sleep then ends at its timeout).
+    @inline(__always)
+    package func hasWaitingRecord() -> Bool {
+        let at = head.pointee.load(ordering: .acquiring)
+        let record = data + (at & (capacity - 1))
+        return record.assumingMemoryBound(to: Atomic<Int>.self).pointee.load(ordering: .acquiring) == at / Record.cellBytes + 1
+    }
+
     /// Frees the record at the head, `size` bytes long, for the producer to reuse.
     @inline(__always)
     package mutating func release(_ record: UnsafeMutableRawPointer, size: Int) {
