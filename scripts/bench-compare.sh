@@ -22,6 +22,12 @@
 #   scripts/bench-compare.sh                # 2-3 minutes on 2 cores once the builds are done
 #   BENCH_REPS=3 BENCH_FOUR_RANKS=0 scripts/bench-compare.sh
 #   BENCH_TWO_RANKS=0 BENCH_ONE_SIDED=0 BENCH_FOUR_RANKS=0 BENCH_FLOOD=0 scripts/bench-compare.sh   # I/O only
+#   scripts/bench-compare.sh --under-load   # 8 B latency and all-reduce beside one `yes` per core
+#
+# --under-load measures how each implementation copes with other work on the machine: it starts
+# one CPU-bound `yes > /dev/null` per core (BENCH_LOAD_PROCESSES to choose how many), measures
+# 8-byte latency and 8-byte all-reduce at 2 ranks (BENCH_REPS repetitions, 5,000 iterations), stops
+# the load, and reports into Benchmarks/results/under-load/ instead of Benchmarks/results/.
 #   BENCH_PREVIOUS=../other-checkout scripts/bench-compare.sh
 #
 # BENCH_PREVIOUS names another checkout of the project (e.g. `git worktree add ../prev HEAD~1`):
@@ -34,7 +40,10 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 root=$(pwd)
+under_load=0
+if [ "${1:-}" = "--under-load" ]; then under_load=1; shift; fi
 results=Benchmarks/results
+if [ "$under_load" = 1 ]; then results=Benchmarks/results/under-load; fi
 raw=$results/raw
 reps=${BENCH_REPS:-7}
 four_ranks=${BENCH_FOUR_RANKS:-1}
@@ -196,8 +205,29 @@ measure() {
     fi
 }
 
+load_pids=()
+stop_load() {
+    if [ "${#load_pids[@]}" -gt 0 ]; then kill "${load_pids[@]}" 2>/dev/null || true; fi
+    load_pids=()
+}
+trap stop_load EXIT
+if [ "$under_load" = 1 ]; then
+    for _ in $(seq 1 "${BENCH_LOAD_PROCESSES:-$(nproc)}"); do
+        yes >/dev/null &
+        load_pids+=($!)
+    done
+    echo "under load: ${#load_pids[@]} processes of yes > /dev/null beside every job" >>"$raw/machine.txt"
+    say "under load: ${#load_pids[@]} CPU-bound processes started"
+fi
+
 measuring_started=$(date +%s)
 for rep in $(seq 1 "$reps"); do
+    if [ "$under_load" = 1 ]; then
+        say "repetition $rep of $reps (under load)"
+        measure "$rep" 2 latency 8 --iterations 5000 --warmup 200
+        measure "$rep" 2 allreduce 8 --iterations 5000 --warmup 200
+        continue
+    fi
     say "repetition $rep of $reps"
     if [ "$two_ranks" = 1 ]; then
         measure "$rep" 2 latency "$latency_sizes" "${common[@]}"
@@ -222,6 +252,7 @@ for rep in $(seq 1 "$reps"); do
         measure "$rep" 2 io-read "$io_sizes" "${common[@]}"
     fi
 done
+stop_load
 echo "load at end: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$raw/machine.txt"
 echo "measuring seconds: $(($(date +%s) - measuring_started))" >>"$raw/machine.txt"
 
