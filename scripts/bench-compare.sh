@@ -23,6 +23,14 @@
 #   BENCH_REPS=3 BENCH_FOUR_RANKS=0 scripts/bench-compare.sh
 #   BENCH_TWO_RANKS=0 BENCH_ONE_SIDED=0 BENCH_FOUR_RANKS=0 BENCH_FLOOD=0 scripts/bench-compare.sh   # I/O only
 #   scripts/bench-compare.sh --under-load   # 8 B latency and all-reduce beside one `yes` per core
+#   OSU_DIR=~/osu-micro-benchmarks-7.4 scripts/bench-compare.sh   # OSU as a second C baseline
+#
+# OSU_DIR names a built OSU Micro-Benchmarks 7.x tree (./configure CC=mpicc CXX=mpicxx && make;
+# no package ships it, so it is never vendored: bring your own). Its osu_latency, osu_bw, osu_bibw
+# and osu_allreduce (with -f) then run in every repetition beside the C baseline, as
+# implementation "c-osu" (scripts/osu_to_json.py turns their tables into JSON lines), and the
+# report shows OSU ÷ C beside the rest. OSU takes size ranges only: for a list of sizes it runs
+# the range from the smallest to the largest.
 #
 # --under-load measures how each implementation copes with other work on the machine: it starts
 # one CPU-bound `yes > /dev/null` per core (BENCH_LOAD_PROCESSES to choose how many), measures
@@ -182,6 +190,36 @@ measure() {
     if [ "$bench" = allreduce ]; then type=(--type float); fi
     # shellcheck disable=SC2046
     run "rep$rep-c-openmpi-$bench-$ranks" "$ranks" $(mpirun_n "$ranks") ".build-c/$c_program" --sizes "$sizes" "$@"
+    if [ -n "${OSU_DIR:-}" ]; then
+        local osu_program="" osu_flags=()
+        case "$bench" in
+            latency) osu_program=c/mpi/pt2pt/standard/osu_latency ;;
+            bw) osu_program=c/mpi/pt2pt/standard/osu_bw ;;
+            bibw) osu_program=c/mpi/pt2pt/standard/osu_bibw ;;
+            allreduce) osu_program=c/mpi/collective/blocking/osu_allreduce; osu_flags=(-f) ;;
+        esac
+        if [ -n "$osu_program" ] && [ -x "$OSU_DIR/$osu_program" ]; then
+            local range=$sizes
+            if [ "${sizes#*:}" = "$sizes" ]; then
+                range="$(echo "$sizes" | tr ',' '\n' | sort -n | head -1):$(echo "$sizes" | tr ',' '\n' | sort -n | tail -1)"
+            fi
+            local iterations=10000 warmup=200 arguments=("$@")
+            for ((i = 0; i < ${#arguments[@]}; i++)); do
+                case "${arguments[$i]}" in
+                    --iterations) iterations=${arguments[$((i + 1))]} ;;
+                    --warmup) warmup=${arguments[$((i + 1))]} ;;
+                esac
+            done
+            if [ "$bench" = bw ] || [ "$bench" = bibw ]; then iterations=$((iterations / 100)); warmup=$((warmup / 100 > 0 ? warmup / 100 : 1)); fi
+            local file="$raw/rep$rep-c-osu-$bench-$ranks.jsonl"
+            # shellcheck disable=SC2046
+            if ! timeout 120 $(mpirun_n "$ranks") "$OSU_DIR/$osu_program" -m "$range" -i "$iterations" -x "$warmup" "${osu_flags[@]}" \
+                2>"$raw/rep$rep-c-osu-$bench-$ranks.err" | python3 scripts/osu_to_json.py "$bench" "$ranks" >"$file"; then
+                say "warning: OSU $bench failed (see $raw/rep$rep-c-osu-$bench-$ranks.err); left out"
+                rm -f "$file"
+            fi
+        fi
+    fi
     if [ "${bench#io-}" != "$bench" ]; then
         # shellcheck disable=SC2046
         run "rep$rep-c-posix-$bench-$ranks" "$ranks" $(mpirun_n "$ranks") ".build-c/${c_program}_posix" --sizes "$sizes" "$@"

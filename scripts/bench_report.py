@@ -31,19 +31,19 @@ from collections import defaultdict
 from pathlib import Path
 
 BASELINE = "c-openmpi"
-IMPLEMENTATIONS = ["c-openmpi", "c-posix", "swift-openmpi", "swift-shm", "previous-openmpi", "previous-shm"]
+IMPLEMENTATIONS = ["c-openmpi", "c-osu", "c-posix", "swift-openmpi", "swift-shm", "previous-openmpi", "previous-shm"]
 # The I/O benchmarks' second baseline: the same loop with plain pwrite/pread, no MPI-IO.
 POSIX = "c-posix"
 # BENCH_PREVIOUS_LABEL renames the "previous build" rows (scripts/bench-cluster.sh puts the
 # binding without its truncation guard there).
 _PREVIOUS = os.environ.get("BENCH_PREVIOUS_LABEL", "previous build")
-LABELS = {"c-openmpi": "C / Open MPI", "c-posix": "C / pwrite", "swift-openmpi": "Swift / Open MPI", "swift-shm": "Swift / shm",
+LABELS = {"c-openmpi": "C / Open MPI", "c-osu": "C / OSU", "c-posix": "C / pwrite", "swift-openmpi": "Swift / Open MPI", "swift-shm": "Swift / shm",
           "previous-openmpi": f"{_PREVIOUS} / Open MPI", "previous-shm": f"{_PREVIOUS} / shm"}
-COLORS = {"c-openmpi": "#444444", "c-posix": "#2ca02c", "swift-openmpi": "#1f77b4", "swift-shm": "#ff7f0e",
+COLORS = {"c-openmpi": "#444444", "c-osu": "#9467bd", "c-posix": "#2ca02c", "swift-openmpi": "#1f77b4", "swift-shm": "#ff7f0e",
           "previous-openmpi": "#9ecae1", "previous-shm": "#fdd0a2"}
 # With BENCH_PREVIOUS, the same Swift benchmarks of another build ("previous-…"), in the same run.
 PREVIOUS = {"swift-openmpi": "previous-openmpi", "swift-shm": "previous-shm"}
-FILE_NAME = re.compile(r"rep(\d+)-(c-openmpi|c-posix|swift-openmpi|swift-shm|previous-openmpi|previous-shm)-([a-z-]+)-(\d+)\.jsonl$")
+FILE_NAME = re.compile(r"rep(\d+)-(c-openmpi|c-osu|c-posix|swift-openmpi|swift-shm|previous-openmpi|previous-shm)-([a-z-]+)-(\d+)\.jsonl$")
 FIELDS = ["rep", "implementation", "benchmark", "backend", "ranks", "size",
           "avg_us", "min_us", "max_us", "iterations", "mb_per_s"]
 
@@ -64,7 +64,7 @@ def load(raw):
         if not match:
             continue
         rep, implementation = int(match.group(1)), match.group(2)
-        expected_backend = {"c-openmpi": "c-openmpi", "c-posix": "c-posix", "swift-openmpi": "openmpi", "swift-shm": "shm",
+        expected_backend = {"c-openmpi": "c-openmpi", "c-osu": "c-osu", "c-posix": "c-posix", "swift-openmpi": "openmpi", "swift-shm": "shm",
                             "previous-openmpi": "openmpi", "previous-shm": "shm"}[implementation]
         for line in path.read_text().splitlines():
             line = line.strip()
@@ -197,8 +197,10 @@ HIGHLIGHT_SIZES = [8, 1024, 16384, 65536, 1048576, 4194304]
 
 def highlights(rows):
     """One short Markdown table: selected sizes of the 2-rank benchmarks, as ratios to C."""
-    lines = ["| benchmark (2 ranks) | size | C / Open MPI | Swift / Open MPI ÷ C | Swift / shm ÷ C |",
-             "|---|---:|---:|---:|---:|"]
+    osu = any(r["implementation"] == "c-osu" for r in rows)
+    shown = (["c-osu"] if osu else []) + ["swift-openmpi", "swift-shm"]
+    lines = ["| benchmark (2 ranks) | size | C / Open MPI | " + " | ".join(f"{LABELS[i]} ÷ C" for i in shown) + " |",
+             "|---|---:|---:|" + "---:|" * len(shown)]
     for benchmark in ("latency", "bw", "allreduce", "put-latency", "get-latency", "put-bw", "accumulate-latency",
                       "io-write", "io-read"):
         field, unit, _ = headline(benchmark)
@@ -211,7 +213,7 @@ def highlights(rows):
             if not base:
                 continue
             cells = [benchmark, size_label(size), f"{value_text(list(base.values()), unit)} {unit}"]
-            for implementation in ("swift-openmpi", "swift-shm"):
+            for implementation in shown:
                 ratios = [v / base[rep] for rep, v in by_impl.get(implementation, {}).items() if base.get(rep)]
                 cells.append(spread(ratios) if ratios else "not measured")
             lines.append("| " + " | ".join(cells) + " |")
