@@ -108,7 +108,7 @@ struct Engine {
         self.size = segment.ranks
         self.useCrossMemory = useCrossMemory
         self.peerPids = peerPids
-        self.eagerLimit = useCrossMemory ? 16 << 10 : Int.max
+        self.eagerLimit = useCrossMemory ? (segment.singleCopyThreshold ?? CrossMemory.defaultSingleCopyThreshold) : Int.max
         producers = .allocate(capacity: segment.ranks)
         consumers = .allocate(capacity: segment.ranks)
         fragmentTargets = .allocate(capacity: segment.ranks)

@@ -71,6 +71,7 @@ package struct JobSegment: @unchecked Sendable {
     static let ringBytesOffset = 32
     static let launcherPidOffset = 40
     static let jobIDOffset = 48
+    static let singleCopyThresholdOffset = 64  // Int: single copy above it (0: the library's default); set by the launcher before ranks start
     static let abortOffset = 128       // atomic: 0, or abort code + 1 (wrapping: any word a foreign writer leaves is a code)
     static let contextCounterOffset = 256  // atomic: next free communicator context id
     static let reportRequestOffset = 384   // atomic: nonzero once the launcher asks the ranks where they are stuck
@@ -517,6 +518,19 @@ package struct JobSegment: @unchecked Sendable {
 
     package var contextCounter: UnsafeMutablePointer<Atomic<Int>> {
         JobSegment.atomic(base + JobSegment.contextCounterOffset)
+    }
+
+    /// Messages larger than this go by single copy (cross-memory attach) when ranks may use it;
+    /// `nil` when the launcher did not choose (the engine's default then applies). The launcher
+    /// chooses by measuring the machine (`CrossMemory.calibrate()`).
+    package var singleCopyThreshold: Int? {
+        let value = base.load(fromByteOffset: JobSegment.singleCopyThresholdOffset, as: Int.self)
+        return value > 0 ? value : nil
+    }
+
+    /// Records the launcher's choice of `singleCopyThreshold`, before any rank starts.
+    package func setSingleCopyThreshold(_ bytes: Int) {
+        base.storeBytes(of: bytes, toByteOffset: JobSegment.singleCopyThresholdOffset, as: Int.self)
     }
 
     /// Rank `rank`'s wake word: 1 while the rank sleeps in a wait (a futex), set back to 0 by

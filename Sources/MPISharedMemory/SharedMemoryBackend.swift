@@ -79,7 +79,10 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
             pthread_mutex_init(lock, nil)
             engine.pointee.lock = lock
         }
-        libraryVersion = "swift-mpi shared memory (segment v\(JobSegment.version), \(segment.ringBytes >> 10) KiB rings, single copy \(crossMemory ? "on" : "off"))"
+        let singleCopy = !crossMemory ? "off"
+            : engine.pointee.eagerLimit == Int.max ? "off for messages (pipelined copies measured faster here)"
+            : "above \(engine.pointee.eagerLimit >> 10) KiB"
+        libraryVersion = "swift-mpi shared memory (segment v\(JobSegment.version), \(segment.ringBytes >> 10) KiB rings, single copy \(singleCopy))"
     }
 
     /// Announces this rank in the segment, waits for every other rank, and finds out whether

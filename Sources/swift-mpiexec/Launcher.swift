@@ -81,6 +81,11 @@ struct Launcher {
         } catch {
             throw .segment(error)
         }
+        // The large-message protocol, by measurement, unless SWIFTMPI_CMA says (0: never single
+        // copy; anything else: single copy above the default threshold).
+        if configuration.ranks > 1 && getenv("SWIFTMPI_CMA") == nil {
+            segment.segment.setSingleCopyThreshold(CrossMemory.calibrate().singleCopyThreshold)
+        }
         defer { segment.remove() }
 
         var launcher = Launcher(configuration: configuration, segment: segment, guardian: guardian)

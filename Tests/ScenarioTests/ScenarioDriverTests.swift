@@ -72,6 +72,17 @@ struct ScenarioDriverTests {
         try Launch(launcher: .sharedMemory, ranks: ranks, options: ["--thread-level", "multiple"]).runAndCheck()
     }
 
+    /// With single copy forced above 16 KiB (whatever the launcher's calibration would choose on
+    /// this machine), so both large-message protocols are always tested.
+    @Test(
+        "SWIFTMPI_CMA=1 swift-mpiexec -n N mpi-scenarios",
+        .enabled(if: Launch.selected("shm"), "SWIFTMPI_TEST_BACKENDS excludes shm"),
+        arguments: [2, 3]
+    )
+    func sharedMemoryWithSingleCopy(ranks: Int) throws {
+        try Launch(launcher: .sharedMemory, ranks: ranks, environment: ["SWIFTMPI_CMA": "1"]).runAndCheck()
+    }
+
     /// Without cross-memory attach every message, however large, goes through the rings.
     @Test(
         "SWIFTMPI_CMA=0 swift-mpiexec -n N mpi-scenarios",
