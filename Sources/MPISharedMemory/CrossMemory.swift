@@ -30,13 +30,19 @@ package enum CrossMemory {
 
     /// The default threshold: above 16 KiB a message goes by single copy.
     package static let defaultSingleCopyThreshold = 16 << 10
+    /// Where the pipeline is faster, single copy still takes messages above 64 MiB.
+    package static let pipelinedLimit = 64 << 20
 
     /// Chooses the large-message protocol for this machine by measuring, in this process, one
     /// core's `memcpy` and one `process_vm_readv` of 1 MiB (best of a few, about a millisecond
     /// in all). A single copy is one core at the second rate; the two-copy pipeline through the
     /// rings has both cores copying and reached 0.44 × the first rate on the AMD EPYC guest (27.7
     /// against 63 GB/s; single copy 15.5 GB/s: the pipeline was 1.7-2.7× faster from 32 KiB to
-    /// 4 MiB). So single copy is kept unless the pipeline's estimate beats it by 25 %.
+    /// 4 MiB). So single copy is kept unless the pipeline's estimate beats it by 25 %; and even
+    /// then messages above `pipelinedLimit` still go by single copy, because an eager message
+    /// that arrives before its receive is posted is held in a heap copy of its full size (a
+    /// single-copy send waits for the receive instead), so the pipeline's memory cost per
+    /// unexpected message stays bounded.
     package static func calibrate() -> Calibration {
         let bytes = 1 << 20
         let source = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 4096)
@@ -64,7 +70,7 @@ package enum CrossMemory {
         }
         let single = best { read(from: getpid(), remote: UInt(bitPattern: source), into: target, count: bytes) == 0 }
         let pipelined = 0.44 * copy
-        let threshold = single > 0 && pipelined < 1.25 * single ? defaultSingleCopyThreshold : Int.max
+        let threshold = single > 0 && pipelined < 1.25 * single ? defaultSingleCopyThreshold : pipelinedLimit
         return Calibration(singleCopyThreshold: threshold, copyBytesPerSecond: copy, singleCopyBytesPerSecond: single)
     }
 

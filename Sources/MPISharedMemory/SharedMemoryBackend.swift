@@ -79,9 +79,7 @@ package final class SharedMemoryBackend: Backend, @unchecked Sendable {
             pthread_mutex_init(lock, nil)
             engine.pointee.lock = lock
         }
-        let singleCopy = !crossMemory ? "off"
-            : engine.pointee.eagerLimit == Int.max ? "off for messages (pipelined copies measured faster here)"
-            : "above \(engine.pointee.eagerLimit >> 10) KiB"
+        let singleCopy = !crossMemory ? "off" : "above \(engine.pointee.eagerLimit >> 10) KiB"
         libraryVersion = "swift-mpi shared memory (segment v\(JobSegment.version), \(segment.ringBytes >> 10) KiB rings, single copy \(singleCopy))"
     }
 
