@@ -20,14 +20,6 @@ package enum CrossMemory {
         return unsafeBitCast(symbol, to: VectorCopy.self)
     }()
 
-    /// What `calibrate()` found: the threshold above which messages go by single copy, and the
-    /// two copy rates (bytes per second) it was chosen from.
-    package struct Calibration: Sendable {
-        package let singleCopyThreshold: Int
-        package let copyBytesPerSecond: Double
-        package let singleCopyBytesPerSecond: Double
-    }
-
     /// The default threshold: above 16 KiB a message goes by single copy.
     package static let defaultSingleCopyThreshold = 16 << 10
     /// Where the pipeline is faster, single copy still takes messages above 64 MiB.
@@ -43,7 +35,8 @@ package enum CrossMemory {
     /// that arrives before its receive is posted is held in a heap copy of its full size (a
     /// single-copy send waits for the receive instead), so the pipeline's memory cost per
     /// unexpected message stays bounded.
-    package static func calibrate() -> Calibration {
+    /// Returns the single-copy threshold to use.
+    package static func calibrate() -> Int {
         let bytes = 1 << 20
         let source = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 4096)
         let target = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 4096)
@@ -70,8 +63,7 @@ package enum CrossMemory {
         }
         let single = best { read(from: getpid(), remote: UInt(bitPattern: source), into: target, count: bytes) == 0 }
         let pipelined = 0.44 * copy
-        let threshold = single > 0 && pipelined < 1.25 * single ? defaultSingleCopyThreshold : pipelinedLimit
-        return Calibration(singleCopyThreshold: threshold, copyBytesPerSecond: copy, singleCopyBytesPerSecond: single)
+        return single > 0 && pipelined < 1.25 * single ? defaultSingleCopyThreshold : pipelinedLimit
     }
 
     /// Lets sibling ranks read this process's memory where Yama restricts ptrace to ancestors.

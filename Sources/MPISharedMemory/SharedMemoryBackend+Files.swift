@@ -66,6 +66,16 @@ extension SharedMemoryBackend {
         return try body(try info(comm))
     }
 
+    /// Every rank's `outcome` (an `errno`, 0 for success) on every rank; throws the first failure,
+    /// naming its rank, on all of them.
+    private func failIfAnyRank(_ outcome: Int32, _ comm: CommHandle, _ what: String, _ path: String) throws(MPIError) {
+        let outcomes = try exchange(comm) { (info) throws(MPIError) in try allGather(info, (Int(outcome), info.rank)) }
+        if let failed = outcomes.first(where: { $0.0 != 0 }) {
+            let error = fileError(Int32(failed.0), what, path)
+            throw MPIError(error.errorClass, error.message + " on rank \(failed.1)")
+        }
+    }
+
     /// Rank 0's outcome of `action` (an `errno`, 0 for success), on every rank.
     private func onRankZero(_ comm: CommHandle, _ action: () -> Int32) throws(MPIError) -> Int32 {
         try exchange(comm) { (info) throws(MPIError) in
@@ -91,16 +101,12 @@ extension SharedMemoryBackend {
             return descriptor < 0 ? errno : 0
         }
         if first != 0 { throw fileError(first, "opening", path) }
-        let outcomes = try exchange(comm) { (info) throws(MPIError) in
-            if info.rank != 0 {
-                descriptor = Glibc.open(path, flags, 0)
-            }
-            return try allGather(info, (descriptor < 0 ? Int(errno) : 0, info.rank))
-        }
-        if let failed = outcomes.first(where: { $0.0 != 0 }) {
+        if try info(comm).rank != 0 { descriptor = Glibc.open(path, flags, 0) }
+        do {
+            try failIfAnyRank(descriptor < 0 ? errno : 0, comm, "opening", path)
+        } catch {
             if descriptor >= 0 { Glibc.close(descriptor) }
-            let error = fileError(Int32(failed.0), "opening", path)
-            throw MPIError(error.errorClass, error.message + " on rank \(failed.1)")
+            throw error
         }
         var start = 0
         if mode.contains(.append) {
@@ -150,12 +156,7 @@ extension SharedMemoryBackend {
 
     package func syncFile(_ handle: FileHandle) throws(MPIError) {
         let file = handle.file
-        let synced = fsync(file.descriptor) == 0 ? 0 : errno
-        let outcomes = try exchange(file.comm) { (info) throws(MPIError) in try allGather(info, (Int(synced), info.rank)) }
-        if let failed = outcomes.first(where: { $0.0 != 0 }) {
-            let error = fileError(Int32(failed.0), "syncing", file.path)
-            throw MPIError(error.errorClass, error.message + " on rank \(failed.1)")
-        }
+        try failIfAnyRank(fsync(file.descriptor) == 0 ? 0 : errno, file.comm, "syncing", file.path)
     }
 
     package func setFileView(_ handle: FileHandle, displacement: Int, elementType: Datatype, fileType: Datatype) throws(MPIError) {

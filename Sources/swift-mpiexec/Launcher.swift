@@ -84,7 +84,7 @@ struct Launcher {
         // The large-message protocol, by measurement, unless SWIFTMPI_CMA says (0: never single
         // copy; anything else: single copy above the default threshold).
         if configuration.ranks > 1 && getenv("SWIFTMPI_CMA") == nil {
-            segment.segment.setSingleCopyThreshold(CrossMemory.calibrate().singleCopyThreshold)
+            segment.segment.setSingleCopyThreshold(CrossMemory.calibrate())
         }
         defer { segment.remove() }
 

@@ -250,6 +250,12 @@ extension Datatype {
         return size == 0 ? [] : [DatatypeBlock(offset: 0, length: size)]
     }
 
+    /// Where each of `blocks` starts in the packed stream of one element.
+    package var blockStarts: [Int] {
+        if layoutID != 0 { return DatatypeRegistry.layout(layoutID).blockStarts }
+        return size == 0 ? [] : [0]
+    }
+
     /// The bytes from an element's start to the end of its last data byte (the true upper bound).
     @usableFromInline package var span: Int {
         if layoutID != 0 { return DatatypeRegistry.layout(layoutID).span }
@@ -467,12 +473,7 @@ package final class DatatypeLayout: Sendable {
         guard length > 0 else { return }
         var element = start / size
         let within = start - element * size
-        var low = 0, high = blockStarts.count - 1
-        while low < high {
-            let middle = (low + high + 1) / 2
-            if blockStarts[middle] <= within { low = middle } else { high = middle - 1 }
-        }
-        var block = low
+        var block = DatatypeLayout.block(containing: within, starts: blockStarts)
         var skip = within - blockStarts[block]
         var done = 0
         blocks.withUnsafeBufferPointer { blocks in
@@ -494,6 +495,17 @@ package final class DatatypeLayout: Sendable {
                 }
             }
         }
+    }
+
+    /// The block holding byte `within` of an element's packed data, given the blocks' packed
+    /// starts (a binary search).
+    package static func block(containing within: Int, starts: [Int]) -> Int {
+        var low = 0, high = starts.count - 1
+        while low < high {
+            let middle = (low + high + 1) / 2
+            if starts[middle] <= within { low = middle } else { high = middle - 1 }
+        }
+        return low
     }
 
     /// Whether the data fills the extent with no gap, in memory order.

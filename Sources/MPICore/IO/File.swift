@@ -125,9 +125,8 @@ public final class File: @unchecked Sendable, CustomStringConvertible {
         }
         guard !path.isEmpty else { throw MPIError(.badFile, "cannot open a file with an empty path") }
         let duplicate = try communicator.duplicate()
-        let modes = try duplicate.allGather(Int64(mode.rawValue))
-        if let other = modes.firstIndex(where: { $0 != Int64(mode.rawValue) }) {
-            throw MPIError(.notSame, "opening \(path): rank \(duplicate.rank) gave mode \(mode), rank \(other) gave \(AccessMode(rawValue: Int(modes[other])))")
+        if let other = try disagreement([Int64(mode.rawValue)], on: duplicate) {
+            throw MPIError(.notSame, "opening \(path): rank \(duplicate.rank) gave mode \(mode), rank \(other.rank) gave \(AccessMode(rawValue: Int(other.values[0])))")
         }
         let handle = try communicator.backend.openFile(path, mode: mode.rawValue, comm: duplicate.handle)
         return File(backend: communicator.backend, handle: handle, communicator: duplicate, path: path, mode: mode)
@@ -243,9 +242,8 @@ public final class File: @unchecked Sendable, CustomStringConvertible {
         if mode.contains(.sequential) {
             throw MPIError(.unsupported, "setView of \(path): a file opened sequential keeps its view")
         }
-        let sizes = try communicator.allGather(Int64(elementType.size))
-        if let other = sizes.firstIndex(where: { $0 != Int64(elementType.size) }) {
-            throw MPIError(.notSame, "setView of \(path): rank \(rank)'s elementary type has \(elementType.size) bytes, rank \(other)'s \(sizes[other])")
+        if let other = try File.disagreement([Int64(elementType.size)], on: communicator) {
+            throw MPIError(.notSame, "setView of \(path): rank \(rank)'s elementary type has \(elementType.size) bytes, rank \(other.rank)'s \(other.values[0])")
         }
         try backend.setFileView(handle, displacement: displacement, elementType: elementType, fileType: fileType)
         state.withLock { $0.view = FileView(displacement: displacement, elementType: elementType, fileType: fileType) }
@@ -284,9 +282,8 @@ public final class File: @unchecked Sendable, CustomStringConvertible {
         try checkOpen()
         try checkSeek(offset, origin, shared: true)
         let code: Int = switch origin { case .start: 0; case .current: 1; case .end: 2 }
-        let table = try communicator.allGather([Int64(offset), Int64(code)])
-        for peer in 0..<communicator.size where table[2 * peer] != Int64(offset) || table[2 * peer + 1] != Int64(code) {
-            throw MPIError(.notSame, "seekShared of \(path): rank \(rank) seeks to \(offset) from \(origin), rank \(peer) to \(table[2 * peer]) from another origin or offset")
+        if let other = try File.disagreement([Int64(offset), Int64(code)], on: communicator) {
+            throw MPIError(.notSame, "seekShared of \(path): rank \(rank) seeks to \(offset) from \(origin), rank \(other.rank) to \(other.values[0]) from another origin or offset")
         }
         try backend.seekFile(handle, offset: offset, from: origin, shared: true)
     }
@@ -323,10 +320,21 @@ public final class File: @unchecked Sendable, CustomStringConvertible {
 
     /// Checks that every rank passed the same `value` to a collective call.
     func agree(_ value: Int, _ what: String) throws(MPIError) {
-        let values = try communicator.allGather(Int64(value))
-        if let other = values.firstIndex(where: { $0 != Int64(value) }) {
-            throw MPIError(.notSame, "\(what) of \(path): rank \(rank) gave \(value), rank \(other) gave \(values[other])")
+        if let other = try File.disagreement([Int64(value)], on: communicator) {
+            throw MPIError(.notSame, "\(what) of \(path): rank \(rank) gave \(value), rank \(other.rank) gave \(other.values[0])")
         }
+    }
+
+    /// All-gathers this rank's arguments of a collective call; the first rank that gave others,
+    /// and what it gave, or `nil` when every rank agrees. Every rank learns the same, so every
+    /// rank throws together.
+    static func disagreement(_ values: [Int64], on communicator: Communicator) throws(MPIError) -> (rank: Int, values: [Int64])? {
+        let table = try communicator.allGather(values)
+        for peer in 0..<communicator.size {
+            let theirs = table[(peer * values.count)..<((peer + 1) * values.count)]
+            if !theirs.elementsEqual(values) { return (peer, Array(theirs)) }
+        }
+        return nil
     }
 }
 

@@ -10,8 +10,8 @@ package struct FileViewMap: Sendable, Equatable {
     /// Data bytes of one tile (the file type's size) and the distance between tiles (its extent).
     package let tileSize: Int
     package let tileExtent: Int
-    /// The tile's data blocks, byte ranges relative to its start, and where each starts in the
-    /// tile's data.
+    /// The tile's data blocks, byte ranges relative to its start (adjacent ones merged, as the
+    /// datatype keeps them), and where each starts in the tile's data.
     package let blocks: [DatatypeBlock]
     package let blockStarts: [Int]
 
@@ -20,23 +20,8 @@ package struct FileViewMap: Sendable, Equatable {
         elementSize = elementType.size
         tileSize = fileType.size
         tileExtent = fileType.extent
-        // Merge blocks that touch, so a dense tile is one run.
-        var merged: [DatatypeBlock] = []
-        for block in fileType.blocks where block.length > 0 {
-            if let last = merged.last, last.offset + last.length == block.offset {
-                merged[merged.count - 1].length += block.length
-            } else {
-                merged.append(block)
-            }
-        }
-        blocks = merged
-        var starts: [Int] = []
-        var total = 0
-        for block in merged {
-            starts.append(total)
-            total += block.length
-        }
-        blockStarts = starts
+        blocks = fileType.blocks
+        blockStarts = fileType.blockStarts
     }
 
     /// The default view: bytes, from the start of the file.
@@ -50,7 +35,7 @@ package struct FileViewMap: Sendable, Equatable {
         if isContiguous { return displacement + position }
         let tile = position / tileSize
         let within = position - tile * tileSize
-        let index = block(containing: within)
+        let index = DatatypeLayout.block(containing: within, starts: blockStarts)
         return displacement + tile * tileExtent + blocks[index].offset + (within - blockStarts[index])
     }
 
@@ -79,7 +64,7 @@ package struct FileViewMap: Sendable, Equatable {
             return
         }
         var tile = start / tileSize
-        var index = block(containing: start - tile * tileSize)
+        var index = DatatypeLayout.block(containing: start - tile * tileSize, starts: blockStarts)
         var within = start - tile * tileSize - blockStarts[index]
         var done = 0
         var pending: (file: Int, access: Int, length: Int)? = nil
@@ -103,14 +88,4 @@ package struct FileViewMap: Sendable, Equatable {
         if let run = pending { _ = try body(run.file, run.access, run.length) }
     }
 
-    /// The block holding byte `within` of a tile's data (a binary search of the block starts).
-    private func block(containing within: Int) -> Int {
-        var low = 0
-        var high = blocks.count - 1
-        while low < high {
-            let middle = (low + high + 1) / 2
-            if blockStarts[middle] <= within { low = middle } else { high = middle - 1 }
-        }
-        return low
-    }
 }
