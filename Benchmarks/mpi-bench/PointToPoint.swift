@@ -21,6 +21,127 @@ enum PointToPoint {
         }
     }
 
+    /// ``latency`` with each blocking call replaced by its immediate form and a wait
+    /// (`immediateSend` + `wait`, `immediateReceive` + `wait`): the difference from ``latency``
+    /// is what making, waiting for and ending a ``Request`` costs.
+    static func immediateLatency<T: MessageElement>(
+        _ type: T.Type, world: Communicator, options: BenchmarkOptions, reporter: inout Reporter
+    ) throws {
+        try pingPong("immediate-latency", T.self, world: world, options: options, reporter: &reporter) { count, timed, warmup, peer in
+            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
+            buffer.initialize(repeating: zero(T.self))
+            defer { buffer.deallocate() }
+            let message = UnsafeMutableBufferPointer(rebasing: buffer[..<count])
+            return try Batches.time(timed: timed, warmup: warmup) { () throws(MPIError) in
+                if world.rank == 0 {
+                    var send = try world.immediateSend(UnsafeBufferPointer(message), to: peer, tag: 1)
+                    try send.wait()
+                    var receive = try world.immediateReceive(into: message, from: peer, tag: 1)
+                    try receive.wait()
+                } else {
+                    var receive = try world.immediateReceive(into: message, from: peer, tag: 1)
+                    try receive.wait()
+                    var send = try world.immediateSend(UnsafeBufferPointer(message), to: peer, tag: 1)
+                    try send.wait()
+                }
+            }
+        }
+    }
+
+    /// ``latency`` with one persistent send and one persistent receive made per size, each trip
+    /// a `start` and a `wait` (`MPI_Send_init`/`MPI_Recv_init`, `MPI_Start`, `MPI_Wait`).
+    static func persistentLatency<T: MessageElement>(
+        _ type: T.Type, world: Communicator, options: BenchmarkOptions, reporter: inout Reporter
+    ) throws {
+        try pingPong("persistent-latency", T.self, world: world, options: options, reporter: &reporter) { count, timed, warmup, peer in
+            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
+            buffer.initialize(repeating: zero(T.self))
+            defer { buffer.deallocate() }
+            let message = UnsafeMutableBufferPointer(rebasing: buffer[..<count])
+            var send = try world.persistentSend(UnsafeBufferPointer(message), to: peer, tag: 1)
+            var receive = try world.persistentReceive(into: message, from: peer, tag: 1)
+            return try Batches.time(timed: timed, warmup: warmup) { () throws(MPIError) in
+                if world.rank == 0 {
+                    try send.start()
+                    try send.wait()
+                    try receive.start()
+                    try receive.wait()
+                } else {
+                    try receive.start()
+                    try receive.wait()
+                    try send.start()
+                    try send.wait()
+                }
+            }
+        }
+    }
+
+    /// How ``requests(_:_:world:options:reporter:)`` completes its window.
+    enum Completion {
+        case waitAll, waitAny, testSome
+    }
+
+    /// The cost of a request: ranks 0 and 1 each post a window of immediate receives from the
+    /// other and as many immediate sends to it into one ``RequestList``, then complete them with
+    /// `waitAll` ("waitall"), one `waitAny` per request ("waitany") or `testSome` until none is
+    /// pending ("testsome"). A rank alone sends to itself. The average is the time per request
+    /// (twice the window per round); min/max the fastest and slowest batch.
+    static func requests<T: MessageElement>(
+        _ completion: Completion, _ type: T.Type, world: Communicator, options: BenchmarkOptions, reporter: inout Reporter
+    ) throws {
+        let name = switch completion {
+        case .waitAll: "waitall"
+        case .waitAny: "waitany"
+        case .testSome: "testsome"
+        }
+        let window = options.window
+        guard window > 0 else { throw MPIError(.argument, "the window must hold at least one message") }
+        for size in options.sizes.bytes {
+            let count = size / MemoryLayout<T>.stride
+            let send = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
+            send.initialize(repeating: zero(T.self))
+            let receive = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
+            receive.initialize(repeating: zero(T.self))
+            defer {
+                send.deallocate()
+                receive.deallocate()
+            }
+            let (timed, warmup) = options.windowIterations(for: size)
+            var batches = Batches()
+            try world.barrier()
+            if world.rank < 2 {
+                let peer = world.size > 1 ? 1 - world.rank : 0
+                var requests = RequestList(capacity: 2 * window)
+                batches = try Batches.time(timed: timed, warmup: warmup) { () throws(MPIError) in
+                    for _ in 0..<window {
+                        requests.add(try world.immediateReceive(
+                            into: UnsafeMutableBufferPointer(rebasing: receive[..<count]), from: peer, tag: 100))
+                    }
+                    for _ in 0..<window {
+                        requests.add(try world.immediateSend(UnsafeBufferPointer(rebasing: send[..<count]), to: peer, tag: 100))
+                    }
+                    switch completion {
+                    case .waitAll:
+                        try requests.removeAll()
+                    case .waitAny:
+                        while try requests.waitAny() != nil {}
+                        try requests.removeAll()
+                    case .testSome:
+                        while requests.pendingCount > 0 { _ = try requests.testSome() }
+                        try requests.removeAll()
+                    }
+                }
+            }
+            try world.barrier()
+            let microseconds = batches.microseconds(perRound: 2 * window)
+            reporter.report(Measurement(
+                benchmark: name, backend: Environment.backend?.rawValue ?? "?", ranks: world.size,
+                size: count * MemoryLayout<T>.stride, averageMicroseconds: microseconds.average,
+                minimumMicroseconds: microseconds.minimum, maximumMicroseconds: microseconds.maximum,
+                iterations: batches.rounds))
+        }
+    }
+
     /// ``latency`` with object messages (mpi4py's `comm.send`/`comm.recv` against its buffer
     /// methods): a Codable struct wrapping an array of the size, sent with `send(object:)` and
     /// received with `receiveObject`, so the difference is what encoding, the probe and

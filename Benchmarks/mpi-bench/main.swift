@@ -16,11 +16,14 @@ struct MPIBench: ParsableCommand {
     /// collective that moves data is a case here and one `CollectiveBenchmarks.sized` call below.
     enum Benchmark: String, ExpressibleByArgument, CaseIterable {
         case latency
+        case immediateLatency = "immediate-latency"
+        case persistentLatency = "persistent-latency"
         case objectLatency = "object-latency"
         case columnLatency = "column-latency"
         case multiLatency = "multi-latency"
         case bw
         case bibw
+        case waitall, waitany, testsome
         case flood
         case barrier
         case bcast, reduce, allreduce, allgather, alltoall, gather, scatter
@@ -61,6 +64,11 @@ struct MPIBench: ParsableCommand {
     ) throws {
         switch benchmark {
         case .latency: try PointToPoint.latency(type, world: world, options: options, reporter: &reporter)
+        case .immediateLatency: try PointToPoint.immediateLatency(type, world: world, options: options, reporter: &reporter)
+        case .persistentLatency: try PointToPoint.persistentLatency(type, world: world, options: options, reporter: &reporter)
+        case .waitall: try PointToPoint.requests(.waitAll, type, world: world, options: options, reporter: &reporter)
+        case .waitany: try PointToPoint.requests(.waitAny, type, world: world, options: options, reporter: &reporter)
+        case .testsome: try PointToPoint.requests(.testSome, type, world: world, options: options, reporter: &reporter)
         case .objectLatency: try PointToPoint.objectLatency(type, world: world, options: options, reporter: &reporter)
         case .columnLatency: try PointToPoint.columnLatency(type, world: world, options: options, reporter: &reporter)
         case .multiLatency: try PointToPoint.multiLatency(type, world: world, options: options, reporter: &reporter)

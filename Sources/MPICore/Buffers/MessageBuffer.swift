@@ -7,24 +7,25 @@ import Synchronization
 /// from it are pending, writes trap and reads are fine. Pending requests keep the buffer alive,
 /// so its memory can be neither freed, moved nor changed under an operation (the borrow rules
 /// rsmpi gets from Rust's checker, enforced at run time).
-public final class MessageBuffer<Element: MessageElement>: BufferLender, @unchecked Sendable {
+public final class MessageBuffer<Element: MessageElement>: @unchecked Sendable {
     @usableFromInline let storage: UnsafeMutableBufferPointer<Element>
-    /// 0: free; n > 0: n sends pending; -1: a receive pending.
-    @usableFromInline let lendState = Atomic<Int>(0)
+    /// The memory and its lend state. A pending operation holds this object, not the buffer:
+    /// it keeps the memory alive and is given back without a generic or existential call.
+    @usableFromInline let lock: BufferLock
 
     /// A buffer of `count` copies of `value`.
     public init(repeating value: Element, count: Int) {
-        storage = .allocate(capacity: count)
+        lock = BufferLock(byteCount: count * MemoryLayout<Element>.stride, alignment: MemoryLayout<Element>.alignment)
+        storage = lock.base.bindMemory(to: Element.self, capacity: count).buffer(count)
         storage.initialize(repeating: value)
     }
 
     /// A buffer holding the elements of `array`.
     public init(_ array: [Element]) {
-        storage = .allocate(capacity: array.count)
+        lock = BufferLock(byteCount: array.count * MemoryLayout<Element>.stride, alignment: MemoryLayout<Element>.alignment)
+        storage = lock.base.bindMemory(to: Element.self, capacity: array.count).buffer(array.count)
         _ = storage.initialize(fromContentsOf: array)
     }
-
-    deinit { storage.deallocate() }
 
     /// Number of elements.
     public var count: Int { storage.count }
@@ -33,35 +34,35 @@ public final class MessageBuffer<Element: MessageElement>: BufferLender, @unchec
     /// writing traps while any operation is pending.
     public subscript(index: Int) -> Element {
         get {
-            precondition(lendState.load(ordering: .acquiring) >= 0, "MessageBuffer read while a receive into it is pending")
+            precondition(lock.lendState.load(ordering: .acquiring) >= 0, "MessageBuffer read while a receive into it is pending")
             return storage[index]
         }
         set {
-            precondition(lendState.load(ordering: .acquiring) == 0, "MessageBuffer written while an operation on it is pending")
+            precondition(lock.lendState.load(ordering: .acquiring) == 0, "MessageBuffer written while an operation on it is pending")
             storage[index] = newValue
         }
     }
 
     /// The elements as a new array.
     public var array: [Element] {
-        precondition(lendState.load(ordering: .acquiring) >= 0, "MessageBuffer read while a receive into it is pending")
+        precondition(lock.lendState.load(ordering: .acquiring) >= 0, "MessageBuffer read while a receive into it is pending")
         return Array(storage)
     }
 
     /// Calls `body` with the elements for reading.
     public func withUnsafeBufferPointer<R, E>(_ body: (UnsafeBufferPointer<Element>) throws(E) -> R) throws(E) -> R {
-        precondition(lendState.load(ordering: .acquiring) >= 0, "MessageBuffer read while a receive into it is pending")
+        precondition(lock.lendState.load(ordering: .acquiring) >= 0, "MessageBuffer read while a receive into it is pending")
         return try body(UnsafeBufferPointer(storage))
     }
 
     /// Calls `body` with the elements for reading and writing.
     public func withUnsafeMutableBufferPointer<R, E>(_ body: (UnsafeMutableBufferPointer<Element>) throws(E) -> R) throws(E) -> R {
-        precondition(lendState.load(ordering: .acquiring) == 0, "MessageBuffer written while an operation on it is pending")
+        precondition(lock.lendState.load(ordering: .acquiring) == 0, "MessageBuffer written while an operation on it is pending")
         return try body(storage)
     }
 
     /// Whether an operation on the buffer is pending.
-    public var isLent: Bool { lendState.load(ordering: .acquiring) != 0 }
+    public var isLent: Bool { lock.lendState.load(ordering: .acquiring) != 0 }
 
     /// The elements in `range`, as a buffer an operation can take (locking this whole buffer
     /// while the operation is pending).
@@ -70,8 +71,37 @@ public final class MessageBuffer<Element: MessageElement>: BufferLender, @unchec
         return MessageBufferSlice(buffer: self, range: range)
     }
 
+    @inlinable
+    func lendForSend() throws(MPIError) { try lock.lendForSend() }
+
+    @inlinable
+    func lendForReceive() throws(MPIError) { try lock.lendForReceive() }
+
+    @inlinable
+    func giveBack() { lock.giveBack() }
+}
+
+extension UnsafeMutablePointer {
     @usableFromInline
-    package func lend(receiving: Bool) throws(MPIError) {
+    func buffer(_ count: Int) -> UnsafeMutableBufferPointer<Pointee> { UnsafeMutableBufferPointer(start: self, count: count) }
+}
+
+/// A ``MessageBuffer``'s memory and lend state: 0 free, n > 0 n sends pending, -1 a receive
+/// pending. Not generic, so a pending operation gives it back with a direct call.
+@usableFromInline
+final class BufferLock: @unchecked Sendable {
+    @usableFromInline let base: UnsafeMutableRawPointer
+    @usableFromInline let lendState = Atomic<Int>(0)
+
+    init(byteCount: Int, alignment: Int) {
+        base = .allocate(byteCount: max(byteCount, 1), alignment: alignment)
+    }
+
+    // Elements are bitwise copyable: nothing to deinitialize.
+    deinit { base.deallocate() }
+
+    @usableFromInline
+    func lend(receiving: Bool) throws(MPIError) {
         if receiving { try lendForReceive() } else { try lendForSend() }
     }
 
@@ -94,7 +124,7 @@ public final class MessageBuffer<Element: MessageElement>: BufferLender, @unchec
     }
 
     @usableFromInline
-    package func giveBack() {
+    func giveBack() {
         if lendState.load(ordering: .relaxed) < 0 {
             lendState.store(0, ordering: .releasing)
         } else {
@@ -110,7 +140,7 @@ enum Loan {
     /// Memory the operation uses (a copy, a collective's buffers and resources), kept alive.
     case retained(AnyObject)
     /// A message buffer lent to the operation (for a receive when `receiving`).
-    case buffer(any BufferLender, receiving: Bool)
+    case buffer(BufferLock, receiving: Bool)
     /// A persistent collective's send and receive memory, lent again at each start.
     case collective(CollectiveLoan)
 
@@ -134,11 +164,66 @@ enum Loan {
     }
 }
 
-/// A buffer that can be lent to a pending operation and given back when it completes.
+/// A ``Loan`` as a pending request holds it: trivially copyable, so requests and request lists
+/// move, store and drop it without reference counting. It owns one strong reference to its
+/// object from `init` until ``release()``, which whoever holds it last calls exactly once.
 @usableFromInline
-package protocol BufferLender: AnyObject {
-    func lend(receiving: Bool) throws(MPIError)
-    func giveBack()
+struct PendingLoan {
+    @usableFromInline enum Kind: UInt8 { case none, retained, sendBuffer, receiveBuffer, collective }
+
+    @usableFromInline var object: Unmanaged<AnyObject>?
+    @usableFromInline var kind: Kind
+
+    @inlinable init(object: Unmanaged<AnyObject>?, kind: Kind) {
+        self.object = object
+        self.kind = kind
+    }
+
+    @inlinable static var none: PendingLoan { PendingLoan(object: nil, kind: .none) }
+
+    /// Takes a strong reference to what `loan` holds.
+    @inlinable init(_ loan: Loan) {
+        switch loan {
+        case .none: self.init(object: nil, kind: .none)
+        case .retained(let owner): self.init(object: .passRetained(owner), kind: .retained)
+        case .buffer(let lock, let receiving):
+            self.init(object: .passRetained(lock), kind: receiving ? .receiveBuffer : .sendBuffer)
+        case .collective(let loan): self.init(object: .passRetained(loan), kind: .collective)
+        }
+    }
+
+    /// Lends the buffer again (a persistent request starting anew).
+    @inlinable
+    func renew() throws(MPIError) {
+        switch kind {
+        case .sendBuffer, .receiveBuffer:
+            let receiving = kind == .receiveBuffer
+            try object.unsafelyUnwrapped._withUnsafeGuaranteedRef { owner in
+                Result { () throws(MPIError) in try unsafeDowncast(owner, to: BufferLock.self).lend(receiving: receiving) }
+            }.get()
+        case .collective:
+            try object.unsafelyUnwrapped._withUnsafeGuaranteedRef { owner in
+                Result { () throws(MPIError) in try unsafeDowncast(owner, to: CollectiveLoan.self).renew() }
+            }.get()
+        case .none, .retained: break
+        }
+    }
+
+    /// Gives a lent buffer back (the operation completed); what is held stays held.
+    @inlinable
+    func end() {
+        switch kind {
+        case .sendBuffer, .receiveBuffer:
+            object.unsafelyUnwrapped._withUnsafeGuaranteedRef { unsafeDowncast($0, to: BufferLock.self).giveBack() }
+        case .collective:
+            object.unsafelyUnwrapped._withUnsafeGuaranteedRef { unsafeDowncast($0, to: CollectiveLoan.self).end() }
+        case .none, .retained: break
+        }
+    }
+
+    /// Drops the strong reference; the loan is spent.
+    @inlinable
+    func release() { object?.release() }
 }
 
 extension MessageBuffer: LendableReceiveBuffer {
@@ -153,7 +238,7 @@ extension MessageBuffer: LendableReceiveBuffer {
     @inlinable
     public func lendForSending() throws(MPIError) -> (elements: UnsafeBufferPointer<Element>, loan: BufferLoan) {
         try lendForSend()
-        return (UnsafeBufferPointer(storage), BufferLoan(.buffer(self, receiving: false)))
+        return (UnsafeBufferPointer(storage), BufferLoan(.buffer(lock, receiving: false)))
     }
 
     /// Receives into the buffer; throws `MPIError(.buffer)` while another operation on it is
@@ -168,19 +253,19 @@ extension MessageBuffer: LendableReceiveBuffer {
     @inlinable
     public func lendForReceiving() throws(MPIError) -> (elements: UnsafeMutableBufferPointer<Element>, loan: BufferLoan) {
         try lendForReceive()
-        return (storage, BufferLoan(.buffer(self, receiving: true)))
+        return (storage, BufferLoan(.buffer(lock, receiving: true)))
     }
 
     /// Not locked until the persistent request starts.
     @inlinable
     public func lendForPersistentSending() throws(MPIError) -> (elements: UnsafeBufferPointer<Element>, loan: BufferLoan) {
-        (UnsafeBufferPointer(storage), BufferLoan(.buffer(self, receiving: false)))
+        (UnsafeBufferPointer(storage), BufferLoan(.buffer(lock, receiving: false)))
     }
 
     /// Not locked until the persistent request starts.
     @inlinable
     public func lendForPersistentReceiving() throws(MPIError) -> (elements: UnsafeMutableBufferPointer<Element>, loan: BufferLoan) {
-        (storage, BufferLoan(.buffer(self, receiving: true)))
+        (storage, BufferLoan(.buffer(lock, receiving: true)))
     }
 }
 
@@ -213,7 +298,7 @@ public struct MessageBufferSlice<Element: MessageElement>: LendableReceiveBuffer
     @inlinable
     public func lendForSending() throws(MPIError) -> (elements: UnsafeBufferPointer<Element>, loan: BufferLoan) {
         try buffer.lendForSend()
-        return (UnsafeBufferPointer(elements), BufferLoan(.buffer(buffer, receiving: false)))
+        return (UnsafeBufferPointer(elements), BufferLoan(.buffer(buffer.lock, receiving: false)))
     }
 
     @inlinable
@@ -226,18 +311,18 @@ public struct MessageBufferSlice<Element: MessageElement>: LendableReceiveBuffer
     @inlinable
     public func lendForReceiving() throws(MPIError) -> (elements: UnsafeMutableBufferPointer<Element>, loan: BufferLoan) {
         try buffer.lendForReceive()
-        return (elements, BufferLoan(.buffer(buffer, receiving: true)))
+        return (elements, BufferLoan(.buffer(buffer.lock, receiving: true)))
     }
 
     /// Not locked until the persistent request starts.
     @inlinable
     public func lendForPersistentSending() throws(MPIError) -> (elements: UnsafeBufferPointer<Element>, loan: BufferLoan) {
-        (UnsafeBufferPointer(elements), BufferLoan(.buffer(buffer, receiving: false)))
+        (UnsafeBufferPointer(elements), BufferLoan(.buffer(buffer.lock, receiving: false)))
     }
 
     /// Not locked until the persistent request starts.
     @inlinable
     public func lendForPersistentReceiving() throws(MPIError) -> (elements: UnsafeMutableBufferPointer<Element>, loan: BufferLoan) {
-        (elements, BufferLoan(.buffer(buffer, receiving: true)))
+        (elements, BufferLoan(.buffer(buffer.lock, receiving: true)))
     }
 }

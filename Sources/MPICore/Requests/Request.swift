@@ -6,11 +6,14 @@
 /// naming the operation, peer and tag, so a forgotten request does not become a silent hang.
 ///
 /// ``wait()`` blocks the calling thread; ``completion()`` suspends the calling task instead.
+@frozen
 public struct Request: ~Copyable {
+    // Every stored property is trivially copyable (the loan counts its one reference by hand),
+    // so moving a request into a ``RequestList`` copies a few words and runs no deinit.
     /// Backends live as long as the process (see `Runtime`), so no reference count is kept.
     @usableFromInline unowned(unsafe) let backend: any Backend
     @usableFromInline var handle: RequestHandle?
-    @usableFromInline var loan: Loan
+    @usableFromInline var loan: PendingLoan
     @usableFromInline var result: Status?
     @usableFromInline let persistent: Bool
     @usableFromInline let origin: RequestOrigin
@@ -22,7 +25,7 @@ public struct Request: ~Copyable {
     ) {
         self.backend = backend
         self.handle = handle
-        self.loan = loan
+        self.loan = PendingLoan(loan)
         self.result = result
         self.persistent = persistent
         self.origin = origin
@@ -42,13 +45,28 @@ public struct Request: ~Copyable {
             result: Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0), persistent: true, origin: origin)
     }
 
+    /// The request's parts, handed to a ``RequestList`` that takes over the operation: no deinit
+    /// runs, and the loan's reference moves with them.
+    @inlinable
+    consuming func disown() -> (handle: RequestHandle?, loan: PendingLoan, result: Status?, persistent: Bool, origin: RequestOrigin) {
+        let parts = (handle, loan, result, persistent, origin)
+        discard self
+        return parts
+    }
+
+    @inlinable
     deinit {
-        if let handle, result == nil {
-            RequestOrigin.reportDropped(origin)
-            _ = try? backend.wait(handle)
-            loan.end()
-        }
+        if let handle, result == nil { Request.waitDropped(backend, handle, origin, loan) }
+        loan.release()
         if persistent, let handle { backend.release(handle) }
+    }
+
+    /// A request dropped while pending: said once, then waited for here.
+    @usableFromInline
+    static func waitDropped(_ backend: any Backend, _ handle: RequestHandle, _ origin: RequestOrigin, _ loan: PendingLoan) {
+        RequestOrigin.reportDropped(origin)
+        _ = try? backend.wait(handle)
+        loan.end()
     }
 
     /// Whether the operation has completed (as far as the last ``test()`` or ``wait()`` knows).
@@ -98,6 +116,7 @@ public struct Request: ~Copyable {
         loan.end()
         if !persistent {
             handle = nil
+            loan.release()
             loan = .none
         }
     }

@@ -5,17 +5,34 @@
 /// ``Request``, the list keeps the memory of every pending operation alive, and dropping the list
 /// waits for whatever is still pending.
 public struct RequestList: ~Copyable {
+    /// One request's parts. Trivially copyable (the loan counts its reference by hand), so
+    /// adding, completing and emptying move plain words.
     @usableFromInline struct Slot {
-        var handle: RequestHandle?
-        var loan: Loan
-        var status: Status?
-        var isPersistent: Bool
-        var origin: RequestOrigin
+        @usableFromInline var handle: RequestHandle?
+        @usableFromInline var loan: PendingLoan
+        @usableFromInline var status: Status?
+        @usableFromInline var isPersistent: Bool
+        @usableFromInline var origin: RequestOrigin
+
+        @inlinable
+        init(handle: RequestHandle?, loan: PendingLoan, status: Status?, isPersistent: Bool, origin: RequestOrigin) {
+            self.handle = handle
+            self.loan = loan
+            self.status = status
+            self.isPersistent = isPersistent
+            self.origin = origin
+        }
     }
 
     /// Backends live as long as the process (see `Runtime`), so no reference count is kept.
-    @usableFromInline unowned(unsafe) var backend: (any Backend)?
+    /// Set by the first ``add(_:)`` (tracked by `hasBackend`, so `add` never reads it).
+    @usableFromInline unowned(unsafe) var storedBackend: (any Backend)?
+    @usableFromInline var hasBackend = false
+    /// The backend of the requests; only called on when a request has been added.
+    @inlinable var backend: any Backend { storedBackend.unsafelyUnwrapped }
     @usableFromInline var slots: [Slot] = []
+    /// Slots whose status is `nil`.
+    @usableFromInline var pending = 0
     /// Scratch for `waitAny`: handles of the pending slots and their indices.
     @usableFromInline var pendingHandles: [RequestHandle] = []
     @usableFromInline var pendingIndices: [Int] = []
@@ -28,27 +45,40 @@ public struct RequestList: ~Copyable {
     }
 
     /// Waits for every pending request, then empties the list, keeping its storage for reuse.
+    @inlinable
     public mutating func removeAll() throws(MPIError) {
         // Waited for here, so none of them counts as dropped.
-        defer {
-            for slot in slots where slot.isPersistent {
-                if let handle = slot.handle { backend?.release(handle) }
+        defer { releaseAll() }
+        if pending > 0 { try completeAll() }
+    }
+
+    /// Lets go of every slot (frees persistent requests, drops loans) and empties the list.
+    @inlinable
+    mutating func releaseAll() {
+        guard hasBackend else { return }
+        let backend = self.backend
+        slots.withUnsafeMutableBufferPointer { slots in
+            for slot in slots {
+                if slot.isPersistent, let handle = slot.handle { backend.release(handle) }
+                slot.loan.release()
             }
-            slots.removeAll(keepingCapacity: true)
         }
-        try waitAll()
+        slots.removeAll(keepingCapacity: true)
+        pending = 0
     }
 
     deinit {
+        guard hasBackend else { return }
         for index in slots.indices where slots[index].status == nil {
             if let handle = slots[index].handle {
                 RequestOrigin.reportDropped(slots[index].origin)
-                _ = try? backend?.wait(handle)
+                _ = try? backend.wait(handle)
             }
             slots[index].loan.end()
         }
-        for slot in slots where slot.isPersistent {
-            if let handle = slot.handle { backend?.release(handle) }
+        for slot in slots {
+            if slot.isPersistent, let handle = slot.handle { backend.release(handle) }
+            slot.loan.release()
         }
     }
 
@@ -56,19 +86,20 @@ public struct RequestList: ~Copyable {
     public var count: Int { slots.count }
 
     /// Number of requests not yet complete.
-    public var pendingCount: Int { slots.count { $0.status == nil } }
+    public var pendingCount: Int { pending }
 
     /// Moves `request` into the list and returns its index.
-    @discardableResult
+    @inlinable @discardableResult
     public mutating func add(_ request: consuming Request) -> Int {
-        if backend == nil { backend = request.backend }
+        if !hasBackend {
+            storedBackend = request.backend
+            hasBackend = true
+        }
+        let parts = request.disown()
         slots.append(Slot(
-            handle: request.handle, loan: request.loan, status: request.result, isPersistent: request.persistent,
-            origin: request.origin))
-        // The list now owns the operation; leave the moved-from request with nothing to do.
-        request.handle = nil
-        request.loan = .none
-        request.result = nil
+            handle: parts.handle, loan: parts.loan, status: parts.result, isPersistent: parts.persistent,
+            origin: parts.origin))
+        if parts.result == nil { pending += 1 }
         return slots.count - 1
     }
 
@@ -78,7 +109,7 @@ public struct RequestList: ~Copyable {
     /// Asks for pending request `index` (a receive) to be cancelled (`MPI_Cancel`).
     public mutating func cancel(at index: Int) throws(MPIError) {
         guard slots[index].status == nil, let handle = slots[index].handle else { return }
-        try backend!.cancel(handle)
+        try backend.cancel(handle)
     }
 
     /// Starts every persistent request of the list again (`MPI_Startall`).
@@ -92,18 +123,26 @@ public struct RequestList: ~Copyable {
                 continue
             }
             try slots[index].loan.renew()
-            try backend!.start(handle)
+            try backend.start(handle)
             slots[index].status = nil
+            pending += 1
         }
     }
 
-    @usableFromInline
+    @inlinable
     mutating func finish(_ index: Int, _ status: Status) {
-        slots[index].status = status
-        slots[index].loan.end()
-        if !slots[index].isPersistent {
-            slots[index].handle = nil
-            slots[index].loan = .none
+        slots.withUnsafeMutableBufferPointer { RequestList.finish(&$0[index], status) }
+        pending -= 1
+    }
+
+    @inlinable
+    static func finish(_ slot: inout Slot, _ status: Status) {
+        slot.status = status
+        slot.loan.end()
+        if !slot.isPersistent {
+            slot.handle = nil
+            slot.loan.release()
+            slot.loan = .none
         }
     }
 
@@ -111,19 +150,30 @@ public struct RequestList: ~Copyable {
 
     /// Waits for every request and returns their statuses in list order (`MPI_Waitall`). On an
     /// error the remaining requests are still completed before it is thrown.
-    @discardableResult
+    @inlinable @discardableResult
     public mutating func waitAll() throws(MPIError) -> [Status] {
-        var firstError: MPIError?
-        for index in slots.indices where slots[index].status == nil {
-            do throws(MPIError) {
-                finish(index, try backend!.wait(slots[index].handle!))
-            } catch {
-                finish(index, .failed(error))
-                if firstError == nil { firstError = error }
-            }
-        }
-        if let firstError { throw firstError }
+        if pending > 0 { try completeAll() }
         return slots.map { $0.status! }
+    }
+
+    /// Completes every pending request, then throws the first error.
+    @inlinable
+    mutating func completeAll() throws(MPIError) {
+        let backend = self.backend
+        let firstError: MPIError? = slots.withUnsafeMutableBufferPointer { slots in
+            var firstError: MPIError?
+            for index in slots.indices where slots[index].status == nil {
+                do throws(MPIError) {
+                    RequestList.finish(&slots[index], try backend.wait(slots[index].handle.unsafelyUnwrapped))
+                } catch {
+                    RequestList.finish(&slots[index], .failed(error))
+                    if firstError == nil { firstError = error }
+                }
+            }
+            return firstError
+        }
+        pending = 0
+        if let firstError { throw firstError }
     }
 
     /// Waits until one pending request completes and returns its index and status
@@ -133,7 +183,7 @@ public struct RequestList: ~Copyable {
         collectPending()
         guard !pendingHandles.isEmpty else { return nil }
         let (position, outcome) = try pendingHandles.withUnsafeBufferPointer { (handles) throws(MPIError) in
-            try backend!.waitAny(handles)
+            try backend.waitAny(handles)
         }
         let index = pendingIndices[position]
         switch outcome {
@@ -161,7 +211,7 @@ public struct RequestList: ~Copyable {
     /// all are completed and the first error is thrown.
     public mutating func testAll() throws(MPIError) -> [Status]? {
         for index in slots.indices where slots[index].status == nil {
-            guard try backend!.isComplete(slots[index].handle!) else { return nil }
+            guard try backend.isComplete(slots[index].handle!) else { return nil }
         }
         return try waitAll()
     }
@@ -210,7 +260,7 @@ public struct RequestList: ~Copyable {
     @usableFromInline
     mutating func test(_ index: Int) throws(MPIError) -> Status? {
         do {
-            guard let status = try backend!.test(slots[index].handle!) else { return nil }
+            guard let status = try backend.test(slots[index].handle!) else { return nil }
             finish(index, status)
             return status
         } catch {
