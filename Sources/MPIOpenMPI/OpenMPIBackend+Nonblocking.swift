@@ -16,12 +16,14 @@ import Synchronization
 // Big counts travel as `WireType`'s derived datatype. An immediate operation frees it right after
 // posting: MPI keeps its own reference, and "any communication that is currently using this
 // datatype will complete normally" (MPI-4.1 §5.1.10, `MPI_Type_free`). A persistent request keeps
-// its derived type until it is released, since it may have to be made again (below).
+// its derived type until it is released: every start posts with it again.
 //
-// Open MPI 4.1 frees a request whose completion reports an error inside the `MPI_Test`/`MPI_Wait…`
-// that reports it (its error-handler path calls `ompi_request_free`), a persistent one included.
-// An immediate request is complete then anyway; a persistent one is made again from its record,
-// so it stays usable, as the protocol promises.
+// A persistent point-to-point request is not started as Open MPI's (`MPI_Send_init`, kept only
+// to hold the communicator): each start posts an immediate operation from the record (see
+// `persistent`), so when it completes its request is null and the record inactive. Open MPI 4.1 frees a request whose completion reports an error
+// inside the `MPI_Test`/`MPI_Wait…` that reports it (its error-handler path calls
+// `ompi_request_free`); for an immediate or persistent point-to-point request that is the end of
+// the activation anyway, so a persistent one stays usable, as the protocol promises.
 
 /// A receive or persistent request: Open MPI's request and what the operation was asked to do.
 struct RequestRecord {
@@ -40,29 +42,47 @@ struct RequestRecord {
     let wire: WireType?
     /// Set when Open MPI freed this request while reporting another request's error from
     /// `MPI_Waitany`: the operation is over and its own error is lost. (A persistent request is
-    /// made again when this is reported.)
+    /// inactive again when this is reported.)
     var freedWithAnother = false
     /// The operation of a persistent collective (which cannot be made again on one rank alone).
     var collective: Collective.Kind? = nil
     /// An immediate file access (`MPI_File_iread_at`…), whose status counts the bytes moved.
     var isFile = false
+    /// Whether `cancel` was asked for: only then does completion ask `MPI_Test_cancelled`.
+    var cancelRequested = false
+    /// A persistent point-to-point request's own Open MPI persistent request, never started: it
+    /// checks the arguments once and holds the communicator, as MPI says a persistent request
+    /// does (a communicator freed meanwhile stays usable for it), until `release`.
+    var anchor: MPI_Request? = nil
 }
 
 /// Records not in use, reused before new ones are allocated. A record lives until the process
 /// ends: a request may still name it after `finalize`. (The list holds addresses, which are
 /// `Sendable`, so records can cross the lock.)
 struct RequestRecords: ~Copyable {
-    private let free: Mutex<[UInt]>
+    /// Taken only at `ThreadLevel.multiple`: below it MPI is called by one thread at a time, and
+    /// a lock per request (two atomic instructions each way) is a cost the message path feels.
+    private let lock = Mutex<Void>(())
+    private let locked: Bool
+    private let free: UnsafeMutablePointer<[UInt]>
 
-    init() {
+    init(locked: Bool) {
+        self.locked = locked
         var addresses: [UInt] = []
         addresses.reserveCapacity(64)
-        free = Mutex(addresses)
+        free = .allocate(capacity: 1)
+        free.initialize(to: addresses)
+    }
+
+    deinit {
+        free.deinitialize(count: 1)
+        free.deallocate()
     }
 
     @inline(__always)
     func take(_ record: RequestRecord) -> UnsafeMutablePointer<RequestRecord> {
-        if let address = free.withLock({ $0.popLast() }) {
+        let address = locked ? lock.withLock { _ in free.pointee.popLast() } : free.pointee.popLast()
+        if let address {
             let reused = UnsafeMutablePointer<RequestRecord>(bitPattern: address).unsafelyUnwrapped
             reused.pointee = record
             return reused
@@ -75,7 +95,11 @@ struct RequestRecords: ~Copyable {
     @inline(__always)
     func recycle(_ record: UnsafeMutablePointer<RequestRecord>) {
         let address = UInt(bitPattern: record)
-        free.withLock { $0.append(address) }
+        if locked {
+            lock.withLock { _ in free.pointee.append(address) }
+        } else {
+            free.pointee.append(address)
+        }
     }
 }
 
@@ -183,10 +207,18 @@ extension OpenMPIBackend {
             peer: source, tag: tag, comm: comm, mode: .standard, wire: WireType(count: count, element: type)))
     }
 
+    /// A persistent point-to-point request is its record: each start posts an immediate
+    /// operation with the recorded arguments (`MPI_Isend` and its modes, `MPI_Irecv`), which
+    /// MPI allows — a persistent request's semantics are those of the immediate operation — and
+    /// which costs on Open MPI 4.1 about half what `MPI_Start` on an `MPI_Send_init` request
+    /// does (ob1's persistent path re-initializes the whole request at every start). The
+    /// record's `anchor` is the Open MPI persistent request, made here and never started.
     private func persistent(_ arguments: RequestRecord) throws(MPIError) -> RequestHandle {
+        var arguments = arguments
+        arguments.request = cmpi_request_null()
         let record = requestRecords.take(arguments)
         do {
-            try makePersistent(record)
+            try makeAnchor(record)
         } catch {
             arguments.wire?.release()
             requestRecords.recycle(record)
@@ -195,9 +227,9 @@ extension OpenMPIBackend {
         return RequestHandle(record: record)
     }
 
-    /// Creates the (inactive) Open MPI request of persistent `record` (`MPI_Send_init`,
+    /// Makes the (never started) Open MPI persistent request of `record` (`MPI_Send_init`,
     /// `MPI_Ssend_init`, `MPI_Bsend_init`, `MPI_Rsend_init`, `MPI_Recv_init`).
-    private func makePersistent(_ record: UnsafeMutablePointer<RequestRecord>) throws(MPIError) {
+    private func makeAnchor(_ record: UnsafeMutablePointer<RequestRecord>) throws(MPIError) {
         let r = record.pointee
         let wire = r.wire!
         if r.isSend {
@@ -208,13 +240,12 @@ extension OpenMPIBackend {
             case .buffered: ("MPI_Bsend_init", MPI_Bsend_init)
             case .ready: ("MPI_Rsend_init", MPI_Rsend_init)
             }
-            if r.mode == .buffered { try checkBufferedSpace(count: r.count, type: r.type, dest: r.peer, tag: r.tag) }
             try check(
-                make(r.buffer, wire.count, wire.datatype, mpiRank(r.peer), mpiTag(r.tag), r.comm.mpi, &record.pointee.request),
+                make(r.buffer, wire.count, wire.datatype, mpiRank(r.peer), mpiTag(r.tag), r.comm.mpi, &record.pointee.anchor),
                 name, sendContext(count: r.count, type: r.type, dest: r.peer, tag: r.tag))
         } else {
             try check(
-                MPI_Recv_init(r.buffer, wire.count, wire.datatype, mpiRank(r.peer), mpiTag(r.tag), r.comm.mpi, &record.pointee.request),
+                MPI_Recv_init(r.buffer, wire.count, wire.datatype, mpiRank(r.peer), mpiTag(r.tag), r.comm.mpi, &record.pointee.anchor),
                 "MPI_Recv_init", postContext(count: r.count, type: r.type, source: r.peer, tag: r.tag))
         }
     }
@@ -225,10 +256,35 @@ extension OpenMPIBackend {
         guard let record = request.record, record.pointee.isPersistent else {
             throw MPIError(.request, "only persistent requests can be started")
         }
-        guard record.pointee.request != cmpi_request_null() else {
-            throw MPIError(.request, "this persistent request was lost: Open MPI freed it when an activation failed and it could not be made again")
+        if record.pointee.collective != nil {
+            guard record.pointee.request != cmpi_request_null() else {
+                throw MPIError(.request, "this persistent collective was lost: Open MPI freed it when an activation failed")
+            }
+            try check(MPI_Start(&record.pointee.request), "MPI_Start")
+            return
         }
-        try check(MPI_Start(&record.pointee.request), "MPI_Start")
+        guard record.pointee.request == cmpi_request_null() else {
+            throw MPIError(.request, "a persistent request cannot be started while active")
+        }
+        let r = record.pointee
+        let wire = r.wire!
+        if r.isSend {
+            // The four send modes take the same arguments.
+            let (name, post): (StaticString, _) = switch r.mode {
+            case .standard: ("MPI_Isend", MPI_Isend)
+            case .synchronous: ("MPI_Issend", MPI_Issend)
+            case .buffered: ("MPI_Ibsend", MPI_Ibsend)
+            case .ready: ("MPI_Irsend", MPI_Irsend)
+            }
+            if r.mode == .buffered { try checkBufferedSpace(count: r.count, type: r.type, dest: r.peer, tag: r.tag) }
+            try check(
+                post(r.buffer, wire.count, wire.datatype, mpiRank(r.peer), mpiTag(r.tag), r.comm.mpi, &record.pointee.request),
+                name, sendContext(count: r.count, type: r.type, dest: r.peer, tag: r.tag))
+        } else {
+            try check(
+                MPI_Irecv(r.buffer, wire.count, wire.datatype, mpiRank(r.peer), mpiTag(r.tag), r.comm.mpi, &record.pointee.request),
+                "MPI_Irecv", postContext(count: r.count, type: r.type, source: r.peer, tag: r.tag))
+        }
     }
 
     // MARK: Completing operations
@@ -280,7 +336,7 @@ extension OpenMPIBackend {
     }
 
     package func waitAny(
-        _ requests: UnsafeBufferPointer<RequestHandle>
+        _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeBufferPointer<Status?>
     ) throws(MPIError) -> (index: Int, outcome: Result<Status, MPIError>) {
         guard isActive else { throw MPIError.finalized() }
         guard let count = Int32(exactly: requests.count) else {
@@ -290,7 +346,13 @@ extension OpenMPIBackend {
         var status = MPI_Status()
         var lost: Int?
         let code = withUnsafeTemporaryAllocation(of: MPI_Request?.self, capacity: requests.count) { array in
-            for (index, handle) in requests.enumerated() {
+            for index in requests.indices {
+                // Complete already: an inactive entry for MPI.
+                guard statuses[index] == nil else {
+                    array.initializeElement(at: index, to: cmpi_request_null())
+                    continue
+                }
+                let handle = requests[index].unsafelyUnwrapped
                 // One that an earlier call freed along with another is complete already.
                 if let record = handle.record, record.pointee.freedWithAnother {
                     lost = index
@@ -301,8 +363,8 @@ extension OpenMPIBackend {
             let code = MPI_Waitany(count, array.baseAddress, &position, &status)
             // Open MPI changed the entry it completed and, on an error, freed every other request
             // of the array that had failed too: carry both back into the records.
-            for (index, handle) in requests.enumerated() {
-                guard let record = handle.record, record.pointee.request != array[index] else { continue }
+            for index in requests.indices where statuses[index] == nil {
+                guard let record = requests[index].unsafelyUnwrapped.record, record.pointee.request != array[index] else { continue }
                 record.pointee.request = array[index]
                 if index != Int(position) { record.pointee.freedWithAnother = true }
             }
@@ -314,7 +376,7 @@ extension OpenMPIBackend {
             throw MPIError(.request, "waiting for any of \(requests.count) requests, none of which is active")
         }
         let index = Int(position)
-        guard let record = requests[index].record else {
+        guard let record = requests[index].unsafelyUnwrapped.record else {
             if code == MPI_SUCCESS { return (index, .success(OpenMPIBackend.sendStatus)) }
             return (index, .failure(mpiError(code: code, call: "MPI_Waitany", context: "waiting for a send")))
         }
@@ -325,19 +387,121 @@ extension OpenMPIBackend {
         }
     }
 
+    // MARK: Completing many at once
+
+    package func waitAll(
+        _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
+    ) throws(MPIError) -> (index: Int, error: MPIError)? {
+        guard isActive else { throw MPIError.finalized() }
+        return try batch(requests, statuses, call: "MPI_Waitall", waitsForAll: true) { count, array, mpiStatuses, _ in
+            (MPI_Waitall(count, array, mpiStatuses), count)
+        }
+    }
+
+    package func testSome(
+        _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
+    ) throws(MPIError) -> (index: Int, error: MPIError)? {
+        guard isActive else { throw MPIError.finalized() }
+        return try batch(requests, statuses, call: "MPI_Testsome", waitsForAll: false) { count, array, mpiStatuses, indices in
+            var completed: Int32 = 0
+            let code = MPI_Testsome(count, array, &completed, indices, mpiStatuses)
+            return (code, completed == MPI_UNDEFINED ? 0 : completed)
+        }
+    }
+
+    /// Hands the pending requests of `requests` (those whose status is `nil`) to one Open MPI
+    /// call as an array of `MPI_Request`s, then completes the ones it completed. `call` gets the
+    /// count, the requests, room for as many statuses and for as many indices, and returns its
+    /// code and how many it completed: all of them in array order (`MPI_Waitall`), or that many
+    /// named by the indices (`MPI_Testsome`), each status matching its position in the output.
+    /// An entry `MPI_ERR_IN_STATUS` reports as `MPI_ERR_PENDING` is still pending and is waited
+    /// for alone (when `waitsForAll`), as is every entry still active after any other error.
+    private func batch(
+        _ requests: UnsafeBufferPointer<RequestHandle?>, _ statuses: UnsafeMutableBufferPointer<Status?>, call: StaticString,
+        waitsForAll: Bool, _ run: (Int32, UnsafeMutablePointer<MPI_Request?>, UnsafeMutablePointer<MPI_Status>, UnsafeMutablePointer<Int32>) -> (code: Int32, completed: Int32)
+    ) throws(MPIError) -> (index: Int, error: MPIError)? {
+        guard Int32(exactly: requests.count) != nil else {
+            throw MPIError(.count, "cannot complete \(requests.count) requests at once: Open MPI takes at most \(Int32.max)")
+        }
+        var firstFailure: (index: Int, error: MPIError)?
+        func outcome(_ index: Int, _ result: () throws(MPIError) -> Status) {
+            do throws(MPIError) {
+                statuses[index] = try result()
+            } catch {
+                statuses[index] = .failed(error)
+                if firstFailure == nil || index < firstFailure!.index { firstFailure = (index, error) }
+            }
+        }
+        let n = requests.count
+        withUnsafeTemporaryAllocation(of: MPI_Request?.self, capacity: n) { array in
+            withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { positions in
+                withUnsafeTemporaryAllocation(of: MPI_Status.self, capacity: n) { mpiStatuses in
+                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { indices in
+                        var count = 0
+                        for index in 0..<n where statuses[index] == nil {
+                            let handle = requests[index].unsafelyUnwrapped
+                            if let record = handle.record {
+                                // One that an earlier MPI_Waitany freed along with another: over.
+                                if record.pointee.freedWithAnother {
+                                    var none = MPI_Status()
+                                    outcome(index) { () throws(MPIError) in try completed(record, code: MPI_SUCCESS, status: &none, call: call) }
+                                    continue
+                                }
+                                array[count] = record.pointee.request
+                            } else {
+                                array[count] = handle.sendRequest
+                            }
+                            positions[count] = index
+                            count += 1
+                        }
+                        guard count > 0 else { return }
+                        let (code, done) = run(Int32(count), array.baseAddress!, mpiStatuses.baseAddress!, indices.baseAddress!)
+                        let all = waitsForAll
+                        // Carry Open MPI's changes to the requests back into the records.
+                        for k in 0..<count {
+                            if let record = requests[positions[k]].unsafelyUnwrapped.record { record.pointee.request = array[k] }
+                        }
+                        // An error of the call itself names no entry: only those it freed are over.
+                        let unattributed = code != MPI_SUCCESS && code != MPI_ERR_IN_STATUS
+                        for j in 0..<Int(done) {
+                            let k = all ? j : Int(indices[j])
+                            let index = positions[k]
+                            let entryCode = unattributed ? code : code == MPI_SUCCESS ? MPI_SUCCESS : mpiStatuses[j].MPI_ERROR
+                            if entryCode == MPI_ERR_PENDING { continue }
+                            let handle = requests[index].unsafelyUnwrapped
+                            if unattributed && array[k] != cmpi_request_null() && handle.record?.pointee.isPersistent != true { continue }
+                            if let record = handle.record {
+                                outcome(index) { () throws(MPIError) in try completed(record, code: entryCode, status: &mpiStatuses[j], call: call) }
+                            } else {
+                                outcome(index) { () throws(MPIError) in
+                                    try check(entryCode, call, "waiting for a send")
+                                    return OpenMPIBackend.sendStatus
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // Whatever an error left pending (MPI_ERR_PENDING, or an error of the call itself).
+        if waitsForAll {
+            for index in 0..<n where statuses[index] == nil {
+                outcome(index) { () throws(MPIError) in try wait(requests[index].unsafelyUnwrapped) }
+            }
+        }
+        return firstFailure
+    }
+
     /// The outcome of the operation of `record`, which `call` has just completed with `code`:
     /// its status, or its error thrown. An immediate receive's record goes back to the free list;
-    /// a persistent request Open MPI freed on an error is made again.
+    /// a persistent one is inactive again.
     private func completed(
         _ record: UnsafeMutablePointer<RequestRecord>, code: Int32, status: inout MPI_Status, call: StaticString
     ) throws(MPIError) -> Status {
         defer {
-            if !record.pointee.isPersistent {
-                requestRecords.recycle(record)
-            } else if record.pointee.request == cmpi_request_null() && record.pointee.collective == nil {
-                // `start` reports it if this fails too.
-                try? makePersistent(record)
-            }
+            // A persistent point-to-point request is inactive again (its request is null, as its
+            // immediate operation completed); a persistent collective stays Open MPI's.
+            if !record.pointee.isPersistent { requestRecords.recycle(record) }
         }
         let r = record.pointee
         if r.freedWithAnother {
@@ -359,7 +523,10 @@ extension OpenMPIBackend {
         }
         try check(code, call, receiveContext(code: code, status: &status, count: r.count, type: r.type, source: r.peer, tag: r.tag))
         var cancelled: Int32 = 0
-        try check(MPI_Test_cancelled(&status, &cancelled), "MPI_Test_cancelled")
+        if r.cancelRequested {
+            record.pointee.cancelRequested = false
+            try check(MPI_Test_cancelled(&status, &cancelled), "MPI_Test_cancelled")
+        }
         if cancelled != 0 {
             var result = Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0)
             result.isCancelled = true
@@ -376,6 +543,7 @@ extension OpenMPIBackend {
         // Calling MPI after MPI_Finalize is erroneous (Open MPI may crash): throw instead.
         guard isActive else { throw MPIError.finalized() }
         guard let record = request.record, !record.pointee.isSend else { return }
+        record.pointee.cancelRequested = true
         try check(MPI_Cancel(&record.pointee.request), "MPI_Cancel")
     }
 
@@ -385,9 +553,14 @@ extension OpenMPIBackend {
         // `Environment.finalize()`) was freed by the finalize itself: MPI forbids the call now.
         var finalized: Int32 = 0
         _ = MPI_Finalized(&finalized)
-        if record.pointee.request != cmpi_request_null() && finalized == 0 {
+        if finalized == 0 {
             // Called from a deinit, which cannot throw; a failed free leaks one request.
-            try? check(MPI_Request_free(&record.pointee.request), "MPI_Request_free")
+            if record.pointee.request != cmpi_request_null() {
+                try? check(MPI_Request_free(&record.pointee.request), "MPI_Request_free")
+            }
+            if record.pointee.anchor != nil && record.pointee.anchor != cmpi_request_null() {
+                try? check(MPI_Request_free(&record.pointee.anchor), "MPI_Request_free")
+            }
         }
         record.pointee.wire?.release()
         requestRecords.recycle(record)

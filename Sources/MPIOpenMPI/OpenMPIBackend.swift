@@ -30,7 +30,7 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
     let checksCollectives: Bool
     private let active = Atomic<Bool>(true)
     /// Records of pending receives and persistent requests (see `OpenMPIBackend+Nonblocking`).
-    let requestRecords = RequestRecords()
+    let requestRecords: RequestRecords
 
     package var isActive: Bool { active.load(ordering: .relaxed) }
 
@@ -40,6 +40,7 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
         worldHandle = CommHandle(world)
         soloHandle = CommHandle(solo)
         providedThreadLevel = threadLevel
+        requestRecords = RequestRecords(locked: threadLevel == .multiple)
         try check(MPI_Comm_set_errhandler(world, cmpi_errors_return()), "MPI_Comm_set_errhandler", "MPI_COMM_WORLD")
         try check(MPI_Comm_set_errhandler(solo, cmpi_errors_return()), "MPI_Comm_set_errhandler", "MPI_COMM_SELF")
         var value: Int32 = 0

@@ -290,17 +290,63 @@ extension SharedMemoryBackend {
         }
     }
 
+    package func waitAll(
+        _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
+    ) throws(MPIError) -> (index: Int, error: MPIError)? {
+        lockEngine()
+        defer { unlockEngine() }
+        guard engine.pointee.active else { throw MPIError.finalized() }
+        var firstFailure: (index: Int, error: MPIError)?
+        for index in requests.indices where statuses[index] == nil {
+            let request = requests[index].unsafelyUnwrapped
+            do throws(MPIError) {
+                // Most are done by now (an eager send, a receive that matched while others were
+                // waited for): only the rest enter the waiting loop.
+                if let status = try complete(request) {
+                    statuses[index] = status
+                } else {
+                    statuses[index] = try waitInside(request)
+                }
+            } catch {
+                statuses[index] = .failed(error)
+                if firstFailure == nil { firstFailure = (index, error) }
+            }
+        }
+        return firstFailure
+    }
+
+    package func testSome(
+        _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
+    ) throws(MPIError) -> (index: Int, error: MPIError)? {
+        lockEngine()
+        defer { unlockEngine() }
+        guard engine.pointee.active else { throw MPIError.finalized() }
+        _ = try engine.pointee.progress()
+        var firstFailure: (index: Int, error: MPIError)?
+        for index in requests.indices where statuses[index] == nil {
+            do throws(MPIError) {
+                statuses[index] = try complete(requests[index].unsafelyUnwrapped)
+            } catch {
+                statuses[index] = .failed(error)
+                if firstFailure == nil { firstFailure = (index, error) }
+            }
+        }
+        return firstFailure
+    }
+
     package func waitAny(
-        _ requests: UnsafeBufferPointer<RequestHandle>
+        _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeBufferPointer<Status?>
     ) throws(MPIError) -> (index: Int, outcome: Result<Status, MPIError>) {
         lockEngine()
         defer { unlockEngine() }
         guard engine.pointee.active else { throw MPIError.finalized() }
+        let pending = statuses.count { $0 == nil }
+        guard pending > 0 else { throw MPIError(.request, "waiting for any of \(requests.count) requests, none of which is pending") }
         var result: (index: Int, outcome: Result<Status, MPIError>)?
-        try engine.pointee.wait(for: .requests(count: requests.count)) { engine in
-            for (index, request) in requests.enumerated() {
+        try engine.pointee.wait(for: .requests(count: pending)) { engine in
+            for index in requests.indices where statuses[index] == nil {
                 do throws(MPIError) {
-                    if let status = try self.complete(request) {
+                    if let status = try self.complete(requests[index].unsafelyUnwrapped) {
                         result = (index, .success(status))
                         return true
                     }

@@ -540,13 +540,17 @@ extension SharedMemoryBackend {
     /// Enters the engine: takes its lock at `ThreadLevel.multiple`; below it, marks the engine
     /// entered and stops the process with a clear message when another thread is inside — two
     /// threads calling MPI at once at `.single`, `.funneled` or `.serialized` is a program error
-    /// that would otherwise corrupt the engine silently.
+    /// that would otherwise corrupt the engine silently. The mark is a plain load and store, not
+    /// an atomic exchange: a locked instruction per call waits for the store buffer to drain
+    /// (the ring writes of the call before), which the message path feels; the check still
+    /// catches the usual case, a second thread entering while the first is inside a call.
     @inline(__always)
     func lockEngine() {
         if let lock = engine.pointee.lock {
             pthread_mutex_lock(lock)
-        } else if !entered.compareExchange(expected: 0, desired: 1, ordering: .acquiring).exchanged {
-            concurrentEntry()
+        } else {
+            if entered.load(ordering: .relaxed) != 0 { concurrentEntry() }
+            entered.store(1, ordering: .relaxed)
         }
     }
 
@@ -555,7 +559,7 @@ extension SharedMemoryBackend {
         if let lock = engine.pointee.lock {
             pthread_mutex_unlock(lock)
         } else {
-            entered.store(0, ordering: .releasing)
+            entered.store(0, ordering: .relaxed)
         }
     }
 

@@ -175,12 +175,13 @@ final class RecordingBackend: Backend, @unchecked Sendable {
     }
 
     func waitAny(
-        _ requests: UnsafeBufferPointer<RequestHandle>
+        _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeBufferPointer<Status?>
     ) throws(MPIError) -> (index: Int, outcome: Result<Status, MPIError>) {
+        guard let first = statuses.firstIndex(where: { $0 == nil }) else { throw MPIError(.request, "none pending") }
         do throws(MPIError) {
-            return (0, .success(try wait(requests[0])))
+            return (first, .success(try wait(requests[first]!)))
         } catch {
-            return (0, .failure(error))
+            return (first, .failure(error))
         }
     }
 

@@ -181,12 +181,27 @@ package protocol Backend: AnyObject, Sendable, OneSidedBackend, FileBackend {
     /// Whether `request` has completed, after driving progress once, without completing it:
     /// the request stays pending for `test`/`wait` (`MPI_Request_get_status`).
     func isComplete(_ request: RequestHandle) throws(MPIError) -> Bool
-    /// Waits until one of `requests` completes and completes it, as `wait` would. The error of a
-    /// failed operation comes back as its outcome, not thrown, so the caller learns which request
-    /// it completed; what is thrown is an error of the call itself.
+    /// Completes, as `wait` would, every request of `requests` whose entry of `statuses` is
+    /// `nil` (the others are complete already and left alone), writing its status there —
+    /// `Status.failed` for one that failed — and returns the first that failed with its error.
+    /// What is thrown is an error of the call itself. (`MPI_Waitall`: one call for a whole list.)
+    func waitAll(
+        _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
+    ) throws(MPIError) -> (index: Int, error: MPIError)?
+    /// Waits until one of the requests of `requests` whose entry of `statuses` is `nil`
+    /// completes and completes it, as `wait` would; the index is into `requests`. The error of
+    /// a failed operation comes back as its outcome, not thrown, so the caller learns which
+    /// request it completed; what is thrown is an error of the call itself (`.request` when
+    /// none is pending).
     func waitAny(
-        _ requests: UnsafeBufferPointer<RequestHandle>
+        _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeBufferPointer<Status?>
     ) throws(MPIError) -> (index: Int, outcome: Result<Status, MPIError>)
+    /// Completes, as `test` would, every request of `requests` whose entry of `statuses` is
+    /// `nil` and that is done, writing its status there (`Status.failed` for one that failed);
+    /// returns the first that failed with its error. (`MPI_Testsome`.)
+    func testSome(
+        _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
+    ) throws(MPIError) -> (index: Int, error: MPIError)?
     /// Asks for a pending receive to be cancelled; it still has to be completed by test/wait,
     /// whose status then says whether it was cancelled (`MPI_Cancel`).
     func cancel(_ request: RequestHandle) throws(MPIError)
@@ -229,6 +244,40 @@ package struct RequestHandle: Hashable, Sendable {
 extension Backend {
     /// Backends with no use for names ignore them.
     package func setName(_ name: String, of comm: CommHandle) {}
+
+    /// One `wait` per pending request, for a backend without a batch form.
+    package func waitAll(
+        _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
+    ) throws(MPIError) -> (index: Int, error: MPIError)? {
+        guard isActive else { throw MPIError.finalized() }
+        var firstFailure: (index: Int, error: MPIError)?
+        for index in requests.indices where statuses[index] == nil {
+            do throws(MPIError) {
+                statuses[index] = try wait(requests[index].unsafelyUnwrapped)
+            } catch {
+                statuses[index] = .failed(error)
+                if firstFailure == nil { firstFailure = (index, error) }
+            }
+        }
+        return firstFailure
+    }
+
+    /// One `test` per pending request, for a backend without a batch form.
+    package func testSome(
+        _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
+    ) throws(MPIError) -> (index: Int, error: MPIError)? {
+        guard isActive else { throw MPIError.finalized() }
+        var firstFailure: (index: Int, error: MPIError)?
+        for index in requests.indices where statuses[index] == nil {
+            do throws(MPIError) {
+                statuses[index] = try test(requests[index].unsafelyUnwrapped)
+            } catch {
+                statuses[index] = .failed(error)
+                if firstFailure == nil { firstFailure = (index, error) }
+            }
+        }
+        return firstFailure
+    }
 }
 
 /// One rank's block of an all-to-all-w at the seam: `count` elements of `type` starting

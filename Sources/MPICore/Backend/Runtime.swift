@@ -75,6 +75,43 @@ package enum Runtime {
     }
 }
 
+/// A backend reached through a class with a `let`: a request holds it unmanaged (trivially
+/// copyable, no reference count) and calls through `_withUnsafeGuaranteedRef`, so a call on a
+/// pending request's backend takes no retain and release — a strong copy of an unowned
+/// existential would (two atomic instructions per call, each waiting for the store buffer to
+/// drain after the message path's writes). One per backend, kept for the process's lifetime.
+@usableFromInline
+package final class BackendReference: @unchecked Sendable {
+    @usableFromInline package let backend: any Backend
+
+    private init(_ backend: any Backend) { self.backend = backend }
+
+    private static let all = Mutex<[ObjectIdentifier: BackendReference]>([:])
+
+    /// The reference of `backend`, made on first use (when its first communicator is).
+    package static func of(_ backend: any Backend) -> Unmanaged<BackendReference> {
+        all.withLock { all in
+            let key = ObjectIdentifier(backend)
+            if let known = all[key] { return .passUnretained(known) }
+            let made = BackendReference(backend)
+            all[key] = made
+            return .passUnretained(made)
+        }
+    }
+}
+
+extension Unmanaged where Instance == BackendReference {
+    /// Calls `body` with the backend, taking no reference count.
+    @inlinable
+    func withBackend<R>(_ body: (any Backend) throws(MPIError) -> R) throws(MPIError) -> R {
+        try _withUnsafeGuaranteedRef { reference in Result { () throws(MPIError) in try body(reference.backend) } }.get()
+    }
+
+    /// The backend, as a strong reference (for calls off the message path).
+    @inlinable
+    var backend: any Backend { takeUnretainedValue().backend }
+}
+
 extension MPIError {
     @usableFromInline
     package static func notInitialized() -> MPIError {

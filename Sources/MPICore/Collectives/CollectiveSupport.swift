@@ -183,7 +183,7 @@ extension Communicator {
             throw error
         }
         let loan = CollectiveLoan(send: sent?.loan.loan ?? .none, receive: received.loan.loan, resources: started!.resources, communicator: self)
-        return Request(backend: backend, handle: started!.request, loan: .retained(loan), result: nil, origin: origin)
+        return Request(backend: backendReference, handle: started!.request, loan: .retained(loan), result: nil, origin: origin)
     }
 
     /// Makes the collective `describe` builds a persistent request, inactive until
@@ -205,7 +205,7 @@ extension Communicator {
             made = try self.backend.persistentCollective(operation.fields(), comm: self.handle)
         }
         let loan = CollectiveLoan(send: sent?.loan.loan ?? .none, receive: received.loan.loan, resources: made!.resources, communicator: self, persistent: true)
-        return Request(backend: backend, handle: made!.request, loan: .collective(loan),
+        return Request(backend: backendReference, handle: made!.request, loan: .collective(loan),
             result: Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0), persistent: true,
             origin: RequestOrigin(kind, persistent: true))
     }

@@ -7,6 +7,8 @@ import Synchronization
 /// reference goes away (`MPI_Comm_free`), unless MPI has been finalized by then.
 public final class Communicator: Sendable, CustomStringConvertible {
     @usableFromInline package let backend: any Backend
+    /// The backend as requests hold it (see `BackendReference`).
+    @usableFromInline package let backendReference: Unmanaged<BackendReference>
     @usableFromInline package let handle: CommHandle
     /// This process's rank in the communicator, `0..<size` (`MPI_Comm_rank`).
     public let rank: Int
@@ -17,6 +19,7 @@ public final class Communicator: Sendable, CustomStringConvertible {
 
     package init(backend: any Backend, handle: CommHandle, rank: Int, size: Int, predefined: Bool, name: String = "") {
         self.backend = backend
+        backendReference = BackendReference.of(backend)
         self.handle = handle
         self.rank = rank
         self.size = size
@@ -95,7 +98,7 @@ public final class Communicator: Sendable, CustomStringConvertible {
     public func immediateDuplicate() throws(MPIError) -> DuplicateRequest {
         try checkActive()
         let started = try backend.immediateDuplicate(handle)
-        let request = Request(backend: backend, handle: started.request, loan: .retained(started.resources), result: nil,
+        let request = Request(backend: backendReference, handle: started.request, loan: .retained(started.resources), result: nil,
             origin: RequestOrigin(.duplicate))
         return DuplicateRequest(request: request, parent: self, resources: started.resources)
     }

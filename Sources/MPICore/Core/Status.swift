@@ -40,7 +40,7 @@ public struct Status: Sendable, Hashable, CustomStringConvertible {
 
     /// The status a request keeps when its operation failed with `error` (which was thrown).
     @usableFromInline
-    static func failed(_ error: MPIError) -> Status {
+    package static func failed(_ error: MPIError) -> Status {
         Status(source: Communicator.anySource, tag: Communicator.anyTag, error: error.errorClass, byteCount: 0)
     }
 

@@ -69,6 +69,8 @@ public final class File: @unchecked Sendable, CustomStringConvertible {
     }
 
     let backend: any Backend
+    /// The backend as requests hold it (see `BackendReference`).
+    @usableFromInline let backendReference: Unmanaged<BackendReference>
     let handle: FileHandle
     /// The communicator the file was opened on (a private duplicate of it).
     public let communicator: Communicator
@@ -80,6 +82,7 @@ public final class File: @unchecked Sendable, CustomStringConvertible {
 
     private init(backend: any Backend, handle: FileHandle, communicator: Communicator, path: String, mode: AccessMode) {
         self.backend = backend
+        backendReference = BackendReference.of(backend)
         self.handle = handle
         self.communicator = communicator
         self.path = path

@@ -53,9 +53,9 @@ extension File {
                 handle, write: write, buffer: buffer, count: count, type: type, position: position, collective: collective, request: true)
             guard let request = result.request else {
                 loan.end()
-                return .completed(backend, result.status!, origin: origin)
+                return .completed(backendReference, result.status!, origin: origin)
             }
-            return Request(backend: backend, handle: request, loan: loan, result: nil, origin: origin)
+            return Request(backend: backendReference, handle: request, loan: loan, result: nil, origin: origin)
         } catch {
             loan.end()
             throw error

@@ -29,6 +29,8 @@ import Synchronization
 /// ranks, which may never come if this rank is leaving its scope with an error).
 public final class Window<Element: MessageElement>: @unchecked Sendable, CustomStringConvertible {
     @usableFromInline let backend: any Backend
+    /// The backend as requests hold it (see `BackendReference`).
+    @usableFromInline let backendReference: Unmanaged<BackendReference>
     @usableFromInline let handle: WindowHandle
     /// The communicator the window spans (a duplicate of the one it was created on).
     public let communicator: Communicator
@@ -61,6 +63,7 @@ public final class Window<Element: MessageElement>: @unchecked Sendable, CustomS
         counts: [Int], base: UnsafeMutableRawPointer?, exposed: AnyObject?
     ) {
         self.backend = backend
+        backendReference = BackendReference.of(backend)
         self.handle = handle
         self.communicator = communicator
         self.flavor = flavor

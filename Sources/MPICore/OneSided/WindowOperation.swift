@@ -43,7 +43,7 @@ extension Window {
         do {
             guard try checkTarget(what, target: target, displacement: displacement, count: count) else {
                 loan.end()
-                return .completed(backend, .null, origin: origin)
+                return .completed(backendReference, .null, origin: origin)
             }
             let handle = try serially { () throws(MPIError) -> RequestHandle? in
                 try epochs.checkOperation(what, target: target, needsPassive: "MPI allows request-based operations only there")
@@ -51,9 +51,9 @@ extension Window {
             }
             guard let handle else {
                 loan.end()
-                return .completed(backend, .null, origin: origin)
+                return .completed(backendReference, .null, origin: origin)
             }
-            return Request(backend: backend, handle: handle, loan: loan, result: nil, origin: origin)
+            return Request(backend: backendReference, handle: handle, loan: loan, result: nil, origin: origin)
         } catch {
             loan.end()
             throw error

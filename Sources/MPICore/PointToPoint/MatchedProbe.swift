@@ -88,13 +88,13 @@ public struct Message: ~Copyable {
     ) throws(MPIError) -> Request {
         let origin = RequestOrigin(.receive, peer: status.source, tag: status.tag)
         let communicator = self.communicator
-        guard let handle = takeHandle() else { return .completed(communicator.backend, status, origin: origin) }
+        guard let handle = takeHandle() else { return .completed(communicator.backendReference, status, origin: origin) }
         let lent = try buffer.lendForReceiving()
         do throws(MPIError) {
             let message = try communicator.message(lent.elements, layout: layout, count: count, offset: offset)
             let request = try communicator.backend.immediateMatchedReceive(
                 handle, into: message.base, count: message.count, type: message.type)
-            return Request(backend: communicator.backend, handle: request, loan: lent.loan.loan, result: nil, origin: origin)
+            return Request(backend: communicator.backendReference, handle: request, loan: lent.loan.loan, result: nil, origin: origin)
         } catch {
             lent.loan.loan.end()
             throw error

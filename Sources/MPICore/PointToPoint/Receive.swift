@@ -95,13 +95,13 @@ extension Communicator {
         from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
     ) throws(MPIError) -> Request {
         let origin = RequestOrigin(.receive, peer: source, tag: tag)
-        guard try checkedPeers(source: source, tag: tag) else { return .completed(backend, .null, origin: origin) }
+        guard try checkedPeers(source: source, tag: tag) else { return .completed(backendReference, .null, origin: origin) }
         let lent = try buffer.lendForReceiving()
         do throws(MPIError) {
             let message = try self.message(lent.elements, layout: layout, count: count, offset: offset)
             let handle = try backend.immediateReceive(
                 into: message.base, count: message.count, type: message.type, from: source, tag: tag, comm: self.handle)
-            return Request(backend: backend, handle: handle, loan: lent.loan.loan, result: nil, origin: origin)
+            return Request(backend: backendReference, handle: handle, loan: lent.loan.loan, result: nil, origin: origin)
         } catch {
             lent.loan.loan.end()
             throw error
@@ -117,14 +117,14 @@ extension Communicator {
         try checkCount(count)
         let origin = RequestOrigin(.receive, peer: source, tag: tag)
         guard try checkedPeers(source: source, tag: tag) else {
-            return ReceiveRequest(request: .completed(backend, .null, origin: origin), storage: nil)
+            return ReceiveRequest(request: .completed(backendReference, .null, origin: origin), storage: nil)
         }
         let storage = OwnedElements<T>(zeroedCount: count)
         let handle = try backend.immediateReceive(
             into: UnsafeMutableRawPointer(storage.storage.baseAddress), count: count, type: T.datatype,
             from: source, tag: tag, comm: self.handle)
         return ReceiveRequest(
-            request: Request(backend: backend, handle: handle, loan: .retained(storage), result: nil, origin: origin),
+            request: Request(backend: backendReference, handle: handle, loan: .retained(storage), result: nil, origin: origin),
             storage: storage)
     }
 
@@ -137,13 +137,13 @@ extension Communicator {
         from source: Int = Communicator.anySource, tag: Int = Communicator.anyTag
     ) throws(MPIError) -> Request {
         let origin = RequestOrigin(.persistentReceive, peer: source, tag: tag)
-        guard try checkedPeers(source: source, tag: tag) else { return .persistentWithNullProcess(backend, origin: origin) }
+        guard try checkedPeers(source: source, tag: tag) else { return .persistentWithNullProcess(backendReference, origin: origin) }
         // Inactive until started: each start lends the buffer again.
         let lent = try buffer.lendForPersistentReceiving()
         let message = try self.message(lent.elements, layout: layout, count: count, offset: offset)
         let handle = try backend.persistentReceive(
             into: message.base, count: message.count, type: message.type, from: source, tag: tag, comm: self.handle)
-        return Request(backend: backend, handle: handle, loan: lent.loan.loan,
+        return Request(backend: backendReference, handle: handle, loan: lent.loan.loan,
             result: Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0), persistent: true,
             origin: origin)
     }

@@ -68,13 +68,13 @@ extension Communicator {
         to dest: Int, tag: Int = 0, mode: SendMode = .standard
     ) throws(MPIError) -> Request {
         let origin = RequestOrigin(.send, peer: dest, tag: tag)
-        guard try checkedPeers(destination: dest, tag: tag) else { return .completed(backend, .null, origin: origin) }
+        guard try checkedPeers(destination: dest, tag: tag) else { return .completed(backendReference, .null, origin: origin) }
         let lent = try buffer.lendForSending()
         do throws(MPIError) {
             let message = try self.message(lent.elements, layout: layout, count: count, offset: offset)
             let handle = try backend.immediateSend(
                 message.base, count: message.count, type: message.type, to: dest, tag: tag, comm: self.handle, mode: mode)
-            return Request(backend: backend, handle: handle, loan: lent.loan.loan, result: nil, origin: origin)
+            return Request(backend: backendReference, handle: handle, loan: lent.loan.loan, result: nil, origin: origin)
         } catch {
             lent.loan.loan.end()
             throw error
@@ -91,13 +91,13 @@ extension Communicator {
         to dest: Int, tag: Int = 0, mode: SendMode = .standard
     ) throws(MPIError) -> Request {
         let origin = RequestOrigin(.persistentSend, peer: dest, tag: tag)
-        guard try checkedPeers(destination: dest, tag: tag) else { return .persistentWithNullProcess(backend, origin: origin) }
+        guard try checkedPeers(destination: dest, tag: tag) else { return .persistentWithNullProcess(backendReference, origin: origin) }
         // Inactive until started: each start lends the buffer again.
         let lent = try buffer.lendForPersistentSending()
         let message = try self.message(lent.elements, layout: layout, count: count, offset: offset)
         let handle = try backend.persistentSend(
             message.base, count: message.count, type: message.type, to: dest, tag: tag, comm: self.handle, mode: mode)
-        return Request(backend: backend, handle: handle, loan: lent.loan.loan,
+        return Request(backend: backendReference, handle: handle, loan: lent.loan.loan,
             result: Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0), persistent: true,
             origin: origin)
     }
@@ -130,7 +130,7 @@ extension Communicator {
         object: some Encodable & Sendable, to dest: Int, tag: Int = 0, mode: SendMode = .standard
     ) throws(MPIError) -> Request {
         guard try checkedPeers(destination: dest, tag: tag) else {
-            return .completed(backend, .null, origin: RequestOrigin(.send, peer: dest, tag: tag))
+            return .completed(backendReference, .null, origin: RequestOrigin(.send, peer: dest, tag: tag))
         }
         return try immediateSend(Communicator.encodeMessage(object), to: dest, tag: tag, mode: mode)
     }

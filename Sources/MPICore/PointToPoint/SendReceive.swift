@@ -71,13 +71,13 @@ extension Communicator {
         // MessageBuffer as both) leaves no receive that a message could match meanwhile.
         let (sent, received) = try lendBoth(sendBuffer, receiveBuffer)
         let receiveOrigin = RequestOrigin(.receive, peer: source, tag: receiveTag)
-        var receive = Request.completed(backend, .null, origin: receiveOrigin)
+        var receive = Request.completed(backendReference, .null, origin: receiveOrigin)
         if receives {
             do throws(MPIError) {
                 let handle = try backend.immediateReceive(
                     into: UnsafeMutableRawPointer(received.elements.baseAddress), count: received.elements.count,
                     type: Incoming.Element.datatype, from: source, tag: receiveTag, comm: self.handle)
-                receive = Request(backend: backend, handle: handle, loan: received.loan.loan, result: nil, origin: receiveOrigin)
+                receive = Request(backend: backendReference, handle: handle, loan: received.loan.loan, result: nil, origin: receiveOrigin)
             } catch {
                 sent.loan.loan.end()
                 received.loan.loan.end()
@@ -89,13 +89,13 @@ extension Communicator {
         let sendOrigin = RequestOrigin(.send, peer: dest, tag: sendTag)
         guard sends else {
             sent.loan.loan.end()
-            return SendReceiveRequest(send: .completed(backend, .null, origin: sendOrigin), receive: receive)
+            return SendReceiveRequest(send: .completed(backendReference, .null, origin: sendOrigin), receive: receive)
         }
         do throws(MPIError) {
             let handle = try backend.immediateSend(
                 UnsafeRawPointer(sent.elements.baseAddress), count: sent.elements.count, type: Outgoing.Element.datatype,
                 to: dest, tag: sendTag, comm: self.handle, mode: .standard)
-            return SendReceiveRequest(send: Request(backend: backend, handle: handle, loan: sent.loan.loan, result: nil, origin: sendOrigin),
+            return SendReceiveRequest(send: Request(backend: backendReference, handle: handle, loan: sent.loan.loan, result: nil, origin: sendOrigin),
                 receive: receive)
         } catch {
             // The backend refused the send (it is shutting down): take the receive back.

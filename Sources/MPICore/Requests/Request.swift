@@ -10,20 +10,23 @@
 public struct Request: ~Copyable {
     // Every stored property is trivially copyable (the loan counts its one reference by hand),
     // so moving a request into a ``RequestList`` copies a few words and runs no deinit.
-    /// Backends live as long as the process (see `Runtime`), so no reference count is kept.
-    @usableFromInline unowned(unsafe) let backend: any Backend
+    /// Backends live as long as the process (see `BackendReference`), so no reference count is kept.
+    @usableFromInline let backendReference: Unmanaged<BackendReference>
     @usableFromInline var handle: RequestHandle?
     @usableFromInline var loan: PendingLoan
     @usableFromInline var result: Status?
     @usableFromInline let persistent: Bool
     @usableFromInline let origin: RequestOrigin
 
+    /// The backend, for calls off the message path (a strong reference).
+    @inlinable var backend: any Backend { backendReference.backend }
+
     @inlinable
     init(
-        backend: any Backend, handle: RequestHandle?, loan: Loan, result: Status?, persistent: Bool = false,
+        backend: Unmanaged<BackendReference>, handle: RequestHandle?, loan: Loan, result: Status?, persistent: Bool = false,
         origin: RequestOrigin
     ) {
-        self.backend = backend
+        self.backendReference = backend
         self.handle = handle
         self.loan = PendingLoan(loan)
         self.result = result
@@ -33,14 +36,14 @@ public struct Request: ~Copyable {
 
     /// A request that completed at once (e.g. with the null process).
     @inlinable
-    static func completed(_ backend: any Backend, _ status: Status, origin: RequestOrigin) -> Request {
+    static func completed(_ backend: Unmanaged<BackendReference>, _ status: Status, origin: RequestOrigin) -> Request {
         Request(backend: backend, handle: nil, loan: .none, result: status, origin: origin)
     }
 
     /// An inactive persistent request with the null process: each start completes it at once
     /// with the null status, nothing reaches the backend.
     @inlinable
-    static func persistentWithNullProcess(_ backend: any Backend, origin: RequestOrigin) -> Request {
+    static func persistentWithNullProcess(_ backend: Unmanaged<BackendReference>, origin: RequestOrigin) -> Request {
         Request(backend: backend, handle: nil, loan: .none,
             result: Status(source: Communicator.anySource, tag: Communicator.anyTag, byteCount: 0), persistent: true, origin: origin)
     }
@@ -79,7 +82,8 @@ public struct Request: ~Copyable {
     public mutating func wait() throws(MPIError) -> Status {
         if let result { return result }
         do {
-            let status = try backend.wait(handle!)
+            let handle = self.handle.unsafelyUnwrapped
+            let status = try backendReference.withBackend { (backend) throws(MPIError) in try backend.wait(handle) }
             complete(status)
             return status
         } catch {
@@ -94,7 +98,8 @@ public struct Request: ~Copyable {
     public mutating func test() throws(MPIError) -> Status? {
         if let result { return result }
         do {
-            guard let status = try backend.test(handle!) else { return nil }
+            let handle = self.handle.unsafelyUnwrapped
+            guard let status = try backendReference.withBackend({ (backend) throws(MPIError) in try backend.test(handle) }) else { return nil }
             complete(status)
             return status
         } catch {
@@ -150,35 +155,38 @@ struct RequestOrigin: Sendable {
         case send, receive, persistentSend, persistentReceive, collective, persistentCollective, duplicate, oneSided, fileRead, fileWrite
     }
 
-    @usableFromInline let operation: Operation
-    /// The collective's kind (raw value), or 0.
-    @usableFromInline let collective: UInt8
-    @usableFromInline let peer: Int32
-    @usableFromInline let tag: Int32
+    /// One word, so that making a request and moving it into a list copy it with one store and
+    /// one load (separate narrow fields cost a store-forwarding stall per request): the tag in
+    /// bits 0-31, the peer in 32-53 (22 bits, sign-extended when read: it only names the rank
+    /// in a message), the collective's kind in 54-58 and the operation in 59-63.
+    @usableFromInline let bits: UInt64
+
+    @inlinable
+    init(operation: Operation, collective: UInt8, peer: Int, tag: Int) {
+        bits = UInt64(operation.rawValue) << 59 | UInt64(collective & 0x1F) << 54 | (UInt64(truncatingIfNeeded: peer) & 0x3F_FFFF) << 32
+            | UInt64(UInt32(truncatingIfNeeded: tag))
+    }
 
     @inlinable
     init(_ operation: Operation, peer: Int, tag: Int) {
-        self.operation = operation
-        collective = 0
-        self.peer = Int32(truncatingIfNeeded: peer)
-        self.tag = Int32(truncatingIfNeeded: tag)
+        self.init(operation: operation, collective: 0, peer: peer, tag: tag)
     }
 
     /// The origin of an immediate duplication.
     init(_ operation: Operation) {
-        self.operation = operation
-        collective = 0
-        peer = -1
-        tag = -1
+        self.init(operation: operation, collective: 0, peer: -1, tag: -1)
     }
 
     @inlinable
     init(_ kind: Collective.Kind, persistent: Bool = false) {
-        operation = persistent ? .persistentCollective : .collective
-        collective = kind.rawValue
-        peer = -1
-        tag = -1
+        self.init(operation: persistent ? .persistentCollective : .collective, collective: kind.rawValue, peer: -1, tag: -1)
     }
+
+    var operation: Operation { Operation(rawValue: UInt8(bits >> 59))! }
+    var collective: UInt8 { UInt8(bits >> 54 & 0x1F) }
+    /// The peer, sign-extended from its 22 bits.
+    var peer: Int32 { Int32(truncatingIfNeeded: Int64(bitPattern: bits << 10) >> 42) }
+    var tag: Int32 { Int32(truncatingIfNeeded: UInt32(truncatingIfNeeded: bits)) }
 
     var description: String {
         switch operation {

@@ -5,43 +5,46 @@
 /// ``Request``, the list keeps the memory of every pending operation alive, and dropping the list
 /// waits for whatever is still pending.
 public struct RequestList: ~Copyable {
-    /// One request's parts. Trivially copyable (the loan counts its reference by hand), so
-    /// adding, completing and emptying move plain words.
+    // Three parallel arrays: the backend's handles and the statuses are flat, so a whole list
+    // goes to the backend in one call (`MPI_Waitall` on Open MPI); the rest of each request
+    // (loan, kind, origin) is trivially copyable, so adding and emptying move plain words.
+    /// What the list keeps of a request besides its handle and status.
     @usableFromInline struct Slot {
-        @usableFromInline var handle: RequestHandle?
         @usableFromInline var loan: PendingLoan
-        @usableFromInline var status: Status?
+        /// Pending as far as the list knows: started and not yet completed by it.
+        @usableFromInline var isActive: Bool
         @usableFromInline var isPersistent: Bool
         @usableFromInline var origin: RequestOrigin
 
         @inlinable
-        init(handle: RequestHandle?, loan: PendingLoan, status: Status?, isPersistent: Bool, origin: RequestOrigin) {
-            self.handle = handle
+        init(loan: PendingLoan, isActive: Bool, isPersistent: Bool, origin: RequestOrigin) {
             self.loan = loan
-            self.status = status
+            self.isActive = isActive
             self.isPersistent = isPersistent
             self.origin = origin
         }
     }
 
-    /// Backends live as long as the process (see `Runtime`), so no reference count is kept.
-    /// Set by the first ``add(_:)`` (tracked by `hasBackend`, so `add` never reads it).
-    @usableFromInline unowned(unsafe) var storedBackend: (any Backend)?
+    /// Backends live as long as the process (see `BackendReference`), so no reference count is
+    /// kept. Set by the first ``add(_:)`` (tracked by `hasBackend`, so `add` never reads it).
+    @usableFromInline var backendReference: Unmanaged<BackendReference>?
     @usableFromInline var hasBackend = false
-    /// The backend of the requests; only called on when a request has been added.
-    @inlinable var backend: any Backend { storedBackend.unsafelyUnwrapped }
+    @usableFromInline var handles: [RequestHandle?] = []
+    /// `nil` while the request is pending.
+    @usableFromInline var statuses: [Status?] = []
     @usableFromInline var slots: [Slot] = []
-    /// Slots whose status is `nil`.
+    /// Requests whose status is `nil`.
     @usableFromInline var pending = 0
-    /// Scratch for `waitAny`: handles of the pending slots and their indices.
-    @usableFromInline var pendingHandles: [RequestHandle] = []
-    @usableFromInline var pendingIndices: [Int] = []
+
+    /// The backend of the requests (a strong reference, for calls off the message path); only
+    /// called on when a request has been added.
+    @inlinable var backend: any Backend { backendReference.unsafelyUnwrapped.backend }
 
     /// An empty list with room for `capacity` requests before it grows.
     public init(capacity: Int = 0) {
+        handles.reserveCapacity(capacity)
+        statuses.reserveCapacity(capacity)
         slots.reserveCapacity(capacity)
-        pendingHandles.reserveCapacity(capacity)
-        pendingIndices.reserveCapacity(capacity)
     }
 
     /// Waits for every pending request, then empties the list, keeping its storage for reuse.
@@ -52,33 +55,35 @@ public struct RequestList: ~Copyable {
         if pending > 0 { try completeAll() }
     }
 
-    /// Lets go of every slot (frees persistent requests, drops loans) and empties the list.
+    /// Lets go of every request (frees persistent ones, drops loans) and empties the list.
     @inlinable
     mutating func releaseAll() {
         guard hasBackend else { return }
         let backend = self.backend
-        slots.withUnsafeMutableBufferPointer { slots in
-            for slot in slots {
-                if slot.isPersistent, let handle = slot.handle { backend.release(handle) }
-                slot.loan.release()
+        handles.withUnsafeBufferPointer { handles in
+            slots.withUnsafeBufferPointer { slots in
+                for index in slots.indices {
+                    if slots[index].isPersistent, let handle = handles[index] { backend.release(handle) }
+                    slots[index].loan.release()
+                }
             }
         }
+        handles.removeAll(keepingCapacity: true)
+        statuses.removeAll(keepingCapacity: true)
         slots.removeAll(keepingCapacity: true)
         pending = 0
     }
 
     deinit {
         guard hasBackend else { return }
-        for index in slots.indices where slots[index].status == nil {
-            if let handle = slots[index].handle {
+        for index in slots.indices {
+            if statuses[index] == nil, let handle = handles[index] {
                 RequestOrigin.reportDropped(slots[index].origin)
                 _ = try? backend.wait(handle)
+                slots[index].loan.end()
             }
-            slots[index].loan.end()
-        }
-        for slot in slots {
-            if slot.isPersistent, let handle = slot.handle { backend.release(handle) }
-            slot.loan.release()
+            if slots[index].isPersistent, let handle = handles[index] { backend.release(handle) }
+            slots[index].loan.release()
         }
     }
 
@@ -92,58 +97,81 @@ public struct RequestList: ~Copyable {
     @inlinable @discardableResult
     public mutating func add(_ request: consuming Request) -> Int {
         if !hasBackend {
-            storedBackend = request.backend
+            backendReference = request.backendReference
             hasBackend = true
         }
         let parts = request.disown()
-        slots.append(Slot(
-            handle: parts.handle, loan: parts.loan, status: parts.result, isPersistent: parts.persistent,
-            origin: parts.origin))
+        handles.append(parts.handle)
+        statuses.append(parts.result)
+        slots.append(Slot(loan: parts.loan, isActive: parts.result == nil, isPersistent: parts.persistent, origin: parts.origin))
         if parts.result == nil { pending += 1 }
         return slots.count - 1
     }
 
     /// The status of request `index` once it has completed, else `nil`.
-    public func status(at index: Int) -> Status? { slots[index].status }
+    public func status(at index: Int) -> Status? { statuses[index] }
 
     /// Asks for pending request `index` (a receive) to be cancelled (`MPI_Cancel`).
     public mutating func cancel(at index: Int) throws(MPIError) {
-        guard slots[index].status == nil, let handle = slots[index].handle else { return }
+        guard statuses[index] == nil, let handle = handles[index] else { return }
         try backend.cancel(handle)
     }
 
     /// Starts every persistent request of the list again (`MPI_Startall`).
     public mutating func startAll() throws(MPIError) {
         for index in slots.indices where slots[index].isPersistent {
-            guard slots[index].status != nil else {
+            guard statuses[index] != nil else {
                 throw MPIError(.request, "persistent request \(index) started while still active")
             }
-            guard let handle = slots[index].handle else {
-                slots[index].status = .null  // with the null process: complete at once
+            guard let handle = handles[index] else {
+                statuses[index] = .null  // with the null process: complete at once
                 continue
             }
             try slots[index].loan.renew()
             try backend.start(handle)
-            slots[index].status = nil
+            statuses[index] = nil
+            slots[index].isActive = true
             pending += 1
         }
     }
 
+    /// Ends what request `index` held once its status is in: gives its buffer back and, unless
+    /// it is persistent, lets go of the operation.
     @inlinable
-    mutating func finish(_ index: Int, _ status: Status) {
-        slots.withUnsafeMutableBufferPointer { RequestList.finish(&$0[index], status) }
-        pending -= 1
+    static func finish(_ index: Int, _ slots: UnsafeMutableBufferPointer<Slot>, _ handles: UnsafeMutableBufferPointer<RequestHandle?>) {
+        slots[index].isActive = false
+        slots[index].loan.end()
+        if !slots[index].isPersistent {
+            handles[index] = nil
+            slots[index].loan.release()
+            slots[index].loan = .none
+        }
     }
 
+    /// Finishes every request the list had as pending whose status has come in since.
     @inlinable
-    static func finish(_ slot: inout Slot, _ status: Status) {
-        slot.status = status
-        slot.loan.end()
-        if !slot.isPersistent {
-            slot.handle = nil
-            slot.loan.release()
-            slot.loan = .none
+    mutating func finishCompleted() {
+        var completed = 0
+        let statuses = self.statuses
+        handles.withUnsafeMutableBufferPointer { handles in
+            slots.withUnsafeMutableBufferPointer { slots in
+                for index in slots.indices where slots[index].isActive && statuses[index] != nil {
+                    RequestList.finish(index, slots, handles)
+                    completed += 1
+                }
+            }
         }
+        pending -= completed
+    }
+
+    /// Records request `index`'s outcome and finishes it.
+    @usableFromInline
+    mutating func finish(_ index: Int, _ status: Status) {
+        statuses[index] = status
+        handles.withUnsafeMutableBufferPointer { handles in
+            slots.withUnsafeMutableBufferPointer { slots in RequestList.finish(index, slots, handles) }
+        }
+        pending -= 1
     }
 
     // MARK: Wait
@@ -153,39 +181,31 @@ public struct RequestList: ~Copyable {
     @inlinable @discardableResult
     public mutating func waitAll() throws(MPIError) -> [Status] {
         if pending > 0 { try completeAll() }
-        return slots.map { $0.status! }
+        return statuses.map { $0! }
     }
 
-    /// Completes every pending request, then throws the first error.
+    /// Completes every pending request in one backend call, then throws the first error.
     @inlinable
     mutating func completeAll() throws(MPIError) {
-        let backend = self.backend
-        let firstError: MPIError? = slots.withUnsafeMutableBufferPointer { slots in
-            var firstError: MPIError?
-            for index in slots.indices where slots[index].status == nil {
-                do throws(MPIError) {
-                    RequestList.finish(&slots[index], try backend.wait(slots[index].handle.unsafelyUnwrapped))
-                } catch {
-                    RequestList.finish(&slots[index], .failed(error))
-                    if firstError == nil { firstError = error }
-                }
+        let failure = try handles.withUnsafeBufferPointer { (handles) throws(MPIError) in
+            try statuses.withUnsafeMutableBufferPointer { (statuses) throws(MPIError) in
+                try backendReference.unsafelyUnwrapped.withBackend { (backend) throws(MPIError) in try backend.waitAll(handles, statuses: statuses) }
             }
-            return firstError
         }
-        pending = 0
-        if let firstError { throw firstError }
+        finishCompleted()
+        if let failure { throw failure.error }
     }
 
     /// Waits until one pending request completes and returns its index and status
     /// (`MPI_Waitany`); `nil` when none is pending. When the operation that completed failed,
     /// its error is thrown and ``status(at:)`` of its index has ``Status/error`` set.
     public mutating func waitAny() throws(MPIError) -> (index: Int, status: Status)? {
-        collectPending()
-        guard !pendingHandles.isEmpty else { return nil }
-        let (position, outcome) = try pendingHandles.withUnsafeBufferPointer { (handles) throws(MPIError) in
-            try backend.waitAny(handles)
+        guard pending > 0 else { return nil }
+        let (index, outcome) = try handles.withUnsafeBufferPointer { (handles) throws(MPIError) in
+            try statuses.withUnsafeBufferPointer { (statuses) throws(MPIError) in
+                try backendReference.unsafelyUnwrapped.withBackend { (backend) throws(MPIError) in try backend.waitAny(handles, statuses: statuses) }
+            }
         }
-        let index = pendingIndices[position]
         switch outcome {
         case .success(let status):
             finish(index, status)
@@ -210,8 +230,8 @@ public struct RequestList: ~Copyable {
     /// stay `nil` and ``pendingCount`` does not change. When all have completed and some failed,
     /// all are completed and the first error is thrown.
     public mutating func testAll() throws(MPIError) -> [Status]? {
-        for index in slots.indices where slots[index].status == nil {
-            guard try backend.isComplete(slots[index].handle!) else { return nil }
+        for index in slots.indices where statuses[index] == nil {
+            guard try backend.isComplete(handles[index]!) else { return nil }
         }
         return try waitAll()
     }
@@ -238,21 +258,39 @@ public struct RequestList: ~Copyable {
     /// }
     /// ```
     public mutating func testAny() throws(MPIError) -> AnyCompletion {
-        var pending = false
-        for index in slots.indices where slots[index].status == nil {
-            pending = true
+        guard pending > 0 else { return .nonePending }
+        for index in slots.indices where statuses[index] == nil {
             if let status = try test(index) { return .completed(index: index, status: status) }
         }
-        return pending ? .noneCompleted : .nonePending
+        return .noneCompleted
     }
 
     /// Every pending request that has completed (`MPI_Testsome`).
     public mutating func testSome() throws(MPIError) -> [(index: Int, status: Status)] {
         var done: [(index: Int, status: Status)] = []
-        for index in slots.indices where slots[index].status == nil {
-            if let status = try test(index) { done.append((index, status)) }
-        }
+        try testSome { index, status in done.append((index, status)) }
         return done
+    }
+
+    /// Completes every pending request that has completed (`MPI_Testsome`) and calls `body`
+    /// with each one's index and status, in list order; returns how many there were. Allocates
+    /// nothing. When some failed, all that completed are completed and reported to `body` (the
+    /// failed ones with ``Status/error`` set) before the first error is thrown.
+    @discardableResult
+    public mutating func testSome(_ body: (_ index: Int, _ status: Status) -> Void) throws(MPIError) -> Int {
+        guard pending > 0 else { return 0 }
+        let before = pending
+        let failure = try handles.withUnsafeBufferPointer { (handles) throws(MPIError) in
+            try statuses.withUnsafeMutableBufferPointer { (statuses) throws(MPIError) in
+                try backendReference.unsafelyUnwrapped.withBackend { (backend) throws(MPIError) in try backend.testSome(handles, statuses: statuses) }
+            }
+        }
+        for index in slots.indices where slots[index].isActive {
+            if let status = statuses[index] { body(index, status) }
+        }
+        finishCompleted()
+        if let failure { throw failure.error }
+        return before - pending
     }
 
     /// Tests pending request `index`, completing it when done; a failed operation is completed
@@ -260,22 +298,15 @@ public struct RequestList: ~Copyable {
     @usableFromInline
     mutating func test(_ index: Int) throws(MPIError) -> Status? {
         do {
-            guard let status = try backend.test(slots[index].handle!) else { return nil }
+            let handle = handles[index].unsafelyUnwrapped
+            guard let status = try backendReference.unsafelyUnwrapped.withBackend({ (backend) throws(MPIError) in try backend.test(handle) }) else {
+                return nil
+            }
             finish(index, status)
             return status
         } catch {
             finish(index, .failed(error))
             throw error
-        }
-    }
-
-    @usableFromInline
-    mutating func collectPending() {
-        pendingHandles.removeAll(keepingCapacity: true)
-        pendingIndices.removeAll(keepingCapacity: true)
-        for index in slots.indices where slots[index].status == nil {
-            pendingHandles.append(slots[index].handle!)
-            pendingIndices.append(index)
         }
     }
 }

@@ -465,14 +465,14 @@ enum Neighborhood {
     ) throws(MPIError) -> Request {
         let origin = RequestOrigin(sending ? .send : .receive, peer: peer, tag: tag)
         let live = sending ? try communicator.checkedPeers(destination: peer, tag: tag) : try communicator.checkedPeers(source: peer, tag: tag)
-        guard live else { return .completed(communicator.backend, .null, origin: origin) }
+        guard live else { return .completed(communicator.backendReference, .null, origin: origin) }
         let start = base.map { $0 + block.byteOffset }
         let handle = sending
             ? try communicator.backend.immediateSend(UnsafeRawPointer(start), count: block.count, type: block.type, to: peer, tag: tag,
                 comm: communicator.handle, mode: .standard)
             : try communicator.backend.immediateReceive(into: start, count: block.count, type: block.type, from: peer, tag: tag,
                 comm: communicator.handle)
-        return Request(backend: communicator.backend, handle: handle, loan: .retained(owner), result: nil, origin: origin)
+        return Request(backend: communicator.backendReference, handle: handle, loan: .retained(owner), result: nil, origin: origin)
     }
 
     /// Starts ``exchangeBlocks(on:sources:destinations:_:sendBlocks:into:receiveBlocks:)``
