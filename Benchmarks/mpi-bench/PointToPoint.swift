@@ -127,7 +127,7 @@ enum PointToPoint {
                         while try requests.waitAny() != nil {}
                         try requests.removeAll()
                     case .testSome:
-                        while requests.pendingCount > 0 { _ = try requests.testSome() }
+                        while requests.pendingCount > 0 { try requests.testSome { _, _ in } }
                         try requests.removeAll()
                     }
                 }

@@ -63,7 +63,7 @@ struct RequestRecords: ~Copyable {
     /// Taken only at `ThreadLevel.multiple`: below it MPI is called by one thread at a time, and
     /// a lock per request (two atomic instructions each way) is a cost the message path feels.
     private let lock = Mutex<Void>(())
-    private let locked: Bool
+    let locked: Bool
     private let free: UnsafeMutablePointer<[UInt]>
 
     init(locked: Bool) {
@@ -100,6 +100,49 @@ struct RequestRecords: ~Copyable {
         } else {
             free.pointee.append(address)
         }
+    }
+}
+
+/// Room for the arrays a batch completion hands Open MPI (requests, their list positions,
+/// statuses, indices), kept and grown, so completing a list allocates nothing. Shared by the
+/// calls of one thread at a time; at `ThreadLevel.multiple` each call takes temporary room.
+final class BatchScratch: @unchecked Sendable {
+    private var capacity = 0
+    private var requests: UnsafeMutablePointer<MPI_Request?>?
+    private var positions: UnsafeMutablePointer<Int>?
+    private var statuses: UnsafeMutablePointer<MPI_Status>?
+    private var indices: UnsafeMutablePointer<Int32>?
+
+    func with<R>(
+        _ count: Int, shared: Bool,
+        _ body: (UnsafeMutableBufferPointer<MPI_Request?>, UnsafeMutableBufferPointer<Int>,
+            UnsafeMutableBufferPointer<MPI_Status>, UnsafeMutableBufferPointer<Int32>) -> R
+    ) -> R {
+        guard shared else {
+            return withUnsafeTemporaryAllocation(of: MPI_Request?.self, capacity: count) { requests in
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { positions in
+                    withUnsafeTemporaryAllocation(of: MPI_Status.self, capacity: count) { statuses in
+                        withUnsafeTemporaryAllocation(of: Int32.self, capacity: count) { indices in
+                            body(requests, positions, statuses, indices)
+                        }
+                    }
+                }
+            }
+        }
+        if count > capacity {
+            requests?.deallocate()
+            positions?.deallocate()
+            statuses?.deallocate()
+            indices?.deallocate()
+            capacity = max(count, 2 * capacity, 64)
+            requests = .allocate(capacity: capacity)
+            positions = .allocate(capacity: capacity)
+            statuses = .allocate(capacity: capacity)
+            indices = .allocate(capacity: capacity)
+        }
+        return body(
+            UnsafeMutableBufferPointer(start: requests, count: count), UnsafeMutableBufferPointer(start: positions, count: count),
+            UnsafeMutableBufferPointer(start: statuses, count: count), UnsafeMutableBufferPointer(start: indices, count: count))
     }
 }
 
@@ -345,7 +388,7 @@ extension OpenMPIBackend {
         var position: Int32 = 0
         var status = MPI_Status()
         var lost: Int?
-        let code = withUnsafeTemporaryAllocation(of: MPI_Request?.self, capacity: requests.count) { array in
+        let code = batchScratch.with(requests.count, shared: !requestRecords.locked) { array, _, _, _ in
             for index in requests.indices {
                 // Complete already: an inactive entry for MPI.
                 guard statuses[index] == nil else {
@@ -433,52 +476,46 @@ extension OpenMPIBackend {
             }
         }
         let n = requests.count
-        withUnsafeTemporaryAllocation(of: MPI_Request?.self, capacity: n) { array in
-            withUnsafeTemporaryAllocation(of: Int.self, capacity: n) { positions in
-                withUnsafeTemporaryAllocation(of: MPI_Status.self, capacity: n) { mpiStatuses in
-                    withUnsafeTemporaryAllocation(of: Int32.self, capacity: n) { indices in
-                        var count = 0
-                        for index in 0..<n where statuses[index] == nil {
-                            let handle = requests[index].unsafelyUnwrapped
-                            if let record = handle.record {
-                                // One that an earlier MPI_Waitany freed along with another: over.
-                                if record.pointee.freedWithAnother {
-                                    var none = MPI_Status()
-                                    outcome(index) { () throws(MPIError) in try completed(record, code: MPI_SUCCESS, status: &none, call: call) }
-                                    continue
-                                }
-                                array[count] = record.pointee.request
-                            } else {
-                                array[count] = handle.sendRequest
-                            }
-                            positions[count] = index
-                            count += 1
-                        }
-                        guard count > 0 else { return }
-                        let (code, done) = run(Int32(count), array.baseAddress!, mpiStatuses.baseAddress!, indices.baseAddress!)
-                        let all = waitsForAll
-                        // Carry Open MPI's changes to the requests back into the records.
-                        for k in 0..<count {
-                            if let record = requests[positions[k]].unsafelyUnwrapped.record { record.pointee.request = array[k] }
-                        }
-                        // An error of the call itself names no entry: only those it freed are over.
-                        let unattributed = code != MPI_SUCCESS && code != MPI_ERR_IN_STATUS
-                        for j in 0..<Int(done) {
-                            let k = all ? j : Int(indices[j])
-                            let index = positions[k]
-                            let entryCode = unattributed ? code : code == MPI_SUCCESS ? MPI_SUCCESS : mpiStatuses[j].MPI_ERROR
-                            if entryCode == MPI_ERR_PENDING { continue }
-                            let handle = requests[index].unsafelyUnwrapped
-                            if unattributed && array[k] != cmpi_request_null() && handle.record?.pointee.isPersistent != true { continue }
-                            if let record = handle.record {
-                                outcome(index) { () throws(MPIError) in try completed(record, code: entryCode, status: &mpiStatuses[j], call: call) }
-                            } else {
-                                outcome(index) { () throws(MPIError) in
-                                    try check(entryCode, call, "waiting for a send")
-                                    return OpenMPIBackend.sendStatus
-                                }
-                            }
-                        }
+        batchScratch.with(n, shared: !requestRecords.locked) { array, positions, mpiStatuses, indices in
+            var count = 0
+            for index in 0..<n where statuses[index] == nil {
+                let handle = requests[index].unsafelyUnwrapped
+                if let record = handle.record {
+                    // One that an earlier MPI_Waitany freed along with another: over.
+                    if record.pointee.freedWithAnother {
+                        var none = MPI_Status()
+                        outcome(index) { () throws(MPIError) in try completed(record, code: MPI_SUCCESS, status: &none, call: call) }
+                        continue
+                    }
+                    array[count] = record.pointee.request
+                } else {
+                    array[count] = handle.sendRequest
+                }
+                positions[count] = index
+                count += 1
+            }
+            guard count > 0 else { return }
+            let (code, done) = run(Int32(count), array.baseAddress!, mpiStatuses.baseAddress!, indices.baseAddress!)
+            let all = waitsForAll
+            // Carry Open MPI's changes to the requests back into the records.
+            for k in 0..<count {
+                if let record = requests[positions[k]].unsafelyUnwrapped.record { record.pointee.request = array[k] }
+            }
+            // An error of the call itself names no entry: only those it freed are over.
+            let unattributed = code != MPI_SUCCESS && code != MPI_ERR_IN_STATUS
+            for j in 0..<Int(done) {
+                let k = all ? j : Int(indices[j])
+                let index = positions[k]
+                let entryCode = unattributed ? code : code == MPI_SUCCESS ? MPI_SUCCESS : mpiStatuses[j].MPI_ERROR
+                if entryCode == MPI_ERR_PENDING { continue }
+                let handle = requests[index].unsafelyUnwrapped
+                if unattributed && array[k] != cmpi_request_null() && handle.record?.pointee.isPersistent != true { continue }
+                if let record = handle.record {
+                    outcome(index) { () throws(MPIError) in try completed(record, code: entryCode, status: &mpiStatuses[j], call: call) }
+                } else {
+                    outcome(index) { () throws(MPIError) in
+                        try check(entryCode, call, "waiting for a send")
+                        return OpenMPIBackend.sendStatus
                     }
                 }
             }

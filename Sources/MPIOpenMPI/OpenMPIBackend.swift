@@ -31,6 +31,8 @@ package final class OpenMPIBackend: Backend, @unchecked Sendable {
     private let active = Atomic<Bool>(true)
     /// Records of pending receives and persistent requests (see `OpenMPIBackend+Nonblocking`).
     let requestRecords: RequestRecords
+    /// Room for batch completions (see `BatchScratch`).
+    let batchScratch = BatchScratch()
 
     package var isActive: Bool { active.load(ordering: .relaxed) }
 

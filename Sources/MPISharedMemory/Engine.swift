@@ -74,6 +74,11 @@ struct Engine {
     /// Every posted receive before this index has matched, so matching starts here.
     var firstUnmatched = 0
     var unexpected = Slab<UnexpectedMessage>(capacity: 64)
+    /// Spare buffers of `pooledBufferSize` bytes for unexpected messages that fit one, so a
+    /// stream of small messages that arrive before their receives allocates nothing.
+    var pooledBuffers = Slab<UnsafeMutableRawPointer>(capacity: 64)
+    static let pooledBufferSize = 4096
+    static let pooledBufferLimit = 256
     /// Sends not yet complete: queued behind others to the same rank, blocked on a full ring, or
     /// waiting for an acknowledgement. In posting order.
     var pendingSends = Slab<PendingSend>(capacity: 64)
@@ -219,7 +224,7 @@ struct Engine {
                 }
                 if flags & Record.needsAcknowledgement != 0 { acknowledge(cookie, to: source) }
             } else {
-                let buffer = malloc(max(total, 1))!
+                let buffer = unexpectedBuffer(total)
                 buffer.copyMemory(from: payload, byteCount: fragment)
                 let id = takeID()
                 unexpected.append(UnexpectedMessage(
@@ -751,9 +756,28 @@ struct Engine {
             } else {
                 deliver(message.buffer!, count: message.arrived, toPosted: last)
             }
-            free(message.buffer)
+            releaseUnexpectedBuffer(message.buffer, total: message.total)
             if !message.complete { fragmentTargets[message.source] = .posted(id: receive.id) }
             if message.needsAcknowledgement { acknowledge(message.cookie, to: message.source) }
+        }
+    }
+
+    /// Room for an unexpected message of `total` bytes: a pooled buffer when it fits one.
+    @inline(__always)
+    mutating func unexpectedBuffer(_ total: Int) -> UnsafeMutableRawPointer {
+        guard total <= Engine.pooledBufferSize else { return malloc(total)! }
+        if !pooledBuffers.isEmpty { return pooledBuffers.remove(at: pooledBuffers.count - 1) }
+        return malloc(Engine.pooledBufferSize)!
+    }
+
+    /// Gives back the buffer of an unexpected message of `total` bytes once it is delivered.
+    @inline(__always)
+    mutating func releaseUnexpectedBuffer(_ buffer: UnsafeMutableRawPointer?, total: Int) {
+        guard let buffer else { return }
+        if total <= Engine.pooledBufferSize && pooledBuffers.count < Engine.pooledBufferLimit {
+            pooledBuffers.append(buffer)
+        } else {
+            free(buffer)
         }
     }
 

@@ -296,23 +296,12 @@ extension SharedMemoryBackend {
         lockEngine()
         defer { unlockEngine() }
         guard engine.pointee.active else { throw MPIError.finalized() }
-        var firstFailure: (index: Int, error: MPIError)?
-        for index in requests.indices where statuses[index] == nil {
-            let request = requests[index].unsafelyUnwrapped
-            do throws(MPIError) {
-                // Most are done by now (an eager send, a receive that matched while others were
-                // waited for): only the rest enter the waiting loop.
-                if let status = try complete(request) {
-                    statuses[index] = status
-                } else {
-                    statuses[index] = try waitInside(request)
-                }
-            } catch {
-                statuses[index] = .failed(error)
-                if firstFailure == nil { firstFailure = (index, error) }
-            }
+        // Most are done by now (an eager send, a receive that matched while others were waited
+        // for): only the rest enter the waiting loop.
+        return completeEachPending(requests, statuses) { (request) throws(MPIError) in
+            if let status = try complete(request) { return status }
+            return try waitInside(request)
         }
-        return firstFailure
     }
 
     package func testSome(
@@ -322,16 +311,7 @@ extension SharedMemoryBackend {
         defer { unlockEngine() }
         guard engine.pointee.active else { throw MPIError.finalized() }
         _ = try engine.pointee.progress()
-        var firstFailure: (index: Int, error: MPIError)?
-        for index in requests.indices where statuses[index] == nil {
-            do throws(MPIError) {
-                statuses[index] = try complete(requests[index].unsafelyUnwrapped)
-            } catch {
-                statuses[index] = .failed(error)
-                if firstFailure == nil { firstFailure = (index, error) }
-            }
-        }
-        return firstFailure
+        return completeEachPending(requests, statuses) { (request) throws(MPIError) in try complete(request) }
     }
 
     package func waitAny(

@@ -250,16 +250,7 @@ extension Backend {
         _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
     ) throws(MPIError) -> (index: Int, error: MPIError)? {
         guard isActive else { throw MPIError.finalized() }
-        var firstFailure: (index: Int, error: MPIError)?
-        for index in requests.indices where statuses[index] == nil {
-            do throws(MPIError) {
-                statuses[index] = try wait(requests[index].unsafelyUnwrapped)
-            } catch {
-                statuses[index] = .failed(error)
-                if firstFailure == nil { firstFailure = (index, error) }
-            }
-        }
-        return firstFailure
+        return completeEachPending(requests, statuses) { (request) throws(MPIError) in try wait(request) }
     }
 
     /// One `test` per pending request, for a backend without a batch form.
@@ -267,17 +258,27 @@ extension Backend {
         _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
     ) throws(MPIError) -> (index: Int, error: MPIError)? {
         guard isActive else { throw MPIError.finalized() }
-        var firstFailure: (index: Int, error: MPIError)?
-        for index in requests.indices where statuses[index] == nil {
-            do throws(MPIError) {
-                statuses[index] = try test(requests[index].unsafelyUnwrapped)
-            } catch {
-                statuses[index] = .failed(error)
-                if firstFailure == nil { firstFailure = (index, error) }
-            }
-        }
-        return firstFailure
+        return completeEachPending(requests, statuses) { (request) throws(MPIError) in try test(request) }
     }
+}
+
+/// Runs `complete` on every request of `requests` whose status is `nil` and writes what it
+/// returns (`nil`: still pending; `Status.failed` for an error it throws); returns the first
+/// that failed with its error. The loop of the batch completions that have no batch call.
+package func completeEachPending(
+    _ requests: UnsafeBufferPointer<RequestHandle?>, _ statuses: UnsafeMutableBufferPointer<Status?>,
+    _ complete: (RequestHandle) throws(MPIError) -> Status?
+) -> (index: Int, error: MPIError)? {
+    var firstFailure: (index: Int, error: MPIError)?
+    for index in requests.indices where statuses[index] == nil {
+        do throws(MPIError) {
+            statuses[index] = try complete(requests[index].unsafelyUnwrapped)
+        } catch {
+            statuses[index] = .failed(error)
+            if firstFailure == nil { firstFailure = (index, error) }
+        }
+    }
+    return firstFailure
 }
 
 /// One rank's block of an all-to-all-w at the seam: `count` elements of `type` starting
