@@ -6,7 +6,10 @@
 # Installs what it needs (Open MPI, matplotlib), builds release binaries and the C baseline,
 # then runs BENCH_REPS repetitions (default 7), interleaved — each repetition runs every
 # benchmark for C, Swift/Open MPI and Swift/shm in turn, so slow drifts in machine load hit all
-# three alike. Measured: latency and bw at 2 ranks, allreduce at 2 ranks (Swift only when
+# three alike. Measured at 2 ranks: latency, its immediate and persistent forms
+# (immediate-latency, persistent-latency: 8 B, 1 KiB, 16 KiB; the report adds each form ÷ the
+# blocking one), bw, bibw, the request completions waitall, waitany and testsome (windows of 64
+# receives and 64 sends, 8 B), allreduce (Swift only when
 # mpi-bench offers it), the one-sided put-latency, get-latency, put-bw (8 B, 1 KiB, 64 KiB,
 # 1 MiB) and accumulate-latency (8 B) at 2 ranks unless BENCH_ONE_SIDED=0 (OSU's
 # `-w allocate -s flush`: one lock, a flush per operation or per window of 64 puts), and
@@ -125,6 +128,8 @@ scripts/build-c-baseline.sh
 # inside the run's budget.
 latency_sizes=0:4194304
 bw_sizes=1:4194304
+bibw_sizes=8,1024,16384,65536,1048576,4194304
+request_sizes=8,1024,16384
 allreduce_sizes=4:1048576
 common=(--iterations 10000 --warmup 200)
 four_latency_sizes=0,8,64,512,4096,32768,262144,1048576
@@ -269,7 +274,11 @@ for rep in $(seq 1 "$reps"); do
     say "repetition $rep of $reps"
     if [ "$two_ranks" = 1 ]; then
         measure "$rep" 2 latency "$latency_sizes" "${common[@]}"
+        measure "$rep" 2 immediate-latency "$request_sizes" "${common[@]}"
+        measure "$rep" 2 persistent-latency "$request_sizes" "${common[@]}"
         measure "$rep" 2 bw "$bw_sizes" "${common[@]}"
+        measure "$rep" 2 bibw "$bibw_sizes" "${common[@]}"
+        for completion in waitall waitany testsome; do measure "$rep" 2 "$completion" 8 "${common[@]}"; done
         measure "$rep" 2 allreduce "$allreduce_sizes" "${common[@]}"
     fi
     if [ "$one_sided" = 1 ]; then

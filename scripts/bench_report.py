@@ -50,7 +50,8 @@ FIELDS = ["rep", "implementation", "benchmark", "backend", "ranks", "size",
 
 def headline(benchmark):
     """(field, unit, higher_is_better) of a benchmark's headline value."""
-    if benchmark in ("latency", "flood", "put-latency", "get-latency", "accumulate-latency"):
+    if benchmark in ("latency", "immediate-latency", "persistent-latency", "waitall", "waitany", "testsome",
+                     "flood", "put-latency", "get-latency", "accumulate-latency"):
         return "avg_us", "us", False
     if benchmark in ("bw", "bibw", "put-bw", "io-write", "io-read"):
         return "mb_per_s", "MB/s", True
@@ -132,7 +133,8 @@ def tables(rows):
             continue
         values[(row["benchmark"], row["ranks"])][row["size"]][row["implementation"]][row["rep"]] = float(value)
 
-    order = {"latency": 0, "bw": 1, "bibw": 2, "allreduce": 3, "put-latency": 4, "get-latency": 5, "put-bw": 6,
+    order = {"latency": 0, "immediate-latency": 0.1, "persistent-latency": 0.2, "bw": 1, "bibw": 2,
+             "waitall": 2.1, "waitany": 2.2, "testsome": 2.3, "allreduce": 3, "put-latency": 4, "get-latency": 5, "put-bw": 6,
              "accumulate-latency": 7, "io-write": 8, "io-read": 9}
     out = []
     for (benchmark, ranks) in sorted(values, key=lambda key: (order.get(key[0], 9), key[0], key[1])):
@@ -201,8 +203,8 @@ def highlights(rows):
     shown = (["c-osu"] if osu else []) + ["swift-openmpi", "swift-shm"]
     lines = ["| benchmark (2 ranks) | size | C / Open MPI | " + " | ".join(f"{LABELS[i]} ÷ C" for i in shown) + " |",
              "|---|---:|---:|" + "---:|" * len(shown)]
-    for benchmark in ("latency", "bw", "allreduce", "put-latency", "get-latency", "put-bw", "accumulate-latency",
-                      "io-write", "io-read"):
+    for benchmark in ("latency", "immediate-latency", "persistent-latency", "bw", "bibw", "waitall", "waitany", "testsome",
+                      "allreduce", "put-latency", "get-latency", "put-bw", "accumulate-latency", "io-write", "io-read"):
         field, unit, _ = headline(benchmark)
         for size in (HIGHLIGHT_SIZES if not benchmark.startswith("io-") else [1048576, 16777216, 268435456]):
             by_impl = defaultdict(dict)
@@ -218,6 +220,29 @@ def highlights(rows):
                 cells.append(spread(ratios) if ratios else "not measured")
             lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def request_overhead(rows):
+    """What a request costs over the blocking call: immediate-latency and persistent-latency
+    divided by latency of the same implementation, size and repetition (medians and spread)."""
+    by = defaultdict(dict)
+    for r in rows:
+        if r["ranks"] == 2 and r["benchmark"] in ("latency", "immediate-latency", "persistent-latency") and r.get("avg_us") is not None:
+            by[(r["implementation"], r["size"], r["benchmark"])][r["rep"]] = float(r["avg_us"])
+    lines = ["| implementation | size | immediate ÷ blocking | persistent ÷ blocking |", "|---|---:|---:|---:|"]
+    for implementation in IMPLEMENTATIONS:
+        for size in sorted({key[1] for key in by if key[0] == implementation}):
+            blocking = by.get((implementation, size, "latency"))
+            if not blocking:
+                continue
+            cells = [LABELS[implementation], size_label(size)]
+            for form in ("immediate-latency", "persistent-latency"):
+                measured = by.get((implementation, size, form), {})
+                ratios = [v / blocking[rep] for rep, v in measured.items() if blocking.get(rep)]
+                cells.append(spread(ratios) if ratios else "not measured")
+            if any(c != "not measured" for c in cells[2:]):
+                lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) if len(lines) > 2 else ""
 
 
 def plot(rows, results):
@@ -292,7 +317,11 @@ def main():
     if not rows:
         sys.exit(f"no measurements in {raw}")
     write_csv(rows, results / "bench.csv")
-    text = "## Highlights\n\n" + highlights(rows) + "\n\n## All sizes\n\n" + tables(rows)
+    overhead = request_overhead(rows)
+    text = "## Highlights\n\n" + highlights(rows)
+    if overhead:
+        text += "\n\n## Request overhead (2 ranks, same repetition)\n\n" + overhead
+    text += "\n\n## All sizes\n\n" + tables(rows)
     (results / "summary.md").write_text(text + "\n")
     print(text)
     plot(rows, results)
