@@ -436,6 +436,12 @@ extension OpenMPIBackend {
         _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
     ) throws(MPIError) -> (index: Int, error: MPIError)? {
         guard isActive else { throw MPIError.finalized() }
+        // At ThreadLevel.multiple Open MPI 4.1.4's MPI_Waitall never returns once a request of
+        // the array fails (a truncated receive; its error path frees the request under the
+        // multithreaded wait's synchronization object): one MPI_Wait per request there.
+        if requestRecords.locked {
+            return completeEachPending(requests, statuses) { (request) throws(MPIError) in try wait(request) }
+        }
         return try batch(requests, statuses, call: "MPI_Waitall", waitsForAll: true) { count, array, mpiStatuses, _ in
             (MPI_Waitall(count, array, mpiStatuses), count)
         }
@@ -445,6 +451,10 @@ extension OpenMPIBackend {
         _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
     ) throws(MPIError) -> (index: Int, error: MPIError)? {
         guard isActive else { throw MPIError.finalized() }
+        // As for waitAll: at ThreadLevel.multiple one MPI_Test per request.
+        if requestRecords.locked {
+            return completeEachPending(requests, statuses) { (request) throws(MPIError) in try test(request) }
+        }
         return try batch(requests, statuses, call: "MPI_Testsome", waitsForAll: false) { count, array, mpiStatuses, indices in
             var completed: Int32 = 0
             let code = MPI_Testsome(count, array, &completed, indices, mpiStatuses)
