@@ -103,46 +103,23 @@ struct RequestRecords: ~Copyable {
     }
 }
 
-/// Room for the arrays a batch completion hands Open MPI (requests, their list positions,
-/// statuses, indices), kept and grown, so completing a list allocates nothing. Shared by the
-/// calls of one thread at a time; at `ThreadLevel.multiple` each call takes temporary room.
+/// Room for the `MPI_Request` array `MPI_Waitany` is handed, kept and grown, so completing a
+/// request list allocates nothing. Shared by the calls of one thread at a time; at
+/// `ThreadLevel.multiple` each call takes temporary room.
 final class BatchScratch: @unchecked Sendable {
     private var capacity = 0
     private var requests: UnsafeMutablePointer<MPI_Request?>?
-    private var positions: UnsafeMutablePointer<Int>?
-    private var statuses: UnsafeMutablePointer<MPI_Status>?
-    private var indices: UnsafeMutablePointer<Int32>?
 
-    func with<R>(
-        _ count: Int, shared: Bool,
-        _ body: (UnsafeMutableBufferPointer<MPI_Request?>, UnsafeMutableBufferPointer<Int>,
-            UnsafeMutableBufferPointer<MPI_Status>, UnsafeMutableBufferPointer<Int32>) -> R
-    ) -> R {
+    func with<R>(_ count: Int, shared: Bool, _ body: (UnsafeMutableBufferPointer<MPI_Request?>) -> R) -> R {
         guard shared else {
-            return withUnsafeTemporaryAllocation(of: MPI_Request?.self, capacity: count) { requests in
-                withUnsafeTemporaryAllocation(of: Int.self, capacity: count) { positions in
-                    withUnsafeTemporaryAllocation(of: MPI_Status.self, capacity: count) { statuses in
-                        withUnsafeTemporaryAllocation(of: Int32.self, capacity: count) { indices in
-                            body(requests, positions, statuses, indices)
-                        }
-                    }
-                }
-            }
+            return withUnsafeTemporaryAllocation(of: MPI_Request?.self, capacity: count) { body($0) }
         }
         if count > capacity {
             requests?.deallocate()
-            positions?.deallocate()
-            statuses?.deallocate()
-            indices?.deallocate()
             capacity = max(count, 2 * capacity, 64)
             requests = .allocate(capacity: capacity)
-            positions = .allocate(capacity: capacity)
-            statuses = .allocate(capacity: capacity)
-            indices = .allocate(capacity: capacity)
         }
-        return body(
-            UnsafeMutableBufferPointer(start: requests, count: count), UnsafeMutableBufferPointer(start: positions, count: count),
-            UnsafeMutableBufferPointer(start: statuses, count: count), UnsafeMutableBufferPointer(start: indices, count: count))
+        return body(UnsafeMutableBufferPointer(start: requests, count: count))
     }
 }
 
@@ -388,7 +365,7 @@ extension OpenMPIBackend {
         var position: Int32 = 0
         var status = MPI_Status()
         var lost: Int?
-        let code = batchScratch.with(requests.count, shared: !requestRecords.locked) { array, _, _, _ in
+        let code = batchScratch.with(requests.count, shared: !requestRecords.locked) { array in
             for index in requests.indices {
                 // Complete already: an inactive entry for MPI.
                 guard statuses[index] == nil else {
@@ -432,111 +409,24 @@ extension OpenMPIBackend {
 
     // MARK: Completing many at once
 
+    // A request list is completed one `MPI_Wait`/`MPI_Test` per request, not by one
+    // `MPI_Waitall`/`MPI_Testsome` over an array: Open MPI 4.1.4's `MPI_Waitall` can hang once a
+    // request of the array fails (a truncated receive) — always at `ThreadLevel.multiple`
+    // (the scenario driver's `neighborhood-immediate` at 3 ranks), and a job across hosts hung
+    // in CI with it at the default level. (`MPI_Waitany` has served `waitAny` throughout.)
+
     package func waitAll(
         _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
     ) throws(MPIError) -> (index: Int, error: MPIError)? {
         guard isActive else { throw MPIError.finalized() }
-        // At ThreadLevel.multiple Open MPI 4.1.4's MPI_Waitall never returns once a request of
-        // the array fails (a truncated receive; its error path frees the request under the
-        // multithreaded wait's synchronization object): one MPI_Wait per request there.
-        if requestRecords.locked {
-            return completeEachPending(requests, statuses) { (request) throws(MPIError) in try wait(request) }
-        }
-        return try batch(requests, statuses, call: "MPI_Waitall", waitsForAll: true) { count, array, mpiStatuses, _ in
-            (MPI_Waitall(count, array, mpiStatuses), count)
-        }
+        return completeEachPending(requests, statuses) { (request) throws(MPIError) in try wait(request) }
     }
 
     package func testSome(
         _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
     ) throws(MPIError) -> (index: Int, error: MPIError)? {
         guard isActive else { throw MPIError.finalized() }
-        // As for waitAll: at ThreadLevel.multiple one MPI_Test per request.
-        if requestRecords.locked {
-            return completeEachPending(requests, statuses) { (request) throws(MPIError) in try test(request) }
-        }
-        return try batch(requests, statuses, call: "MPI_Testsome", waitsForAll: false) { count, array, mpiStatuses, indices in
-            var completed: Int32 = 0
-            let code = MPI_Testsome(count, array, &completed, indices, mpiStatuses)
-            return (code, completed == MPI_UNDEFINED ? 0 : completed)
-        }
-    }
-
-    /// Hands the pending requests of `requests` (those whose status is `nil`) to one Open MPI
-    /// call as an array of `MPI_Request`s, then completes the ones it completed. `call` gets the
-    /// count, the requests, room for as many statuses and for as many indices, and returns its
-    /// code and how many it completed: all of them in array order (`MPI_Waitall`), or that many
-    /// named by the indices (`MPI_Testsome`), each status matching its position in the output.
-    /// An entry `MPI_ERR_IN_STATUS` reports as `MPI_ERR_PENDING` is still pending and is waited
-    /// for alone (when `waitsForAll`), as is every entry still active after any other error.
-    private func batch(
-        _ requests: UnsafeBufferPointer<RequestHandle?>, _ statuses: UnsafeMutableBufferPointer<Status?>, call: StaticString,
-        waitsForAll: Bool, _ run: (Int32, UnsafeMutablePointer<MPI_Request?>, UnsafeMutablePointer<MPI_Status>, UnsafeMutablePointer<Int32>) -> (code: Int32, completed: Int32)
-    ) throws(MPIError) -> (index: Int, error: MPIError)? {
-        guard Int32(exactly: requests.count) != nil else {
-            throw MPIError(.count, "cannot complete \(requests.count) requests at once: Open MPI takes at most \(Int32.max)")
-        }
-        var firstFailure: (index: Int, error: MPIError)?
-        func outcome(_ index: Int, _ result: () throws(MPIError) -> Status) {
-            do throws(MPIError) {
-                statuses[index] = try result()
-            } catch {
-                statuses[index] = .failed(error)
-                if firstFailure == nil || index < firstFailure!.index { firstFailure = (index, error) }
-            }
-        }
-        let n = requests.count
-        batchScratch.with(n, shared: !requestRecords.locked) { array, positions, mpiStatuses, indices in
-            var count = 0
-            for index in 0..<n where statuses[index] == nil {
-                let handle = requests[index].unsafelyUnwrapped
-                if let record = handle.record {
-                    // One that an earlier MPI_Waitany freed along with another: over.
-                    if record.pointee.freedWithAnother {
-                        var none = MPI_Status()
-                        outcome(index) { () throws(MPIError) in try completed(record, code: MPI_SUCCESS, status: &none, call: call) }
-                        continue
-                    }
-                    array[count] = record.pointee.request
-                } else {
-                    array[count] = handle.sendRequest
-                }
-                positions[count] = index
-                count += 1
-            }
-            guard count > 0 else { return }
-            let (code, done) = run(Int32(count), array.baseAddress!, mpiStatuses.baseAddress!, indices.baseAddress!)
-            let all = waitsForAll
-            // Carry Open MPI's changes to the requests back into the records.
-            for k in 0..<count {
-                if let record = requests[positions[k]].unsafelyUnwrapped.record { record.pointee.request = array[k] }
-            }
-            // An error of the call itself names no entry: only those it freed are over.
-            let unattributed = code != MPI_SUCCESS && code != MPI_ERR_IN_STATUS
-            for j in 0..<Int(done) {
-                let k = all ? j : Int(indices[j])
-                let index = positions[k]
-                let entryCode = unattributed ? code : code == MPI_SUCCESS ? MPI_SUCCESS : mpiStatuses[j].MPI_ERROR
-                if entryCode == MPI_ERR_PENDING { continue }
-                let handle = requests[index].unsafelyUnwrapped
-                if unattributed && array[k] != cmpi_request_null() && handle.record?.pointee.isPersistent != true { continue }
-                if let record = handle.record {
-                    outcome(index) { () throws(MPIError) in try completed(record, code: entryCode, status: &mpiStatuses[j], call: call) }
-                } else {
-                    outcome(index) { () throws(MPIError) in
-                        try check(entryCode, call, "waiting for a send")
-                        return OpenMPIBackend.sendStatus
-                    }
-                }
-            }
-        }
-        // Whatever an error left pending (MPI_ERR_PENDING, or an error of the call itself).
-        if waitsForAll {
-            for index in 0..<n where statuses[index] == nil {
-                outcome(index) { () throws(MPIError) in try wait(requests[index].unsafelyUnwrapped) }
-            }
-        }
-        return firstFailure
+        return completeEachPending(requests, statuses) { (request) throws(MPIError) in try test(request) }
     }
 
     /// The outcome of the operation of `record`, which `call` has just completed with `code`:
