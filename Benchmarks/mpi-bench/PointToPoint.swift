@@ -28,20 +28,18 @@ enum PointToPoint {
         _ type: T.Type, world: Communicator, options: BenchmarkOptions, reporter: inout Reporter
     ) throws {
         try pingPong("immediate-latency", T.self, world: world, options: options, reporter: &reporter) { count, timed, warmup, peer in
-            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
-            buffer.initialize(repeating: zero(T.self))
-            defer { buffer.deallocate() }
-            let message = UnsafeMutableBufferPointer(rebasing: buffer[..<count])
+            let buffer = WindowBuffer<T>(count: count)
+            defer { withExtendedLifetime(buffer) {} }  // the requests use its memory until the rounds end
             return try Batches.time(timed: timed, warmup: warmup) { () throws(MPIError) in
                 if world.rank == 0 {
-                    var send = try world.immediateSend(UnsafeBufferPointer(message), to: peer, tag: 1)
+                    var send = try world.immediateSend(UnsafeBufferPointer(buffer.elements), to: peer, tag: 1)
                     try send.wait()
-                    var receive = try world.immediateReceive(into: message, from: peer, tag: 1)
+                    var receive = try world.immediateReceive(into: buffer.elements, from: peer, tag: 1)
                     try receive.wait()
                 } else {
-                    var receive = try world.immediateReceive(into: message, from: peer, tag: 1)
+                    var receive = try world.immediateReceive(into: buffer.elements, from: peer, tag: 1)
                     try receive.wait()
-                    var send = try world.immediateSend(UnsafeBufferPointer(message), to: peer, tag: 1)
+                    var send = try world.immediateSend(UnsafeBufferPointer(buffer.elements), to: peer, tag: 1)
                     try send.wait()
                 }
             }
@@ -54,12 +52,10 @@ enum PointToPoint {
         _ type: T.Type, world: Communicator, options: BenchmarkOptions, reporter: inout Reporter
     ) throws {
         try pingPong("persistent-latency", T.self, world: world, options: options, reporter: &reporter) { count, timed, warmup, peer in
-            let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
-            buffer.initialize(repeating: zero(T.self))
-            defer { buffer.deallocate() }
-            let message = UnsafeMutableBufferPointer(rebasing: buffer[..<count])
-            var send = try world.persistentSend(UnsafeBufferPointer(message), to: peer, tag: 1)
-            var receive = try world.persistentReceive(into: message, from: peer, tag: 1)
+            let buffer = WindowBuffer<T>(count: count)
+            defer { withExtendedLifetime(buffer) {} }  // the requests use its memory until the rounds end
+            var send = try world.persistentSend(UnsafeBufferPointer(buffer.elements), to: peer, tag: 1)
+            var receive = try world.persistentReceive(into: buffer.elements, from: peer, tag: 1)
             return try Batches.time(timed: timed, warmup: warmup) { () throws(MPIError) in
                 if world.rank == 0 {
                     try send.start()
@@ -98,14 +94,7 @@ enum PointToPoint {
         guard window > 0 else { throw MPIError(.argument, "the window must hold at least one message") }
         for size in options.sizes.bytes {
             let count = size / MemoryLayout<T>.stride
-            let send = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
-            send.initialize(repeating: zero(T.self))
-            let receive = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
-            receive.initialize(repeating: zero(T.self))
-            defer {
-                send.deallocate()
-                receive.deallocate()
-            }
+            let send = WindowBuffer<T>(count: count), receive = WindowBuffer<T>(count: count)
             let (timed, warmup) = options.windowIterations(for: size)
             var batches = Batches()
             try world.barrier()
@@ -115,10 +104,10 @@ enum PointToPoint {
                 batches = try Batches.time(timed: timed, warmup: warmup) { () throws(MPIError) in
                     for _ in 0..<window {
                         requests.add(try world.immediateReceive(
-                            into: UnsafeMutableBufferPointer(rebasing: receive[..<count]), from: peer, tag: 100))
+                            into: receive.elements, from: peer, tag: 100))
                     }
                     for _ in 0..<window {
-                        requests.add(try world.immediateSend(UnsafeBufferPointer(rebasing: send[..<count]), to: peer, tag: 100))
+                        requests.add(try world.immediateSend(UnsafeBufferPointer(send.elements), to: peer, tag: 100))
                     }
                     switch completion {
                     case .waitAll:
@@ -226,15 +215,7 @@ enum PointToPoint {
         guard window > 0 else { throw MPIError(.argument, "the window must hold at least one message") }
         for size in options.sizes.bytes {
             let count = size / MemoryLayout<T>.stride
-            // Raw memory, as OSU uses: every operation of a window shares the one buffer.
-            let send = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
-            send.initialize(repeating: zero(T.self))
-            let receive = UnsafeMutableBufferPointer<T>.allocate(capacity: max(count, 1))
-            receive.initialize(repeating: zero(T.self))
-            defer {
-                send.deallocate()
-                receive.deallocate()
-            }
+            let send = WindowBuffer<T>(count: count), receive = WindowBuffer<T>(count: count)
             let (timed, warmup) = options.windowIterations(for: size)
             var batches = Batches()
             try world.barrier()
@@ -249,13 +230,13 @@ enum PointToPoint {
                         if receives {
                             for _ in 0..<window {
                                 requests.add(try world.immediateReceive(
-                                    into: UnsafeMutableBufferPointer(rebasing: receive[..<count]), from: peer, tag: 100))
+                                    into: receive.elements, from: peer, tag: 100))
                             }
                         }
                         if sends {
                             for _ in 0..<window {
                                 requests.add(try world.immediateSend(
-                                    UnsafeBufferPointer(rebasing: send[..<count]), to: peer, tag: 100))
+                                    UnsafeBufferPointer(send.elements), to: peer, tag: 100))
                             }
                         }
                         try requests.removeAll()
@@ -356,6 +337,22 @@ struct Batches {
         let each = seconds.map { $0 / Double(roundsPerBatch * perRound) * 1e6 }
         return (each.reduce(0, +) / Double(each.count), each.min()!, each.max()!)
     }
+}
+
+/// The one send or receive buffer every operation of a window (or ping-pong) shares, in raw
+/// memory as OSU uses (zeroed; freed with the value).
+final class WindowBuffer<T: MessageElement> {
+    /// The message's `count` elements.
+    let elements: UnsafeMutableBufferPointer<T>
+    private let storage: UnsafeMutableBufferPointer<T>
+
+    init(count: Int) {
+        storage = .allocate(capacity: max(count, 1))
+        storage.initialize(repeating: zero(T.self))
+        elements = UnsafeMutableBufferPointer(rebasing: storage[..<count])
+    }
+
+    deinit { storage.deallocate() }
 }
 
 /// The message of object-latency: a Codable struct around an array.

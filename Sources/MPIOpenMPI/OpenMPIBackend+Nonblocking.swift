@@ -407,27 +407,11 @@ extension OpenMPIBackend {
         }
     }
 
-    // MARK: Completing many at once
-
-    // A request list is completed one `MPI_Wait`/`MPI_Test` per request, not by one
-    // `MPI_Waitall`/`MPI_Testsome` over an array: Open MPI 4.1.4's `MPI_Waitall` can hang once a
-    // request of the array fails (a truncated receive) — always at `ThreadLevel.multiple`
-    // (the scenario driver's `neighborhood-immediate` at 3 ranks), and a job across hosts hung
-    // in CI with it at the default level. (`MPI_Waitany` has served `waitAny` throughout.)
-
-    package func waitAll(
-        _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
-    ) throws(MPIError) -> (index: Int, error: MPIError)? {
-        guard isActive else { throw MPIError.finalized() }
-        return completeEachPending(requests, statuses) { (request) throws(MPIError) in try wait(request) }
-    }
-
-    package func testSome(
-        _ requests: UnsafeBufferPointer<RequestHandle?>, statuses: UnsafeMutableBufferPointer<Status?>
-    ) throws(MPIError) -> (index: Int, error: MPIError)? {
-        guard isActive else { throw MPIError.finalized() }
-        return completeEachPending(requests, statuses) { (request) throws(MPIError) in try test(request) }
-    }
+    // Request lists complete with `Backend`'s default `waitAll` and `testSome`, one `MPI_Wait`/
+    // `MPI_Test` per request, not one `MPI_Waitall`/`MPI_Testsome` over an array: Open MPI 4.1.4's
+    // `MPI_Waitall` can hang once a request of the array fails (a truncated receive) — always at
+    // `ThreadLevel.multiple` (the scenario driver's `neighborhood-immediate` at 3 ranks), and a
+    // job across hosts hung in CI with it at the default level. (`MPI_Waitany` serves `waitAny`.)
 
     /// The outcome of the operation of `record`, which `call` has just completed with `code`:
     /// its status, or its error thrown. An immediate receive's record goes back to the free list;

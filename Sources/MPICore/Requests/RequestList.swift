@@ -148,14 +148,17 @@ public struct RequestList: ~Copyable {
         }
     }
 
-    /// Finishes every request the list had as pending whose status has come in since.
+    /// Finishes every request the list had as pending whose status has come in since, telling
+    /// `report` of each (in list order).
     @inlinable
-    mutating func finishCompleted() {
+    mutating func finishCompleted(report: (_ index: Int, _ status: Status) -> Void = { _, _ in }) {
         var completed = 0
         let statuses = self.statuses
         handles.withUnsafeMutableBufferPointer { handles in
             slots.withUnsafeMutableBufferPointer { slots in
-                for index in slots.indices where slots[index].isActive && statuses[index] != nil {
+                for index in slots.indices where slots[index].isActive {
+                    guard let status = statuses[index] else { continue }
+                    report(index, status)
                     RequestList.finish(index, slots, handles)
                     completed += 1
                 }
@@ -187,9 +190,10 @@ public struct RequestList: ~Copyable {
     /// Completes every pending request in one backend call, then throws the first error.
     @inlinable
     mutating func completeAll() throws(MPIError) {
+        let reference = backendReference.unsafelyUnwrapped
         let failure = try handles.withUnsafeBufferPointer { (handles) throws(MPIError) in
             try statuses.withUnsafeMutableBufferPointer { (statuses) throws(MPIError) in
-                try backendReference.unsafelyUnwrapped.withBackend { (backend) throws(MPIError) in try backend.waitAll(handles, statuses: statuses) }
+                try reference.withBackend { (backend) throws(MPIError) in try backend.waitAll(handles, statuses: statuses) }
             }
         }
         finishCompleted()
@@ -201,9 +205,10 @@ public struct RequestList: ~Copyable {
     /// its error is thrown and ``status(at:)`` of its index has ``Status/error`` set.
     public mutating func waitAny() throws(MPIError) -> (index: Int, status: Status)? {
         guard pending > 0 else { return nil }
+        let reference = backendReference.unsafelyUnwrapped
         let (index, outcome) = try handles.withUnsafeBufferPointer { (handles) throws(MPIError) in
             try statuses.withUnsafeBufferPointer { (statuses) throws(MPIError) in
-                try backendReference.unsafelyUnwrapped.withBackend { (backend) throws(MPIError) in try backend.waitAny(handles, statuses: statuses) }
+                try reference.withBackend { (backend) throws(MPIError) in try backend.waitAny(handles, statuses: statuses) }
             }
         }
         switch outcome {
@@ -280,15 +285,13 @@ public struct RequestList: ~Copyable {
     public mutating func testSome(_ body: (_ index: Int, _ status: Status) -> Void) throws(MPIError) -> Int {
         guard pending > 0 else { return 0 }
         let before = pending
+        let reference = backendReference.unsafelyUnwrapped
         let failure = try handles.withUnsafeBufferPointer { (handles) throws(MPIError) in
             try statuses.withUnsafeMutableBufferPointer { (statuses) throws(MPIError) in
-                try backendReference.unsafelyUnwrapped.withBackend { (backend) throws(MPIError) in try backend.testSome(handles, statuses: statuses) }
+                try reference.withBackend { (backend) throws(MPIError) in try backend.testSome(handles, statuses: statuses) }
             }
         }
-        for index in slots.indices where slots[index].isActive {
-            if let status = statuses[index] { body(index, status) }
-        }
-        finishCompleted()
+        finishCompleted(report: body)
         if let failure { throw failure.error }
         return before - pending
     }
