@@ -79,14 +79,13 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .executableTarget(name: "ring", dependencies: ["MPI"], path: "Examples/ring", swiftSettings: swiftSettings),
-        .executableTarget(name: "data-parallel-training", dependencies: ["MPI"], path: "Examples/data-parallel-training", swiftSettings: swiftSettings),
-        .executableTarget(name: "heat-diffusion", dependencies: ["MPI"], path: "Examples/heat-diffusion", swiftSettings: swiftSettings),
-        .executableTarget(name: "monte-carlo-pi", dependencies: ["MPI"], path: "Examples/monte-carlo-pi", swiftSettings: swiftSettings),
-        .executableTarget(name: "word-count", dependencies: ["MPI"], path: "Examples/word-count", swiftSettings: swiftSettings),
-        .executableTarget(name: "vector-ring", dependencies: ["MPI"], path: "Examples/vector-ring", swiftSettings: swiftSettings),
-        .executableTarget(
-            name: "pingpong", dependencies: ["MPI"], path: "Examples/pingpong", swiftSettings: swiftSettings),
+        .executableTarget(name: "ring", dependencies: ["MPI", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Examples/ring", swiftSettings: swiftSettings),
+        .executableTarget(name: "data-parallel-training", dependencies: ["MPI", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Examples/data-parallel-training", swiftSettings: swiftSettings),
+        .executableTarget(name: "heat-diffusion", dependencies: ["MPI", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Examples/heat-diffusion", swiftSettings: swiftSettings),
+        .executableTarget(name: "monte-carlo-pi", dependencies: ["MPI", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Examples/monte-carlo-pi", swiftSettings: swiftSettings),
+        .executableTarget(name: "word-count", dependencies: ["MPI", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Examples/word-count", swiftSettings: swiftSettings),
+        .executableTarget(name: "vector-ring", dependencies: ["MPI", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Examples/vector-ring", swiftSettings: swiftSettings),
+        .executableTarget(name: "pingpong", dependencies: ["MPI", .product(name: "ArgumentParser", package: "swift-argument-parser")], path: "Examples/pingpong", swiftSettings: swiftSettings),
 
         .executableTarget(
             name: "mpi-bench",

@@ -14,6 +14,8 @@
 //     data-parallel-training [--epochs 4] [--batch-size 256] [--hidden 64] [--samples 16384]
 //                            [--checkpoint PATH [--resume]] [--stop-after EPOCH]
 //                            [--crash-in-checkpoint EPOCH]   (testing: a rank dies mid-write)
+//     data-parallel-training --help
+import ArgumentParser
 import Foundation
 import MPI
 
@@ -21,42 +23,53 @@ import MPI
 import Glibc
 #endif
 
-struct Options {
+/// The command line, parsed on every rank before MPI starts.
+struct DataParallelTraining: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "data-parallel-training",
+        abstract: "Train a two-layer MLP classifier with synchronous data-parallel SGD on a generated dataset.",
+        discussion: """
+            Every rank trains on its slice of each global batch; the gradients are added with one \
+            all-reduce per step, the parameters are checked bitwise identical on every rank each \
+            epoch, and rank 0 checks the final loss against the same training on one rank. Run it \
+            under a launcher, e.g. `swift-mpiexec -n 4 data-parallel-training`.
+
+            With --checkpoint every epoch ends with a checkpoint of the parameters and the momentum, \
+            written with one collective write (MPI-IO) into PATH.partial and renamed over PATH; \
+            --resume continues from it and ends bitwise where an uninterrupted run ends.
+            """)
+
+    @Option(help: "Epochs to train.")
     var epochs = 4
+
+    @Option(help: "Samples per global batch, split between the ranks.")
     var batchSize = 256
+
+    @Option(help: "Width of the hidden layer.")
     var hidden = 64
+
+    @Option(help: "Samples in the generated dataset.")
     var samples = 16384
+
+    @Option(help: ArgumentHelp("Write a checkpoint to this file at the end of every epoch.", valueName: "path"))
     var checkpoint: String?
+
+    @Flag(help: "Start from the epoch saved in the --checkpoint file.")
     var resume = false
+
+    @Option(help: ArgumentHelp("Stop after this epoch (with its checkpoint written).", valueName: "epoch"))
     var stopAfter: Int?
+
+    @Option(help: ArgumentHelp("Testing: the last rank kills itself in the middle of writing this epoch's checkpoint.", valueName: "epoch"))
     var crashInCheckpoint: Int?
 
-    init(_ arguments: [String]) throws {
-        var iterator = arguments.dropFirst().makeIterator()
-        while let flag = iterator.next() {
-            if flag == "--resume" {
-                resume = true
-                continue
-            }
-            if flag == "--checkpoint" {
-                guard let path = iterator.next(), !path.isEmpty else { throw ExampleError("--checkpoint needs a path") }
-                checkpoint = path
-                continue
-            }
-            guard let text = iterator.next(), let value = Int(text), value > 0 else {
-                throw ExampleError("\(flag) needs a positive integer")
-            }
-            switch flag {
-            case "--epochs": epochs = value
-            case "--batch-size": batchSize = value
-            case "--hidden": hidden = value
-            case "--samples": samples = value
-            case "--stop-after": stopAfter = value
-            case "--crash-in-checkpoint": crashInCheckpoint = value
-            default: throw ExampleError("unknown option \(flag)")
-            }
+    func validate() throws {
+        for (name, value) in [("--epochs", epochs), ("--batch-size", batchSize), ("--hidden", hidden), ("--samples", samples),
+            ("--stop-after", stopAfter ?? 1), ("--crash-in-checkpoint", crashInCheckpoint ?? 1)] where value <= 0 {
+            throw ValidationError("\(name) needs a positive integer")
         }
-        if resume && checkpoint == nil { throw ExampleError("--resume needs --checkpoint PATH") }
+        if checkpoint?.isEmpty == true { throw ValidationError("--checkpoint needs a path") }
+        if resume && checkpoint == nil { throw ValidationError("--resume needs --checkpoint PATH") }
     }
 }
 
@@ -197,7 +210,7 @@ enum Checkpoint {
     /// Writes `PATH.partial` collectively, then renames it over `path` (atomic on POSIX file
     /// systems): a job killed while writing leaves the previous checkpoint intact.
     static func save(
-        _ path: String, epoch: Int, loss: Float, model: Model, velocity: [Float], options: Options, world: Communicator
+        _ path: String, epoch: Int, loss: Float, model: Model, velocity: [Float], options: DataParallelTraining, world: Communicator
     ) throws {
         let partial = path + ".partial"
         let file = try File.open(partial, mode: [.create, .writeOnly], on: world)
@@ -227,7 +240,7 @@ enum Checkpoint {
     }
 
     /// Reads a checkpoint written by `save` for the same model and data.
-    static func load(_ path: String, options: Options, count: Int, world: Communicator) throws -> (epoch: Int, loss: Float, parameters: [Float], velocity: [Float]) {
+    static func load(_ path: String, options: DataParallelTraining, count: Int, world: Communicator) throws -> (epoch: Int, loss: Float, parameters: [Float], velocity: [Float]) {
         let file = try File.open(path, mode: .readOnly, on: world)
         let header = try file.readAtAll(at: 0, count: 8, as: Int64.self)
         guard header.count == 8, header[0] == magic, header[1] == 1 else {
@@ -250,8 +263,8 @@ func printError(_ line: String) {
     text.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
 
+let options = DataParallelTraining.parseOrExit()
 do {
-    let options = try Options(CommandLine.arguments)
     try Environment.initialize()
     let world = try Communicator.world
     let (x, y) = makeDataset(samples: options.samples)

@@ -26,6 +26,8 @@
 // is read back and checked against the serial solve.
 //
 //     heat-diffusion [--size 256] [--iterations 500] [--halo persistent|neighbor|window] [--output PATH]
+//     heat-diffusion --help
+import ArgumentParser
 import Foundation
 import MPI
 
@@ -38,13 +40,46 @@ struct ExampleError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-func option(_ name: String, default value: Int) throws -> Int {
-    let arguments = CommandLine.arguments
-    guard let index = arguments.firstIndex(of: name) else { return value }
-    guard index + 1 < arguments.count, let parsed = Int(arguments[index + 1]), parsed > 0 else {
-        throw ExampleError("\(name) needs a positive integer")
+/// How the halo goes between neighbouring blocks.
+enum Halo: String, CaseIterable, ExpressibleByArgument {
+    case persistent, neighbor, window
+}
+
+/// The command line.
+struct HeatDiffusion: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "heat-diffusion",
+        abstract: "Solve the 2-D heat equation (Jacobi) on a Cartesian grid of ranks and check it against a serial solve.",
+        discussion: """
+            The plate is N×N interior points, its top edge held at 1 and the other edges at 0; each \
+            rank owns a block of it plus a one-cell halo. Run it under a launcher, e.g. \
+            `swift-mpiexec -n 4 heat-diffusion --halo neighbor`.
+
+            Halo exchanges: persistent (persistent requests of rows and strided columns, overlapped \
+            with the interior update), neighbor (one neighbourhood all-to-all per iteration), window \
+            (no messages: the plates live in a node-shared window and each rank reads its \
+            neighbours' edges from their memory; every rank must be on one node).
+            """)
+
+    @Option(help: "Interior points along each side of the plate (N).")
+    var size = 256
+
+    @Option(help: "Jacobi iterations.")
+    var iterations = 500
+
+    @Option(help: "How the halo goes between neighbouring blocks (see the exchanges above).")
+    var halo: Halo = .persistent
+
+    @Option(help: ArgumentHelp(
+        "Write the final plate (N×N Doubles, row-major) to this file with one collective write through subarray views, and check it.",
+        valueName: "path"))
+    var output: String?
+
+    func validate() throws {
+        guard size > 0 else { throw ValidationError("--size needs a positive integer") }
+        guard iterations > 0 else { throw ValidationError("--iterations needs a positive integer") }
+        if output?.isEmpty == true { throw ValidationError("--output needs a path") }
     }
-    return parsed
 }
 
 /// One Jacobi sweep of rows `rows` and columns `columns` of a (height+2)×(width+2) array. Kept
@@ -82,13 +117,9 @@ func printError(_ line: String) {
     text.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
 
+let options = HeatDiffusion.parseOrExit()
 do {
-    let n = try option("--size", default: 256)
-    let iterations = try option("--iterations", default: 500)
-    let halo = CommandLine.arguments.firstIndex(of: "--halo").map { CommandLine.arguments.indices.contains($0 + 1) ? CommandLine.arguments[$0 + 1] : "" } ?? "persistent"
-    guard ["persistent", "neighbor", "window"].contains(halo) else { throw ExampleError("--halo is persistent, neighbor or window, not '\(halo)'") }
-    let output = CommandLine.arguments.firstIndex(of: "--output").map { CommandLine.arguments.indices.contains($0 + 1) ? CommandLine.arguments[$0 + 1] : "" }
-    if let output, output.isEmpty { throw ExampleError("--output needs a path") }
+    let (n, iterations, halo, output) = (options.size, options.iterations, options.halo, options.output)
     try Environment.initialize()
     let world = try Communicator.world
     let dimensions = try CartesianTopology.balancedDimensions(ranks: world.size, constraints: [0, 0])
@@ -192,7 +223,7 @@ do {
     /// `p × plateCount` of each rank's part, and every neighbour's part mapped here.
     let plateCount = (height + 2) * stride
     var shared: (window: Window<Double>, local: WindowMemory<Double>, neighbours: [Int: WindowMemory<Double>])? = nil
-    if halo == "window" {
+    if halo == .window {
         let node = try comm.splitByNode()
         guard node.size == comm.size else {
             throw ExampleError("--halo window reads the neighbours' memory directly, so every rank must be on one node; this job spans \(try world.allReduce(node.rank == 0 ? 1 : 0, op: .sum)) nodes")
@@ -253,9 +284,9 @@ do {
     let start = try Environment.wallTime()
     for iteration in 0..<iterations {
         let (old, new) = iteration % 2 == 0 ? (plates.0, plates.1) : (plates.1, plates.0)
-        if halo == "window" {
+        if halo == .window {
             try windowStep(iteration % 2)
-        } else if halo == "neighbor" {
+        } else if halo == .neighbor {
             try neighborStep(old, new)
         } else if iteration % 2 == 0 {
             try step(old, new, &evenExchange)

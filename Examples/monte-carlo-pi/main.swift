@@ -3,6 +3,8 @@
 // standard errors.
 //
 //     monte-carlo-pi [--samples 20000000]     (total over all ranks, last row of the table)
+//     monte-carlo-pi --help
+import ArgumentParser
 import Foundation
 import MPI
 
@@ -27,15 +29,28 @@ struct Generator {
     }
 }
 
-do {
-    var total = 20_000_000
-    if let index = CommandLine.arguments.firstIndex(of: "--samples"), index + 1 < CommandLine.arguments.count {
-        guard let value = Int(CommandLine.arguments[index + 1]), value > 0 else {
-            printError("monte-carlo-pi: --samples needs a positive integer")
-            exit(2)
-        }
-        total = value
+/// The command line.
+struct MonteCarloPi: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "monte-carlo-pi",
+        abstract: "Estimate π by sampling points in the unit square on every rank.",
+        discussion: """
+            The hits are added with an all-reduce at 1000, 10000, … samples up to --samples; rank 0 \
+            prints a convergence table, and the job fails unless the last estimate is within four \
+            standard errors of π. Run it under a launcher, e.g. `swift-mpiexec -n 4 monte-carlo-pi`.
+            """)
+
+    @Option(help: "Samples in total over all ranks (the last row of the table).")
+    var samples = 20_000_000
+
+    func validate() throws {
+        guard samples > 0 else { throw ValidationError("--samples needs a positive integer") }
     }
+}
+
+let options = MonteCarloPi.parseOrExit()
+do {
+    let total = options.samples
     try Environment.initialize()
     let world = try Communicator.world
     var generator = Generator(state: 0x5EED &+ UInt64(world.rank) &* 0x1_0000_0001)

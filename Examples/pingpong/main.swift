@@ -5,12 +5,14 @@
 // (scripts/check-allocations.sh counts).
 //
 //     pingpong [ITERATIONS [BYTES [MODE]]]     (defaults: 10000 iterations of 8 bytes, blocking)
+//     pingpong --help
 //
 // MODE says how the messages go:
 //   blocking     send and receive
 //   immediate    immediateSend/immediateReceive of MessageBuffers, each request waited for; every
 //                receive is posted before the message it takes is sent
 //   persistent   one persistent send and one persistent receive per rank, started each time
+import ArgumentParser
 import MPI
 
 #if canImport(Glibc)
@@ -25,20 +27,45 @@ func printError(_ line: String) {
     text.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
 
-enum Mode: String {
+/// How the messages go (the MODE argument).
+enum Mode: String, CaseIterable, ExpressibleByArgument {
     case blocking, immediate, persistent
 }
 
-let arguments = Array(CommandLine.arguments.dropFirst())
-let numbers = arguments.prefix(2).map { Int($0) }
-guard arguments.count <= 3, numbers.allSatisfy({ $0 != nil }),
-    let mode = arguments.count == 3 ? Mode(rawValue: arguments[2]) : .blocking
-else {
-    printError("usage: pingpong [ITERATIONS [BYTES [blocking|immediate|persistent]]]")
-    exit(2)
+/// The command line: all three arguments positional, as scripts/check-allocations.sh passes them.
+struct PingPong: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pingpong",
+        abstract: "Time a checked ping-pong between ranks 0 and 1.",
+        discussion: """
+            Rank 0 sends a message, rank 1 sends it back with its first word incremented, <iterations> \
+            times; rank 0 checks every reply and prints the half round-trip time. Other ranks wait at \
+            the final barrier. Needs at least 2 ranks, e.g. `swift-mpiexec -n 2 pingpong 10000 8 \
+            immediate`.
+
+            Modes: blocking (send and receive), immediate (immediateSend/immediateReceive of \
+            MessageBuffers, every receive posted before the message it takes is sent), persistent \
+            (one persistent send and one persistent receive per rank, started each time).
+            """)
+
+    @Argument(help: "Round trips to time.")
+    var iterations = 10_000
+
+    @Argument(help: "Bytes per message, raised to 8 and rounded down to whole 8-byte words.")
+    var bytes = 8
+
+    @Argument(help: "How the messages go (see the modes above).")
+    var mode: Mode = .blocking
+
+    func validate() throws {
+        guard iterations >= 0 else { throw ValidationError("<iterations> must not be negative") }
+    }
 }
-let iterations = numbers.first.flatMap { $0 } ?? 10_000
-let bytes = max(8, numbers.dropFirst().first.flatMap { $0 } ?? 8)
+
+let options = PingPong.parseOrExit()
+let iterations = options.iterations
+let bytes = max(8, options.bytes)
+let mode = options.mode
 
 /// Aborts the job when reply `iteration` is not the message plus one.
 func checkReply(_ world: Communicator, _ iteration: Int, word: UInt64, status: Status, words: Int) {

@@ -3,6 +3,8 @@
 //
 //     swift build --traits OpenMPI && mpirun -n 4 --oversubscribe .build/debug/ring
 //     swift-mpiexec -n 4 .build/debug/ring
+//     ring --help
+import ArgumentParser
 import MPI
 
 #if canImport(Glibc)
@@ -10,6 +12,19 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+
+/// The command line: no options, but `--help` and a usage error for anything else.
+struct Ring: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ring",
+        abstract: "Pass a token once around a ring of all ranks and check its sum.",
+        discussion: """
+            Rank 0 starts the token at 1000, every rank adds its rank before passing it on, and rank 0 \
+            checks that it comes back as 1000 + 0 + 1 + … + (size - 1). Run it under a launcher, e.g. \
+            `swift-mpiexec -n 4 ring` or (built with --traits OpenMPI) `mpirun -n 4 ring`; started \
+            alone it is a world of one.
+            """)
+}
 
 let start = 1000
 
@@ -19,6 +34,7 @@ func printError(_ line: String) {
     text.withUTF8 { _ = write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
 
+_ = Ring.parseOrExit()
 do {
     try Environment.initialize()
     let world = try Communicator.world

@@ -1,5 +1,21 @@
-// The README's SPMD example, kept compiling and running by scripts/test.sh.
+// The README's SPMD example, kept compiling and running by scripts/test.sh, with a command
+// line in front so that `vector-ring --help` works.
+import ArgumentParser
 import MPI
+
+/// The command line: no options, but `--help` and a usage error for anything else.
+struct VectorRing: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vector-ring",
+        abstract: "Pass a vector of four Doubles around a ring of all ranks (the README's SPMD program).",
+        discussion: """
+            Every rank adds its rank to each element; rank 0 prints the vector once it has been \
+            around. Run it under a launcher, e.g. `swift-mpiexec -n 4 vector-ring` or (built with \
+            --traits OpenMPI) `mpirun -n 4 vector-ring`.
+            """)
+}
+_ = VectorRing.parseOrExit()
+
 
 try Environment.initialize()
 let world = try Communicator.world

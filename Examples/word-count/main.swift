@@ -4,6 +4,8 @@
 // the words it owns against a serial count of the whole corpus.
 //
 //     word-count [--lines 200000]
+//     word-count --help
+import ArgumentParser
 import Foundation
 import MPI
 
@@ -76,13 +78,29 @@ func decode(_ bytes: [UInt8], into counts: inout [String: Int]) {
     }
 }
 
-do {
+/// The command line.
+struct WordCount: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "word-count",
+        abstract: "Count the words of a generated corpus with a map / shuffle / reduce job.",
+        discussion: """
+            Each rank counts its share of the lines (map), sends every word's count to the rank that \
+            owns the word by a hash of its text (shuffle, one all-to-all-v of bytes) and adds what it \
+            receives (reduce); every rank checks the words it owns against a serial count of the \
+            whole corpus. Run it under a launcher, e.g. `swift-mpiexec -n 4 word-count`.
+            """)
+
+    @Option(help: "Lines in the corpus (8 to 15 words each).")
     var lines = 200_000
-    if let index = CommandLine.arguments.firstIndex(of: "--lines"), index + 1 < CommandLine.arguments.count,
-        let value = Int(CommandLine.arguments[index + 1]), value > 0
-    {
-        lines = value
+
+    func validate() throws {
+        guard lines > 0 else { throw ValidationError("--lines needs a positive integer") }
     }
+}
+
+let options = WordCount.parseOrExit()
+do {
+    let lines = options.lines
     try Environment.initialize()
     let world = try Communicator.world
     let mine = (lines * world.rank / world.size)..<(lines * (world.rank + 1) / world.size)
