@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "MPI", targets: ["MPI"]),
+        .library(name: "MPITesting", targets: ["MPITesting"]),
         .executable(name: "swift-mpiexec", targets: ["swift-mpiexec"]),
         .executable(name: "ring", targets: ["ring"]),
         .executable(name: "mpi-bench", targets: ["mpi-bench"]),
@@ -70,6 +71,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // Swift Testing tests whose body runs on N ranks (withRanks). It depends on the launcher
+        // so that swift-mpiexec is built beside the test bundles that use it.
+        .target(name: "MPITesting", dependencies: ["MPI", "swift-mpiexec"], swiftSettings: swiftSettings),
+
         .executableTarget(
             name: "swift-mpiexec",
             dependencies: [
@@ -98,6 +103,7 @@ let package = Package(
         // `mpirun` and `swift-mpiexec` at several rank counts.
         .executableTarget(name: "mpi-scenarios", dependencies: ["MPI"], path: "Tests/Scenarios", swiftSettings: swiftSettings),
 
+        .testTarget(name: "MPITestingTests", dependencies: ["MPITesting"], swiftSettings: swiftSettings),
         .testTarget(name: "MPICoreTests", dependencies: ["MPICore"], swiftSettings: swiftSettings),
         .testTarget(name: "MPIBinaryCodingTests", dependencies: ["MPIBinaryCoding"], swiftSettings: swiftSettings),
         .testTarget(name: "MPISharedMemoryTests", dependencies: ["MPISharedMemory"], swiftSettings: swiftSettings),
@@ -113,7 +119,7 @@ let package = Package(
         // (and the ring example, as a real swift-mpi rank).
         .testTarget(
             name: "LauncherTests",
-            dependencies: ["swift-mpiexec", "ring", "MPISharedMemory"],
+            dependencies: ["swift-mpiexec", "ring", "MPISharedMemory", "MPITesting"],
             swiftSettings: swiftSettings
         ),
     ],
